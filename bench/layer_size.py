@@ -1,0 +1,129 @@
+#!/usr/bin/env python3
+"""Deployment size of the inference Lambda: dependency layer + function code + models.
+
+    python bench/layer_size.py
+
+Builds (or reuses) the layer for cdk.json's architecture, measures the function code asset
+(``functions/servekit`` without bytecode, plus ``models/artifacts/<name>/`` for each model in
+cdk.json ``servekit.inference.models``) and compares the total with the 120 MB target and
+Lambda's 250 MB unzipped limit. When a Python of the target version is available, the
+layer is also import-checked (for the host's architecture: an x86_64 host checks an x86_64
+build of the same requirements). Human-readable lines first; the LAST line is one JSON object.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+if str(REPO_ROOT) not in sys.path:
+    sys.path.insert(0, str(REPO_ROOT))
+
+from layers import build_layer as bl  # noqa: E402
+
+TARGET_MB = 120.0
+LAMBDA_LIMIT_MB = 250.0
+TOP_PACKAGES = 8
+FUNCTION_DIR = REPO_ROOT / "functions" / "servekit"
+MODELS_DIR = REPO_ROOT / "models" / "artifacts"
+
+
+def _mb(n: int) -> float:
+    return round(n / bl.MB, 2)
+
+
+def _code_bytes(root: Path) -> int:
+    """Bytes of the files under ``root``, bytecode excluded (as the code asset ships them)."""
+    return sum(
+        p.stat().st_size
+        for p in root.rglob("*")
+        if p.is_file() and "__pycache__" not in p.parts and p.suffix not in (".pyc", ".pyo")
+    )
+
+
+def _configured_models() -> list[str]:
+    inference = bl.servekit_context().get("inference", {})
+    models = inference.get("models", []) if isinstance(inference, dict) else []
+    return [str(m) for m in models]
+
+
+def _import_check(layer_arch: str, layer_zip: Path, python_version: str) -> dict[str, Any]:
+    host = bl.host_architecture()
+    if host is None:
+        return {"import_check": "skipped: host architecture is neither arm64 nor x86_64"}
+    python = bl.find_python(python_version)
+    if python is None:
+        return {"import_check": f"skipped: no Python {python_version} on this host"}
+    checked = layer_zip if host == layer_arch else bl.build_layer(host, python_version)
+    result = bl.import_check(checked.parent, python)
+    status = "ok" if result.get("status") == "ok" else str(result.get("error", "error"))
+    return {
+        "import_check": status,
+        "import_check_arch": host,
+        "import_check_seconds": result.get("import_seconds"),
+        "import_check_model": result.get("model"),
+    }
+
+
+def main() -> int:
+    arch = bl.default_architecture()
+    python_version = bl.DEFAULT_PYTHON_VERSION
+    layer_zip = bl.build_layer(arch, python_version)
+    manifest = bl.load_manifest(layer_zip)
+
+    models = _configured_models()
+    model_bytes = {m: _code_bytes(MODELS_DIR / m) for m in models if (MODELS_DIR / m).is_dir()}
+    missing_models = [m for m in models if m not in model_bytes]
+    code_bytes = _code_bytes(FUNCTION_DIR)
+    function_bytes = code_bytes + sum(model_bytes.values())
+    layer_bytes = int(manifest["unzipped_bytes"])
+    total_mb = _mb(layer_bytes + function_bytes)
+
+    packages: dict[str, int] = manifest["packages"]
+    top = sorted(packages.items(), key=lambda item: -item[1])[:TOP_PACKAGES]
+    result: dict[str, Any] = {
+        "arch": arch,
+        "python_version": python_version,
+        "layer_key": manifest["key"],
+        "layer_zip": str(layer_zip),
+        "layer_unzipped_mb": _mb(layer_bytes),
+        "layer_zipped_mb": _mb(int(manifest["zipped_bytes"])),
+        "layer_files": manifest["files"],
+        "function_code_mb": _mb(code_bytes),
+        "models_mb": {m: _mb(b) for m, b in model_bytes.items()},
+        "missing_models": missing_models,
+        "function_unzipped_mb": _mb(function_bytes),
+        "total_unzipped_mb": total_mb,
+        "target_mb": TARGET_MB,
+        "lambda_limit_mb": LAMBDA_LIMIT_MB,
+        "within_target": total_mb <= TARGET_MB,
+        "within_lambda_limit": total_mb <= LAMBDA_LIMIT_MB,
+        "stripped_mb": {rule: _mb(b) for rule, b in manifest["stripped_bytes"].items()},
+        "top_packages_mb": {name: _mb(b) for name, b in top},
+    }
+    result.update(_import_check(arch, layer_zip, python_version))
+
+    print(f"layer ({arch}, Python {python_version}): {result['layer_unzipped_mb']} MB unzipped, "
+          f"{result['layer_zipped_mb']} MB zipped, {result['layer_files']} files")  # fmt: skip
+    names = ", ".join(model_bytes) or "none"
+    missing = f"; missing models: {', '.join(missing_models)}" if missing_models else ""
+    models_mb = sum(result["models_mb"].values())
+    print(
+        f"function code: {result['function_code_mb']} MB"
+        f" + models {models_mb:.2f} MB ({names}){missing}"
+    )
+    verdict = "within" if result["within_target"] else "OVER"
+    print(f"total: {total_mb} MB unzipped ({verdict} the {TARGET_MB:.0f} MB target; "
+          f"Lambda limit {LAMBDA_LIMIT_MB:.0f} MB)")  # fmt: skip
+    print("stripped: " + ", ".join(f"{k} {v} MB" for k, v in result["stripped_mb"].items()))
+    print("top packages: " + ", ".join(f"{k} {v} MB" for k, v in result["top_packages_mb"].items()))
+    print(f"import check ({result.get('import_check_arch', '-')}): {result['import_check']}")
+    print(json.dumps(result))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

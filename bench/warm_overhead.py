@@ -1,0 +1,107 @@
+"""Warm request overhead of the inference Lambda handler.
+
+Drives the real handler with a real API Gateway HTTP API v2 event (one row) and, interleaved
+in the same loop, raw ``session.run`` on the same row with the same session. Overhead is
+handler minus raw: parsing, validation, logging, metrics, serialization. Both the fast path
+(the default) and FastAPI + Mangum (``SERVEKIT_FAST_PATH=false``) are measured.
+
+Run: python bench/warm_overhead.py   (target: median overhead <= 0.5 ms)
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import io
+import json
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from _common import EVENTS_DIR, apply_env, emit, require_models, summary_ms
+
+from tests.helpers import LambdaContext
+
+WARMUP = 300
+ITERATIONS = 3000
+TARGET_MEDIAN_OVERHEAD_MS = 0.5
+
+
+def measure(fast_path: bool) -> dict[str, Any]:
+    os.environ["SERVEKIT_FAST_PATH"] = "true" if fast_path else "false"
+    import servekit.handlers.inference as module
+
+    inference = importlib.reload(module)
+    devnull = open(os.devnull, "w")  # noqa: SIM115 - lives for the measurement
+    inference.logger.registered_handler.stream = devnull  # logging cost kept, output dropped
+    event = json.loads((EVENTS_DIR / "predict_one_row.json").read_text())
+    model = inference.serving.registry.get("digits-logreg")
+    row = inference.serving.registry.get(None)  # same model, same session
+    assert row is model
+    import numpy as np
+
+    batch = np.array([json.loads(event["body"])["inputs"]], dtype=np.float32)
+    context = LambdaContext()
+    handler_ns: list[int] = []
+    raw_ns: list[int] = []
+    with contextlib.redirect_stdout(io.StringIO()) as sink:
+        for i in range(WARMUP + ITERATIONS):
+            if i % 500 == 0:
+                sink.seek(0)
+                sink.truncate()  # EMF blobs: keep the buffer from growing
+            started = time.perf_counter_ns()
+            response = inference.handler(event, context)
+            middle = time.perf_counter_ns()
+            model.session.run(["probabilities"], {"input": batch})
+            ended = time.perf_counter_ns()
+            if i >= WARMUP:
+                handler_ns.append(middle - started)
+                raw_ns.append(ended - middle)
+    assert response["statusCode"] == 200, response
+    paired = [h - r for h, r in zip(handler_ns, raw_ns, strict=True)]
+    handler = summary_ms(handler_ns)
+    raw = summary_ms(raw_ns)
+    return {
+        "handler": handler,
+        "raw_session_run": raw,
+        "overhead_median_ms": round(statistics.median(paired) / 1e6, 4),
+        "overhead_p99_ms": round(handler["p99_ms"] - raw["p99_ms"], 4),
+    }
+
+
+def main() -> None:
+    require_models()
+    apply_env()
+    fast = measure(fast_path=True)
+    mangum = measure(fast_path=False)
+    for name, figures in (("fast path", fast), ("FastAPI + Mangum", mangum)):
+        print(
+            f"{name:>17}: handler median {figures['handler']['median_ms']:.3f} ms "
+            f"p99 {figures['handler']['p99_ms']:.3f} ms | raw session.run median "
+            f"{figures['raw_session_run']['median_ms']:.3f} ms | overhead median "
+            f"{figures['overhead_median_ms']:.3f} ms p99 {figures['overhead_p99_ms']:.3f} ms"
+        )
+    emit(
+        {
+            "benchmark": "warm_overhead",
+            "model": "digits-logreg",
+            "rows": 1,
+            "iterations": ITERATIONS,
+            "fast_path": fast,
+            "fastapi_mangum": mangum,
+            "overhead_median_ms": fast["overhead_median_ms"],
+            "overhead_p99_ms": fast["overhead_p99_ms"],
+            "target_median_overhead_ms": TARGET_MEDIAN_OVERHEAD_MS,
+            "within_target": fast["overhead_median_ms"] <= TARGET_MEDIAN_OVERHEAD_MS,
+        }
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,24 @@
+"""``servekit`` command: ``servekit serve`` runs the inference API locally."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from servekit_cli import serve
+
+__all__ = ["main"]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="servekit", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    serve.add_parser(commands)
+    args = parser.parse_args(argv)
+    result: int = args.run(args)
+    return result
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,82 @@
+"""``servekit serve``: the same FastAPI app as in Lambda, on 127.0.0.1 under uvicorn."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shlex
+import socket
+import sys
+from pathlib import Path
+from typing import Any
+
+from servekit import constants
+
+__all__ = ["add_parser", "curl_example"]
+
+
+def add_parser(commands: Any) -> None:
+    parser = commands.add_parser("serve", help="serve the inference API locally")
+    parser.add_argument("--host", default="127.0.0.1", help="bind address (default: loopback)")
+    parser.add_argument("--port", type=int, default=8000)
+    parser.add_argument("--model-dir", type=Path, default=Path("models/artifacts"))
+    parser.add_argument("--models", default="", help="comma-separated names (default: all)")
+    parser.add_argument("--default-model", default="digits-logreg")
+    parser.add_argument(
+        "--emit-metrics", action="store_true", help="print EMF metric blobs to stdout"
+    )
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    if not (args.model_dir / args.default_model / constants.MANIFEST_FILENAME).is_file():
+        print(
+            f"no model {args.default_model!r} under {args.model_dir}: run `make models` first",
+            file=sys.stderr,
+        )
+        return 2
+    if not _port_free(args.host, args.port):
+        print(f"port {args.port} on {args.host} is in use: pass --port N", file=sys.stderr)
+        return 2
+    os.environ.update(
+        {
+            constants.ENV_MODEL_DIR: str(args.model_dir),
+            constants.ENV_MODELS: args.models,
+            constants.ENV_DEFAULT_MODEL: args.default_model,
+        }
+    )
+    if not args.emit_metrics:
+        os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
+
+    import uvicorn
+    from servekit.bootstrap import build_serving
+    from servekit.transports.rest import create_app
+
+    app = create_app(build_serving().service)
+    url = f"http://{args.host}:{args.port}"
+    print(f"\nservekit is serving on {url}  (API docs: {url}/docs)\nTry it:\n")
+    print("  " + curl_example(url, args.model_dir / args.default_model) + "\n", flush=True)
+    uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
+    return 0
+
+
+def curl_example(url: str, model_dir: Path) -> str:
+    """A working ``curl`` command predicting one row of the model's bundled example."""
+    example = json.loads((model_dir / "example_request.json").read_text())
+    body = json.dumps(
+        {"model": example["model"], "inputs": example["inputs"][:1]}, separators=(",", ":")
+    )
+    return (
+        f"curl -s -X POST {url}/predict -H 'content-type: application/json' -d {shlex.quote(body)}"
+    )
+
+
+def _port_free(host: str, port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError:
+            return False
+    return True

@@ -1,0 +1,35 @@
+"""Builds the serving objects from settings: used by the Lambda handler and the local server."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from servekit.dataplane.service import InferenceService, Recorder
+from servekit.observability import MetricsRecorder, logger
+from servekit.runtime.registry import ModelRegistry
+from servekit.settings import Settings
+
+__all__ = ["Serving", "build_serving"]
+
+
+@dataclass(frozen=True, slots=True)
+class Serving:
+    settings: Settings
+    registry: ModelRegistry
+    service: InferenceService
+
+
+def build_serving(settings: Settings | None = None, recorder: Recorder | None = None) -> Serving:
+    """Load every configured model (checksums verified) and wire the inference service."""
+    settings = settings or Settings.from_env()
+    registry = ModelRegistry.from_settings(settings)
+    logger.info(
+        "models loaded",
+        extra={
+            "models": {m.name: m.version for m in registry},
+            "intra_op_threads": settings.intra_op_threads,
+            "fast_path": settings.fast_path,
+        },
+    )
+    service = InferenceService(registry, settings, recorder or MetricsRecorder())
+    return Serving(settings=settings, registry=registry, service=service)

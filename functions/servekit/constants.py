@@ -1,0 +1,48 @@
+"""Names shared by the runtime and the infrastructure: one source of truth.
+
+The CDK app imports these to set environment variables and handler paths, and the runtime
+reads the same names, so a deployed function and a local run cannot drift apart.
+"""
+
+from typing import Final
+
+__all__ = [
+    "ENV_DEFAULT_MODEL",
+    "ENV_FAST_PATH",
+    "ENV_INTRA_OP_THREADS",
+    "ENV_MAX_BODY_BYTES",
+    "ENV_MAX_ROWS",
+    "ENV_MODELS",
+    "ENV_MODEL_DIR",
+    "ENV_PREFIX",
+    "ENV_XRAY_SUBSEGMENTS",
+    "INFERENCE_HANDLER",
+    "LAMBDA_MODEL_DIR",
+    "MANIFEST_FILENAME",
+    "METRICS_NAMESPACE",
+    "MODEL_FILENAME",
+    "SERVICE_NAME",
+]
+
+ENV_PREFIX: Final = "SERVEKIT_"
+ENV_MODEL_DIR: Final = "SERVEKIT_MODEL_DIR"
+ENV_MODELS: Final = "SERVEKIT_MODELS"
+ENV_DEFAULT_MODEL: Final = "SERVEKIT_DEFAULT_MODEL"
+ENV_MAX_ROWS: Final = "SERVEKIT_MAX_ROWS"
+ENV_MAX_BODY_BYTES: Final = "SERVEKIT_MAX_BODY_BYTES"
+ENV_INTRA_OP_THREADS: Final = "SERVEKIT_INTRA_OP_THREADS"
+ENV_FAST_PATH: Final = "SERVEKIT_FAST_PATH"
+ENV_XRAY_SUBSEGMENTS: Final = "SERVEKIT_XRAY_SUBSEGMENTS"
+
+# A model lives in MODEL_DIR/<name>/ as these two files.
+MODEL_FILENAME: Final = "model.onnx"
+MANIFEST_FILENAME: Final = "manifest.json"
+
+# Inside the Lambda code asset, models are bundled under this directory (LAMBDA_TASK_ROOT).
+LAMBDA_MODEL_DIR: Final = "/var/task/models"
+
+# "module.function" of the synchronous inference Lambda, relative to the code asset root.
+INFERENCE_HANDLER: Final = "servekit.handlers.inference.handler"
+
+SERVICE_NAME: Final = "servekit"
+METRICS_NAMESPACE: Final = "Servekit"

@@ -1,0 +1,85 @@
+"""JSON codec of the HTTP contract: request bodies in, response bodies out.
+
+Both transports (the Lambda fast path and the FastAPI app) decode through here, so the
+accepted input and every error message are the same whichever serves the request.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+from servekit.dataplane.errors import ApiError
+
+__all__ = ["PredictRequest", "check_content_type", "decode_predict_request", "encode"]
+
+_PREDICT_FIELDS = frozenset({"inputs", "model"})
+_JSON_OPTIONS = orjson.OPT_SERIALIZE_NUMPY
+
+
+@dataclass(frozen=True, slots=True)
+class PredictRequest:
+    inputs: Any
+    model: str | None
+
+
+def encode(payload: Any) -> bytes:
+    """Serialize a response body; numpy arrays and scalars are written natively."""
+    return orjson.dumps(payload, option=_JSON_OPTIONS)
+
+
+def check_content_type(content_type: str | None) -> None:
+    """Accept JSON (or no declared type, as many clients send); refuse anything else."""
+    if content_type is None:
+        return
+    media_type = content_type.split(";", 1)[0].strip().lower()
+    if media_type and media_type != "application/json" and not media_type.endswith("+json"):
+        raise ApiError(
+            415,
+            "unsupported_media_type",
+            f"Content-Type {media_type!r} is not supported; send application/json",
+        )
+
+
+def decode_predict_request(body: bytes, max_body_bytes: int) -> PredictRequest:
+    """Parse and shape-check a ``POST /predict`` body (values are checked per model later)."""
+    if len(body) > max_body_bytes:
+        raise ApiError(
+            413,
+            "body_too_large",
+            f"request body is {len(body)} bytes; the limit is {max_body_bytes} bytes",
+        )
+    if not body.strip():
+        raise ApiError(400, "empty_body", "request body is empty; send a JSON object")
+    try:
+        document = orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise ApiError(400, "malformed_json", _json_error_message(exc)) from None
+    if not isinstance(document, dict):
+        raise ApiError(
+            422, "invalid_body", "request body must be a JSON object with an 'inputs' field"
+        )
+    unknown = document.keys() - _PREDICT_FIELDS
+    if unknown:
+        raise ApiError(
+            422,
+            "unknown_field",
+            f"unknown field(s) {sorted(unknown)}; allowed: {sorted(_PREDICT_FIELDS)}",
+        )
+    if "inputs" not in document:
+        raise ApiError(422, "missing_field", "field 'inputs' is required")
+    model = document.get("model")
+    if model is not None and (not isinstance(model, str) or not model):
+        raise ApiError(422, "invalid_field", "field 'model' must be a non-empty string")
+    return PredictRequest(inputs=document["inputs"], model=model)
+
+
+def _json_error_message(exc: orjson.JSONDecodeError) -> str:
+    detail = str(exc)
+    hint = ""
+    fragment = exc.doc[exc.pos : exc.pos + 9]
+    if "infinity" in detail.lower() or fragment.startswith(("NaN", "Infinity", "-Infinity")):
+        hint = " (NaN and Infinity are not valid JSON numbers; inputs must be finite)"
+    return f"request body is not valid JSON: {detail}{hint}"

@@ -1,0 +1,111 @@
+"""Runtime settings, read once from ``SERVEKIT_*`` environment variables.
+
+A plain dataclass rather than pydantic-settings: the inference Lambda must not pay pydantic's
+import time on its cold start (see bench/cold_start.py). Bad values fail the cold start with a
+message naming the variable, so a misconfigured function never serves.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from servekit import constants
+
+__all__ = ["Settings", "SettingsError", "default_threads", "threads_for_memory"]
+
+LAMBDA_VCPU_MEMORY_MB = 1769  # Lambda allots about one vCPU per 1,769 MB of memory...
+LAMBDA_MAX_VCPUS = 6  # ...and at most six.
+
+
+class SettingsError(ValueError):
+    """An environment variable holds a value the runtime cannot use."""
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    model_dir: Path
+    """SERVEKIT_MODEL_DIR: directory holding one ``<name>/`` folder per model."""
+
+    models: tuple[str, ...] = ()
+    """SERVEKIT_MODELS: comma-separated model names to load; empty loads every model found."""
+
+    default_model: str | None = None
+    """SERVEKIT_DEFAULT_MODEL: model used when a request names none (default: the first)."""
+
+    max_rows: int = 1024
+    """SERVEKIT_MAX_ROWS: most rows one request may carry."""
+
+    max_body_bytes: int = 1_048_576
+    """SERVEKIT_MAX_BODY_BYTES: largest request body accepted (HTTP API allows 10 MB)."""
+
+    intra_op_threads: int = 1
+    """SERVEKIT_INTRA_OP_THREADS: onnxruntime intra-op threads (default: from Lambda memory)."""
+
+    fast_path: bool = True
+    """SERVEKIT_FAST_PATH: serve the hot routes without FastAPI in Lambda (see transports)."""
+
+    xray_subsegments: bool = False
+    """SERVEKIT_XRAY_SUBSEGMENTS: add Powertools Tracer subsegments (imports the X-Ray SDK)."""
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if environ is None else environ
+        raw_dir = env.get(constants.ENV_MODEL_DIR)
+        if not raw_dir:
+            raise SettingsError(f"{constants.ENV_MODEL_DIR} is not set")
+        models = tuple(m.strip() for m in env.get(constants.ENV_MODELS, "").split(",") if m.strip())
+        return cls(
+            model_dir=Path(raw_dir),
+            models=models,
+            default_model=env.get(constants.ENV_DEFAULT_MODEL) or None,
+            max_rows=_int(env, constants.ENV_MAX_ROWS, 1024, minimum=1),
+            max_body_bytes=_int(env, constants.ENV_MAX_BODY_BYTES, 1_048_576, minimum=64),
+            intra_op_threads=_int(env, constants.ENV_INTRA_OP_THREADS, default_threads(env), 1),
+            fast_path=_bool(env, constants.ENV_FAST_PATH, True),
+            xray_subsegments=_bool(env, constants.ENV_XRAY_SUBSEGMENTS, False),
+        )
+
+
+def default_threads(env: Mapping[str, str]) -> int:
+    """Size onnxruntime's thread pool from the Lambda memory setting, not ``os.cpu_count()``.
+
+    In Lambda ``cpu_count`` reports the host's cores, not the function's share; too many
+    threads thrash and thread-affinity calls fail. Outside Lambda, use the cores we may run on.
+    """
+    memory = env.get("AWS_LAMBDA_FUNCTION_MEMORY_SIZE")
+    if memory and memory.isdigit():
+        return threads_for_memory(int(memory))
+    return max(1, len(os.sched_getaffinity(0)))
+
+
+def threads_for_memory(memory_mb: int) -> int:
+    """Lambda's vCPU share for ``memory_mb``: one per 1,769 MB, at least one, at most six."""
+    return max(1, min(LAMBDA_MAX_VCPUS, round(memory_mb / LAMBDA_VCPU_MEMORY_MB)))
+
+
+def _int(env: Mapping[str, str], name: str, default: int, minimum: int) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be an integer, got {raw!r}") from None
+    if value < minimum:
+        raise SettingsError(f"{name} must be at least {minimum}, got {value}")
+    return value
+
+
+def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    lowered = raw.strip().lower()
+    if lowered in {"1", "true", "yes", "on"}:
+        return True
+    if lowered in {"0", "false", "no", "off"}:
+        return False
+    raise SettingsError(f"{name} must be true or false, got {raw!r}")

@@ -1,0 +1,121 @@
+"""The FastAPI app: serves every route locally (uvicorn) and, in Lambda, what the fast path
+does not (docs, OpenAPI, unknown routes), wrapped by Mangum."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from servekit import __version__
+from servekit.dataplane.codec import encode
+from servekit.dataplane.errors import ApiError
+from servekit.dataplane.service import InferenceService
+from servekit.observability import logger
+from servekit.transports.rest import schemas
+from servekit.transports.rest.middleware import BodyLimitMiddleware, RequestContextMiddleware
+
+__all__ = ["create_app"]
+
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    status: {"model": schemas.ErrorResponse, "description": description}
+    for status, description in {
+        400: "Malformed JSON or body",
+        404: "Unknown model or route",
+        413: "Body over SERVEKIT_MAX_BODY_BYTES",
+        415: "Content-Type is not application/json",
+        422: "Missing or unknown field, wrong shape or dtype, non-finite value, too many rows",
+        500: "Unexpected failure (no details; quote the correlation id)",
+    }.items()
+}
+
+
+def create_app(service: InferenceService) -> FastAPI:
+    app = FastAPI(
+        title="servekit",
+        version=__version__,
+        description="Synchronous ONNX inference. Every error is a JSON body "
+        '`{"error": {"code", "message"}}`; every response carries `x-correlation-id`.',
+        redoc_url=None,
+    )
+    app.add_middleware(BodyLimitMiddleware, max_body_bytes=service.settings.max_body_bytes)
+    app.add_middleware(RequestContextMiddleware)
+    _add_error_handlers(app)
+
+    @app.get("/health", response_model=schemas.HealthResponse, responses={500: _ERRORS[500]})
+    async def health() -> Response:
+        return _answer(service.health)
+
+    @app.get("/models", response_model=schemas.ModelList, responses={500: _ERRORS[500]})
+    async def list_models() -> Response:
+        return _answer(service.list_models)
+
+    @app.get(
+        "/models/{name}",
+        response_model=schemas.ModelDescription,
+        responses={k: _ERRORS[k] for k in (404, 500)},
+    )
+    async def describe_model(name: str) -> Response:
+        return _answer(lambda: service.describe_model(name))
+
+    @app.post(
+        "/predict",
+        response_model=schemas.PredictResponse,
+        responses=_ERRORS,
+        openapi_extra={
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "application/json": {"schema": schemas.PredictRequest.model_json_schema()}
+                },
+            }
+        },
+    )
+    async def predict(request: Request) -> Response:
+        # Async on purpose: inference runs on the event loop, one request at a time, exactly
+        # as in Lambda; the body is decoded by the shared codec, not by FastAPI.
+        body = await request.body()
+        content_type = request.headers.get("content-type")
+        return _answer(lambda: service.predict(body, content_type))
+
+    return app
+
+
+def _answer(produce: Callable[[], Any]) -> Response:
+    try:
+        return _json(200, produce())
+    except ApiError as exc:
+        return _json(exc.status, exc.to_body())
+    except Exception:
+        logger.exception("unhandled error")
+        error = ApiError.internal(logger.get_correlation_id() or "unknown")
+        return _json(error.status, error.to_body())
+
+
+def _json(status: int, payload: Any) -> Response:
+    return Response(content=encode(payload), status_code=status, media_type="application/json")
+
+
+def _add_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        method, path = request.method, request.url.path
+        if exc.status_code == 404:
+            error = ApiError.route_not_found(method, path)
+        elif exc.status_code == 405:
+            allowed = (exc.headers or {}).get("Allow", "")
+            error = ApiError.method_not_allowed(method, path, allowed.split(", "))
+        else:
+            error = ApiError(exc.status_code, "http_error", str(exc.detail))
+        return _json(error.status, error.to_body())
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(request: Request, exc: RequestValidationError) -> Response:
+        first = exc.errors()[0] if exc.errors() else {}
+        where = ".".join(str(p) for p in first.get("loc", ()))
+        error = ApiError(422, "invalid_request", f"{where}: {first.get('msg', 'invalid')}")
+        return _json(error.status, error.to_body())

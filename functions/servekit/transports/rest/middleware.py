@@ -1,0 +1,123 @@
+"""Pure ASGI middleware (no BaseHTTPMiddleware: it costs a task per request)."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from servekit.dataplane.codec import encode
+from servekit.dataplane.errors import ApiError
+from servekit.observability import logger
+from servekit.transports.correlation import CORRELATION_HEADER, resolve_correlation_id
+
+__all__ = ["BodyLimitMiddleware", "RequestContextMiddleware"]
+
+
+class RequestContextMiddleware:
+    """Per request: sets the log correlation id, echoes it in ``x-correlation-id``, and logs
+    one structured line with the outcome (the same line the Lambda fast path writes)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
+        event: dict[str, Any] = scope.get("aws.event") or {}  # set by Mangum in Lambda
+        correlation_id = resolve_correlation_id(
+            headers, event.get("requestContext", {}).get("requestId")
+        )
+        logger.set_correlation_id(correlation_id)
+        started = time.perf_counter()
+        status = 500
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message.setdefault("headers", [])
+                message["headers"] = [
+                    *message["headers"],
+                    (CORRELATION_HEADER.encode(), correlation_id.encode("latin-1")),
+                ]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            logger.info(
+                "request served",
+                extra={
+                    "method": scope["method"],
+                    "path": scope["path"],
+                    "status": status,
+                    "duration_ms": round((time.perf_counter() - started) * 1000.0, 3),
+                },
+            )
+
+
+class _BodyTooLargeError(Exception):
+    pass
+
+
+class BodyLimitMiddleware:
+    """Refuses bodies over the limit before they are buffered whole (413, JSON error)."""
+
+    def __init__(self, app: ASGIApp, max_body_bytes: int) -> None:
+        self.app = app
+        self.max_body_bytes = max_body_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope["headers"]).get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.max_body_bytes:
+            await self._reject(send, int(declared))
+            return
+        received = 0
+        started = False
+
+        async def counting_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_body_bytes:
+                    raise _BodyTooLargeError
+            return message
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, counting_receive, tracking_send)
+        except _BodyTooLargeError:
+            if not started:
+                await self._reject(send, received)
+
+    async def _reject(self, send: Send, size: int) -> None:
+        error = ApiError(
+            413,
+            "body_too_large",
+            f"request body is {'at least ' if size else ''}{size} bytes; "
+            f"the limit is {self.max_body_bytes} bytes",
+        )
+        body = encode(error.to_body())
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 413,
+                "headers": [
+                    (b"content-type", b"application/json"),
+                    (b"content-length", str(len(body)).encode()),
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": body})

@@ -1,0 +1,1 @@
+"""The Lambda layer of third-party runtime dependencies (see layers/build_layer.py)."""

@@ -1,0 +1,1 @@
+"""Example models for servekit: built by ``models/build.py``."""

@@ -1,0 +1,131 @@
+"""The local server (`servekit serve`, uvicorn) over real HTTP on 127.0.0.1.
+
+Same contract as the Lambda handler: the same bad-input cases must give the same statuses,
+codes and messages, and the same rows the same predictions.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+
+import httpx
+import pytest
+from servekit_cli.serve import curl_example
+
+from tests.contract import BAD_INPUT_CASES, ROW, Case
+from tests.helpers import MODEL_DIR, REPO_ROOT, LambdaContext, example_request, load_event
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+    return port
+
+
+@pytest.fixture(scope="module")
+def server(serving_env: dict[str, str]) -> Iterator[str]:
+    port = _free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "servekit_cli", "serve", "--port", str(port)],
+        cwd=REPO_ROOT,
+        env={**os.environ, **serving_env},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"server exited early:\n{process.stdout.read() if process.stdout else ''}")
+        try:
+            if httpx.get(f"{url}/health", timeout=1).status_code == 200:
+                break
+        except httpx.TransportError:
+            time.sleep(0.1)
+    else:
+        process.kill()
+        pytest.fail("server did not answer /health within 30 s")
+    yield url
+    process.terminate()
+    process.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def client(server: str) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=server, timeout=10) as http:
+        yield http
+
+
+def test_predict_over_http_matches_the_lambda_handler(
+    client: httpx.Client, serving_env: dict[str, str]
+) -> None:
+    from servekit.handlers import inference
+
+    for event_name in ("predict_one_row", "predict_many_rows"):
+        event = load_event(event_name)
+        over_http = client.post(
+            "/predict", content=event["body"], headers={"content-type": "application/json"}
+        )
+        in_lambda = inference.handler(event, LambdaContext())
+        assert over_http.status_code == in_lambda["statusCode"] == 200
+        assert over_http.json() == json.loads(in_lambda["body"])
+
+
+def test_the_printed_curl_example_works(server: str) -> None:
+    command = curl_example(server, MODEL_DIR / "digits-logreg")
+    result = subprocess.run(
+        command, shell=True, capture_output=True, text=True, timeout=30, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    body = json.loads(result.stdout)
+    expected = example_request("digits-logreg")["expected_labels"][0]
+    assert body["predictions"][0]["label"] == expected
+
+
+def test_correlation_id_round_trip(client: httpx.Client) -> None:
+    response = client.get("/health", headers={"x-correlation-id": "trace-123"})
+    assert response.headers["x-correlation-id"] == "trace-123"
+    generated = client.get("/health").headers["x-correlation-id"]
+    assert len(generated) == 36  # a fresh UUID when the client sends none
+
+
+def test_openapi_documents_every_route_and_error(client: httpx.Client) -> None:
+    spec = client.get("/openapi.json").json()
+    assert set(spec["paths"]) == {"/health", "/models", "/models/{name}", "/predict"}
+    predict = spec["paths"]["/predict"]["post"]
+    assert predict["requestBody"]["required"] is True
+    assert {"200", "400", "404", "413", "415", "422", "500"} <= set(predict["responses"])
+    error_ref = predict["responses"]["422"]["content"]["application/json"]["schema"]["$ref"]
+    assert error_ref.endswith("/ErrorResponse")
+
+
+@pytest.mark.parametrize("case", BAD_INPUT_CASES, ids=lambda c: c.name)
+def test_bad_input_gets_a_clear_4xx(client: httpx.Client, case: Case) -> None:
+    response = client.request(case.method, case.path, content=case.body, headers=case.headers)
+    body = response.json()
+    assert (response.status_code, body["error"]["code"]) == (case.status, case.code), body
+    assert case.fragment in body["error"]["message"]
+    assert "x-correlation-id" in response.headers
+
+
+def test_streamed_body_over_the_limit_is_refused(client: httpx.Client) -> None:
+    """A chunked body (no Content-Length) is cut off at the limit, not buffered whole."""
+    chunk = json.dumps({"inputs": [ROW] * 4}).encode()
+
+    def chunks() -> Iterator[bytes]:
+        for _ in range(200):
+            yield chunk
+
+    response = client.post(
+        "/predict", content=chunks(), headers={"content-type": "application/json"}
+    )
+    assert response.status_code == 413
+    assert response.json()["error"]["code"] == "body_too_large"

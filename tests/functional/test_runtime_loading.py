@@ -1,0 +1,83 @@
+"""Loading real model directories: checksums, manifests, graph signature, the registry."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from servekit.runtime import ModelLoadError, ModelRegistry, load_model
+from servekit.settings import Settings
+
+
+@pytest.fixture
+def model_copy(model_dir: Path, tmp_path: Path) -> Path:
+    target = tmp_path / "models" / "digits-logreg"
+    shutil.copytree(model_dir / "digits-logreg", target)
+    return target
+
+
+def _edit_manifest(model: Path, **changes: object) -> None:
+    path = model / "manifest.json"
+    manifest = json.loads(path.read_text())
+    manifest.update(changes)
+    path.write_text(json.dumps(manifest))
+
+
+def test_loads_with_explicit_threads(model_dir: Path) -> None:
+    model = load_model(model_dir / "digits-logreg", intra_op_threads=1)
+    assert (model.name, model.version) == ("digits-logreg", "1.0.0")
+    options = model.session.get_session_options()
+    assert options.intra_op_num_threads == 1
+    assert options.inter_op_num_threads == 1
+
+
+def test_a_tampered_model_is_refused(model_copy: Path) -> None:
+    data = bytearray((model_copy / "model.onnx").read_bytes())
+    data[-1] ^= 0xFF
+    (model_copy / "model.onnx").write_bytes(bytes(data))
+    with pytest.raises(ModelLoadError, match="checksum mismatch"):
+        load_model(model_copy, 1)
+
+
+def test_a_missing_model_file_is_refused(model_copy: Path) -> None:
+    (model_copy / "model.onnx").unlink()
+    with pytest.raises(ModelLoadError, match="missing"):
+        load_model(model_copy, 1)
+
+
+@pytest.mark.parametrize(
+    ("changes", "fragment"),
+    [
+        ({"inputs": [{"name": "pixels", "dtype": "float32", "shape": [None, 64]}]}, "no input"),
+        ({"probabilities_output": "scores"}, "not among the declared outputs"),
+        ({"task": "regression"}, "not supported"),
+        ({"schema_version": 2}, "schema_version"),
+        ({"labels": None}, "manifest is invalid"),
+    ],
+)
+def test_a_manifest_that_disagrees_is_refused(
+    model_copy: Path, changes: dict[str, object], fragment: str
+) -> None:
+    _edit_manifest(model_copy, **changes)
+    with pytest.raises(ModelLoadError, match=fragment):
+        load_model(model_copy, 1)
+
+
+def test_registry_discovers_all_models_and_picks_the_default(model_dir: Path) -> None:
+    registry = ModelRegistry.from_settings(Settings(model_dir=model_dir, intra_op_threads=1))
+    assert registry.names == ["digits-logreg", "digits-mlp"]
+    assert registry.get(None) is registry.get("digits-logreg")
+    assert registry.get("nope") is None
+
+
+def test_registry_refuses_an_unknown_default(model_dir: Path) -> None:
+    settings = Settings(model_dir=model_dir, models=("digits-logreg",), default_model="digits-mlp")
+    with pytest.raises(ModelLoadError, match="default model 'digits-mlp' is not loaded"):
+        ModelRegistry.from_settings(settings)
+
+
+def test_an_empty_model_dir_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ModelLoadError, match="no models"):
+        ModelRegistry.from_settings(Settings(model_dir=tmp_path))

@@ -1,0 +1,80 @@
+"""Request decoding and content negotiation of the HTTP contract (no I/O)."""
+
+from __future__ import annotations
+
+import numpy as np
+import orjson
+import pytest
+from servekit.dataplane.codec import check_content_type, decode_predict_request, encode
+from servekit.dataplane.errors import ApiError
+
+
+def test_decodes_inputs_and_model() -> None:
+    request = decode_predict_request(b'{"inputs": [[1, 2]], "model": "m"}', 1024)
+    assert request.inputs == [[1, 2]]
+    assert request.model == "m"
+
+
+def test_model_is_optional() -> None:
+    assert decode_predict_request(b'{"inputs": [1]}', 1024).model is None
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "code"),
+    [
+        (b"", 400, "empty_body"),
+        (b"   ", 400, "empty_body"),
+        (b"{", 400, "malformed_json"),
+        (b'{"inputs": [NaN]}', 400, "malformed_json"),
+        (b"[]", 422, "invalid_body"),
+        (b'{"model": "m"}', 422, "missing_field"),
+        (b'{"inputs": [1], "extra": 1}', 422, "unknown_field"),
+        (b'{"inputs": [1], "model": ""}', 422, "invalid_field"),
+        (b'{"inputs": [1], "model": ["m"]}', 422, "invalid_field"),
+        (b'{"inputs": [' + b"1," * 600 + b"1]}", 413, "body_too_large"),
+    ],
+)
+def test_rejections(body: bytes, status: int, code: str) -> None:
+    with pytest.raises(ApiError) as caught:
+        decode_predict_request(body, 1024)
+    assert (caught.value.status, caught.value.code) == (status, code)
+    assert caught.value.message
+
+
+def test_nan_hint_says_why() -> None:
+    with pytest.raises(ApiError, match="NaN and Infinity are not valid JSON"):
+        decode_predict_request(b'{"inputs": [1, NaN]}', 1024)
+
+
+@pytest.mark.parametrize(
+    "content_type",
+    [
+        None,
+        "application/json",
+        "application/json; charset=utf-8",
+        "APPLICATION/JSON",
+        "application/vnd.api+json",
+    ],
+)
+def test_json_content_types_are_accepted(content_type: str | None) -> None:
+    check_content_type(content_type)
+
+
+@pytest.mark.parametrize("content_type", ["text/plain", "application/x-www-form-urlencoded"])
+def test_other_content_types_are_415(content_type: str) -> None:
+    with pytest.raises(ApiError) as caught:
+        check_content_type(content_type)
+    assert caught.value.status == 415
+    assert "application/json" in caught.value.message
+
+
+def test_encode_writes_numpy_values_natively() -> None:
+    payload = {"p": np.array([0.25, 0.75], dtype=np.float32), "s": np.float32(0.5)}
+    assert orjson.loads(encode(payload)) == {"p": [0.25, 0.75], "s": 0.5}
+
+
+def test_error_body_shape() -> None:
+    error = ApiError(404, "unknown_model", "model 'x' is not served here")
+    assert error.to_body() == {
+        "error": {"code": "unknown_model", "message": "model 'x' is not served here"}
+    }

@@ -1,0 +1,58 @@
+"""Settings from SERVEKIT_* variables, and thread sizing from Lambda memory (no I/O)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from servekit.settings import Settings, SettingsError, default_threads
+
+
+def test_defaults_from_a_minimal_environment() -> None:
+    settings = Settings.from_env({"SERVEKIT_MODEL_DIR": "/m", "SERVEKIT_INTRA_OP_THREADS": "2"})
+    assert settings.model_dir == Path("/m")
+    assert settings.models == ()
+    assert settings.max_rows == 1024
+    assert settings.intra_op_threads == 2
+    assert settings.fast_path is True
+    assert settings.xray_subsegments is False
+
+
+def test_lists_and_flags_are_parsed() -> None:
+    settings = Settings.from_env(
+        {
+            "SERVEKIT_MODEL_DIR": "/m",
+            "SERVEKIT_MODELS": " a, b ,,",
+            "SERVEKIT_FAST_PATH": "off",
+            "SERVEKIT_XRAY_SUBSEGMENTS": "TRUE",
+            "SERVEKIT_MAX_ROWS": "16",
+        }
+    )
+    assert settings.models == ("a", "b")
+    assert settings.fast_path is False
+    assert settings.xray_subsegments is True
+    assert settings.max_rows == 16
+
+
+@pytest.mark.parametrize(
+    ("env", "fragment"),
+    [
+        ({}, "SERVEKIT_MODEL_DIR is not set"),
+        (
+            {"SERVEKIT_MODEL_DIR": "/m", "SERVEKIT_MAX_ROWS": "many"},
+            "SERVEKIT_MAX_ROWS must be an integer",
+        ),
+        ({"SERVEKIT_MODEL_DIR": "/m", "SERVEKIT_MAX_ROWS": "0"}, "at least 1"),
+        ({"SERVEKIT_MODEL_DIR": "/m", "SERVEKIT_FAST_PATH": "maybe"}, "true or false"),
+    ],
+)
+def test_bad_values_fail_with_the_variable_named(env: dict[str, str], fragment: str) -> None:
+    with pytest.raises(SettingsError, match=fragment):
+        Settings.from_env(env)
+
+
+@pytest.mark.parametrize(
+    ("memory_mb", "threads"), [("128", 1), ("2048", 1), ("3538", 2), ("10240", 6), ("99999", 6)]
+)
+def test_threads_follow_lambda_memory(memory_mb: str, threads: int) -> None:
+    assert default_threads({"AWS_LAMBDA_FUNCTION_MEMORY_SIZE": memory_mb}) == threads
