@@ -50,6 +50,7 @@ def run(args: argparse.Namespace) -> int:
         os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
 
     import uvicorn
+
     from servekit.bootstrap import build_serving
     from servekit.transports.rest import create_app
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -16,9 +17,9 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-from servekit_cli.serve import curl_example
 
-from tests.contract import BAD_INPUT_CASES, ROW, Case
+from servekit_cli.serve import curl_example
+from tests.contract import BAD_INPUT_CASES, JSON, ROW, Case
 from tests.helpers import MODEL_DIR, REPO_ROOT, LambdaContext, example_request, load_event
 
 
@@ -129,3 +130,17 @@ def test_streamed_body_over_the_limit_is_refused(client: httpx.Client) -> None:
     )
     assert response.status_code == 413
     assert response.json()["error"]["code"] == "body_too_large"
+
+
+def test_the_readme_examples_answer_as_documented(client: httpx.Client) -> None:
+    """The README's curl bodies, sent as written, give the answers the README shows."""
+    readme = (REPO_ROOT / "README.md").read_text()
+    bodies = re.findall(r"-d '(\{.*?\})'", readme, flags=re.DOTALL)
+    assert len(bodies) >= 2
+    good = client.post("/predict", content=bodies[0], headers=JSON)
+    assert good.status_code == 200
+    assert good.json()["predictions"][0]["label"] == "0"  # digits.data[0] is a zero
+    bad = client.post("/predict", content=bodies[1], headers=JSON)
+    documented = re.search(r"# (\{\"error\".*\})", readme)
+    assert documented is not None
+    assert bad.json() == json.loads(documented.group(1))

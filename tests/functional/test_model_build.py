@@ -17,9 +17,10 @@ from typing import Any
 import numpy as np
 import onnxruntime as ort
 import pytest
-from servekit.runtime.manifest import Manifest
 from sklearn.datasets import load_digits
 from sklearn.model_selection import train_test_split
+
+from servekit.runtime.manifest import Manifest
 
 pytestmark = pytest.mark.slow
 

@@ -7,6 +7,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+
 from servekit.runtime import ModelLoadError, ModelRegistry, load_model
 from servekit.settings import Settings
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import orjson
 import pytest
+
 from servekit.dataplane.codec import check_content_type, decode_predict_request, encode
 from servekit.dataplane.errors import ApiError
 

@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+
 from servekit.dataplane.errors import ApiError
 from servekit.dataplane.service import InferenceService
 from servekit.runtime.manifest import Manifest

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+
 from servekit.runtime.manifest import TensorSpec
 from servekit.runtime.validation import InvalidInputError, to_batch
 

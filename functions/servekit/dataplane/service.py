@@ -79,15 +79,4 @@ class InferenceService:
         return model
 
     def _describe(self, model: LoadedModel) -> dict[str, Any]:
-        manifest = model.manifest
-        return {
-            "name": manifest.name,
-            "version": manifest.version,
-            "sha256": manifest.sha256,
-            "task": manifest.task,
-            "description": manifest.description,
-            "inputs": [t.to_dict() for t in manifest.inputs],
-            "outputs": [t.to_dict() for t in manifest.outputs],
-            "labels": list(manifest.labels),
-            "default": manifest.name == self.registry.default_name,
-        }
+        return {**model.manifest.to_dict(), "default": model.name == self.registry.default_name}

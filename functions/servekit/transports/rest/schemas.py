@@ -1,7 +1,8 @@
 """Pydantic models that document the HTTP contract in OpenAPI.
 
 They describe, they do not parse: requests are decoded by ``servekit.dataplane.codec`` on
-every transport, and ``tests/unit/test_openapi.py`` checks these models agree with it.
+every transport, and ``tests/functional/test_openapi_schemas.py`` checks these models agree
+with what the service really accepts and answers.
 """
 
 from __future__ import annotations
@@ -55,14 +56,19 @@ class TensorSpec(BaseModel):
 
 
 class ModelDescription(BaseModel):
+    """The model's manifest, plus whether it is the default."""
+
+    schema_version: int
     name: str
     version: str
-    sha256: str
+    sha256: str = Field(description="sha256 of model.onnx, verified at load")
     task: str
     description: str
     inputs: list[TensorSpec]
     outputs: list[TensorSpec]
-    labels: list[str]
+    labels: list[str] = Field(description="Label of each probability column, in order")
+    label_output: str
+    probabilities_output: str
     default: bool
 
 
