@@ -2,6 +2,8 @@
 SHELL := /bin/bash
 PY := .venv/bin/python
 PORT ?= 8000
+# jsii warns on every synth that Node 20 is past end of life; the CDK works with it.
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 
 .PHONY: setup setup-test run test pytest lint format models layer synth bench clean
 

@@ -181,3 +181,9 @@ def test_content_type_is_matched_case_insensitively(inference: ModuleType) -> No
     event = load_event("predict_one_row")
     event["headers"]["content-type"] = "Application/JSON; charset=utf-8"
     assert invoke(inference, event)[0] == 200
+
+
+def test_cors_preflight_is_answered_without_a_body(inference: ModuleType) -> None:
+    response = inference.handler(event_for("OPTIONS", "/predict"), LambdaContext())
+    assert response["statusCode"] == 204
+    assert not response.get("body")

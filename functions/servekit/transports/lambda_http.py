@@ -49,6 +49,10 @@ class LambdaHttpTransport:
         )
         logger.set_correlation_id(correlation_id)
 
+        if method == "OPTIONS":
+            # CORS preflight (the stack routes OPTIONS here, unauthenticated, when CORS is on);
+            # API Gateway adds the CORS headers to whatever 2xx the integration answers.
+            return {"statusCode": 204, "headers": {CORRELATION_HEADER: correlation_id}}
         route = self._route(method, path) if self._fast_path else None
         if route is None:
             return self._delegate(event, context, correlation_id)

@@ -17,7 +17,11 @@ from servekit.dataplane.errors import ApiError
 from servekit.dataplane.service import InferenceService
 from servekit.observability import logger
 from servekit.transports.rest import schemas
-from servekit.transports.rest.middleware import BodyLimitMiddleware, RequestContextMiddleware
+from servekit.transports.rest.middleware import (
+    BodyLimitMiddleware,
+    PreflightMiddleware,
+    RequestContextMiddleware,
+)
 
 __all__ = ["create_app"]
 
@@ -43,6 +47,7 @@ def create_app(service: InferenceService) -> FastAPI:
         redoc_url=None,
     )
     app.add_middleware(BodyLimitMiddleware, max_body_bytes=service.settings.max_body_bytes)
+    app.add_middleware(PreflightMiddleware)
     app.add_middleware(RequestContextMiddleware)
     _add_error_handlers(app)
 

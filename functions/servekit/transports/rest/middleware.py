@@ -12,7 +12,7 @@ from servekit.dataplane.errors import ApiError
 from servekit.observability import logger
 from servekit.transports.correlation import CORRELATION_HEADER, resolve_correlation_id
 
-__all__ = ["BodyLimitMiddleware", "RequestContextMiddleware"]
+__all__ = ["BodyLimitMiddleware", "PreflightMiddleware", "RequestContextMiddleware"]
 
 
 class RequestContextMiddleware:
@@ -121,3 +121,21 @@ class BodyLimitMiddleware:
             }
         )
         await send({"type": "http.response.body", "body": body})
+
+
+class PreflightMiddleware:
+    """Answers CORS preflight (OPTIONS) with 204 on any path.
+
+    The stack routes OPTIONS here unauthenticated when CORS is on; API Gateway adds the CORS
+    headers to whatever 2xx the integration answers (see transports/lambda_http.py).
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] == "OPTIONS":
+            await send({"type": "http.response.start", "status": 204, "headers": []})
+            await send({"type": "http.response.body", "body": b""})
+            return
+        await self.app(scope, receive, send)

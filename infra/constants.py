@@ -1,0 +1,74 @@
+"""Names the CDK app uses in more than one place: construct ids, paths, tags.
+
+Construct ids become CloudFormation logical ids (plus a hash). Changing one replaces the
+resource on the next deploy, so they are kept here, spelled once, and pinned by the tests.
+Names shared with the runtime (environment variables, handler path) live in
+``servekit.constants`` instead, the single source of truth for both sides.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Final
+
+# --- paths ---------------------------------------------------------------------------------
+
+REPO_ROOT: Final = Path(__file__).resolve().parents[1]
+FUNCTIONS_DIR: Final = REPO_ROOT / "functions"
+RUNTIME_PACKAGE_DIR: Final = FUNCTIONS_DIR / "servekit"
+MODEL_ARTIFACTS_DIR: Final = REPO_ROOT / "models" / "artifacts"
+# Gitignored (``build/``): the staged function code asset, one folder per content hash.
+FUNCTION_ASSET_STAGING_DIR: Final = REPO_ROOT / "build" / "function-asset"
+# The key of the app's configuration in the CDK context (``cdk.json`` -> ``context``).
+CONTEXT_KEY: Final = "servekit"
+# Optional top-level context key overriding ``servekit.stage``: ``cdk synth -c stage=prod``.
+STAGE_CONTEXT_KEY: Final = "stage"
+
+# --- stacks --------------------------------------------------------------------------------
+
+
+def inference_stack_name(stage: str) -> str:
+    """The stack id and CloudFormation stack name of the synchronous inference stack."""
+    return f"Servekit-{stage}-Inference"
+
+
+# --- construct ids (logical ids) -----------------------------------------------------------
+
+DEPENDENCIES_LAYER_ID: Final = "DependenciesLayer"
+INFERENCE_FUNCTION_ID: Final = "InferenceFunction"
+HTTP_API_ID: Final = "HttpApi"
+
+FUNCTION_ROLE_ID: Final = "Role"
+FUNCTION_LOG_GROUP_ID: Final = "LogGroup"
+FUNCTION_RESOURCE_ID: Final = "Function"
+
+API_RESOURCE_ID: Final = "Api"
+API_STAGE_ID: Final = "DefaultStage"
+API_ACCESS_LOG_GROUP_ID: Final = "AccessLogs"
+API_INTEGRATION_ID: Final = "LambdaIntegration"
+API_AUTHORIZER_ID: Final = "Authorizer"
+API_CORS_PREFLIGHT_ROUTE_ID: Final = "CorsPreflightRoute"
+
+OUTPUT_API_URL: Final = "ApiUrl"
+OUTPUT_FUNCTION_NAME: Final = "FunctionName"
+OUTPUT_LAYER_ARN: Final = "LayerArn"
+
+# --- API shape -----------------------------------------------------------------------------
+
+# (method, path) of the explicit routes; everything else reaches the same function through the
+# ``$default`` route so unknown paths get the app's own JSON 404 naming the route.
+EXPLICIT_ROUTES: Final[tuple[tuple[str, str], ...]] = (
+    ("GET", "/health"),
+    ("GET", "/models"),
+    ("POST", "/predict"),
+    ("GET", "/openapi.json"),
+    ("GET", "/docs"),
+)
+DEFAULT_ROUTE_KEY: Final = "$default"
+HTTP_DEFAULT_STAGE_NAME: Final = "$default"
+
+# --- tags ----------------------------------------------------------------------------------
+
+TAG_PROJECT: Final = "project"
+TAG_STAGE: Final = "stage"
+PROJECT_NAME: Final = "servekit"

@@ -1,0 +1,81 @@
+"""cdk-nag (AWS Solutions rules) for the app, and every finding acknowledged with its reason.
+
+cdk-nag 3 runs as a CDK policy-validation plugin: an unacknowledged finding fails the synth
+(``cdk synth`` exits non-zero, ``App.synth()`` raises) and the report lands in the cloud
+assembly (``policy-validation-report.json``). Acknowledgements use CDK's own
+``Validations.of(construct).acknowledge(...)``, one finding id each (``Rule[finding]`` for
+rules like IAM5 that report several), and are also written into the template metadata
+(``cdk_nag.rules_to_suppress``) as an audit trail.
+
+All acknowledgements live in this module, scoped to the narrowest construct, each with a
+reason that says why the finding is accepted, so a reviewer reads them in one place.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Final
+
+from aws_cdk import Acknowledgment, App, Validations
+from cdk_nag import AwsSolutionsChecks
+from constructs import IConstruct
+
+from infra.stacks.inference_stack import InferenceStack
+
+__all__ = ["Acknowledged", "acknowledge_inference_findings", "add_nag_checks"]
+
+XRAY_WILDCARD: Final = (
+    "xray:PutTraceSegments and xray:PutTelemetryRecords, added by active tracing, support no "
+    "resource-level permissions, so X-Ray requires Resource '*'. It is the only wildcard: the "
+    "log statement of this role names the function's own log group."
+)
+PINNED_RUNTIME: Final = (
+    "Python 3.12 is pinned by design: the dependencies layer is built from cp312 wheels "
+    "(onnxruntime needs glibc >= 2.28, i.e. an Amazon Linux 2023 runtime) and the function "
+    "runtime must match the layer. Moving to a newer runtime means rebuilding the layer."
+)
+CORS_PREFLIGHT: Final = (
+    "Browsers send CORS preflight requests (OPTIONS) without credentials, so this route "
+    "cannot carry the authorizer (AWS's documented setup for a $default route with an "
+    "authorizer). It only reaches the app's OPTIONS answer; every other route is authorized."
+)
+
+
+def _public_api_reason(stage: str) -> str:
+    return (
+        f"api.auth is 'none' in the servekit config (cdk.json, stage '{stage}'): the API was "
+        "made public by an explicit choice, not by default; the stage throttles every caller."
+    )
+
+
+@dataclass(frozen=True)
+class Acknowledged:
+    """One acknowledged finding: where, which rule, why."""
+
+    path: str
+    rule_id: str
+    reason: str
+
+
+def add_nag_checks(app: App) -> AwsSolutionsChecks:
+    """Run the AWS Solutions rule pack on every stack of ``app`` at synth time."""
+    checks = AwsSolutionsChecks(app, verbose=True, write_suppressions_to_cloud_formation=True)
+    Validations.of(app).add_plugins(checks)
+    return checks
+
+
+def acknowledge_inference_findings(stack: InferenceStack) -> list[Acknowledged]:
+    """Acknowledge the inference stack's accepted findings; return them for reporting."""
+    done: list[Acknowledged] = []
+
+    def ack(scope: IConstruct, rule_id: str, reason: str) -> None:
+        Validations.of(scope).acknowledge(Acknowledgment(id=rule_id, reason=reason))
+        done.append(Acknowledged(scope.node.path, rule_id, reason))
+
+    ack(stack.function.role, "AwsSolutions-IAM5[Resource::*]", XRAY_WILDCARD)
+    ack(stack.function.function, "AwsSolutions-L1", PINNED_RUNTIME)
+    if stack.config.api.auth == "none":
+        ack(stack.api.http_api, "AwsSolutions-APIG4", _public_api_reason(stack.config.stage))
+    elif stack.api.cors_preflight_route is not None:
+        ack(stack.api.cors_preflight_route, "AwsSolutions-APIG4", CORS_PREFLIGHT)
+    return done
