@@ -6,9 +6,11 @@
 Builds (or reuses) the layer for cdk.json's architecture, measures the function code asset
 (``functions/servekit`` without bytecode, plus ``models/artifacts/<name>/`` for each model in
 cdk.json ``servekit.inference.models``) and compares the total with the 120 MB target and
-Lambda's 250 MB unzipped limit. When a Python of the target version is available, the
-layer is also import-checked (for the host's architecture: an x86_64 host checks an x86_64
-build of the same requirements). Human-readable lines first; the LAST line is one JSON object.
+Lambda's 250 MB unzipped limit. The layer ships Python 3.12 bytecode when the build found a
+3.12 interpreter (``bytecode`` in the JSON; the layer sizes include it). When a Python of
+the target version is available, the layer is also import-checked (for the host's
+architecture: an x86_64 host checks an x86_64 build of the same requirements).
+Human-readable lines first; the LAST line is one JSON object.
 """
 
 from __future__ import annotations
@@ -22,7 +24,17 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
-from layers import build_layer as bl  # noqa: E402
+from layers.builder import build_layer  # noqa: E402
+from layers.cache import load_manifest  # noqa: E402
+from layers.check import import_check  # noqa: E402
+from layers.config import (  # noqa: E402
+    DEFAULT_PYTHON_VERSION,
+    MB,
+    default_architecture,
+    host_architecture,
+    servekit_context,
+)
+from layers.interpreter import find_python  # noqa: E402
 
 TARGET_MB = 120.0
 LAMBDA_LIMIT_MB = 250.0
@@ -32,7 +44,7 @@ MODELS_DIR = REPO_ROOT / "models" / "artifacts"
 
 
 def _mb(n: int) -> float:
-    return round(n / bl.MB, 2)
+    return round(n / MB, 2)
 
 
 def _code_bytes(root: Path) -> int:
@@ -45,20 +57,20 @@ def _code_bytes(root: Path) -> int:
 
 
 def _configured_models() -> list[str]:
-    inference = bl.servekit_context().get("inference", {})
+    inference = servekit_context().get("inference", {})
     models = inference.get("models", []) if isinstance(inference, dict) else []
     return [str(m) for m in models]
 
 
 def _import_check(layer_arch: str, layer_zip: Path, python_version: str) -> dict[str, Any]:
-    host = bl.host_architecture()
+    host = host_architecture()
     if host is None:
         return {"import_check": "skipped: host architecture is neither arm64 nor x86_64"}
-    python = bl.find_python(python_version)
+    python = find_python(python_version)
     if python is None:
         return {"import_check": f"skipped: no Python {python_version} on this host"}
-    checked = layer_zip if host == layer_arch else bl.build_layer(host, python_version)
-    result = bl.import_check(checked.parent, python)
+    checked = layer_zip if host == layer_arch else build_layer(host, python_version)
+    result = import_check(checked.parent, python)
     status = "ok" if result.get("status") == "ok" else str(result.get("error", "error"))
     return {
         "import_check": status,
@@ -69,10 +81,10 @@ def _import_check(layer_arch: str, layer_zip: Path, python_version: str) -> dict
 
 
 def main() -> int:
-    arch = bl.default_architecture()
-    python_version = bl.DEFAULT_PYTHON_VERSION
-    layer_zip = bl.build_layer(arch, python_version)
-    manifest = bl.load_manifest(layer_zip)
+    arch = default_architecture()
+    python_version = DEFAULT_PYTHON_VERSION
+    layer_zip = build_layer(arch, python_version)
+    manifest = load_manifest(layer_zip)
 
     models = _configured_models()
     model_bytes = {m: _code_bytes(MODELS_DIR / m) for m in models if (MODELS_DIR / m).is_dir()}
@@ -92,6 +104,9 @@ def main() -> int:
         "layer_unzipped_mb": _mb(layer_bytes),
         "layer_zipped_mb": _mb(int(manifest["zipped_bytes"])),
         "layer_files": manifest["files"],
+        "bytecode": bool(manifest.get("bytecode", False)),
+        "bytecode_python": manifest.get("bytecode_python"),
+        "layer_bytecode_mb": _mb(int(manifest.get("bytecode_bytes", 0))),
         "function_code_mb": _mb(code_bytes),
         "models_mb": {m: _mb(b) for m, b in model_bytes.items()},
         "missing_models": missing_models,
@@ -106,8 +121,14 @@ def main() -> int:
     }
     result.update(_import_check(arch, layer_zip, python_version))
 
+    bytecode = (
+        f"with Python {result['bytecode_python']} bytecode ({result['layer_bytecode_mb']} MB)"
+        if result["bytecode"]
+        else "WITHOUT bytecode (no Python 3.12 found: slower cold starts)"
+    )
     print(f"layer ({arch}, Python {python_version}): {result['layer_unzipped_mb']} MB unzipped, "
-          f"{result['layer_zipped_mb']} MB zipped, {result['layer_files']} files")  # fmt: skip
+          f"{result['layer_zipped_mb']} MB zipped, {result['layer_files']} files, "
+          f"{bytecode}")  # fmt: skip
     names = ", ".join(model_bytes) or "none"
     missing = f"; missing models: {', '.join(missing_models)}" if missing_models else ""
     models_mb = sum(result["models_mb"].values())

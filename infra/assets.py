@@ -2,8 +2,13 @@
 
 The Lambda code asset is one folder::
 
-    servekit/              a copy of functions/servekit/ (no __pycache__, no *.pyc)
+    servekit/              a copy of functions/servekit/, plus Python 3.12 bytecode
     models/<name>/         model.onnx + manifest.json, from models/artifacts/<name>/
+
+Lambda's /var/task is read-only, so modules without shipped bytecode are compiled again on
+every cold start. When a Python 3.12 interpreter is found (see layers/interpreter.py), the
+staged copy is compiled with it (unchecked-hash .pyc: no timestamps, deterministic bytes);
+the interpreter's exact version is part of the folder's hash.
 
 ``servekit`` sits at the root so the handler path ``servekit.handlers.inference.handler``
 resolves from ``LAMBDA_TASK_ROOT``, and ``models/`` ends up at ``/var/task/models``
@@ -26,7 +31,11 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from infra.constants import FUNCTION_ASSET_STAGING_DIR, MODEL_ARTIFACTS_DIR, RUNTIME_PACKAGE_DIR
+from layers.builder import bytecode_interpreter
+from layers.bytecode import compile_bytecode
 from servekit.constants import MANIFEST_FILENAME, MODEL_FILENAME
+
+RUNTIME_DDIR = "/var/task/servekit"  # where the staged servekit/ lives on Lambda
 
 __all__ = ["AssetError", "function_asset_files", "stage_function_asset"]
 
@@ -75,10 +84,12 @@ def stage_function_asset(
     staging_root: Path = FUNCTION_ASSET_STAGING_DIR,
     runtime_dir: Path = RUNTIME_PACKAGE_DIR,
     artifacts_dir: Path = MODEL_ARTIFACTS_DIR,
+    bytecode: bool = True,
 ) -> Path:
     """Return a folder holding the function asset for ``models``, staging it if needed."""
     files = function_asset_files(models, runtime_dir=runtime_dir, artifacts_dir=artifacts_dir)
-    digest = hashlib.sha256()
+    compiler = bytecode_interpreter() if bytecode else None
+    digest = hashlib.sha256(f"bytecode={compiler[1] if compiler else None}".encode())
     for relative, source in files.items():
         digest.update(relative.encode() + b"\0")
         digest.update(hashlib.sha256(source.read_bytes()).digest())
@@ -92,6 +103,8 @@ def stage_function_asset(
             destination.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(source, destination)  # contents only: no mtime, no mode bits
             os.chmod(destination, 0o644)  # readable by the Lambda runtime user
+        if compiler is not None:
+            compile_bytecode(partial / runtime_dir.name, compiler[0], ddir=RUNTIME_DDIR)
         try:
             partial.rename(target)
         except OSError:  # another process staged the same contents first

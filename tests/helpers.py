@@ -3,10 +3,17 @@
 from __future__ import annotations
 
 import copy
+import functools
 import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+import pytest
+
+from layers.config import DEFAULT_PYTHON_VERSION
+from layers.interpreter import find_python
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 MODEL_DIR = REPO_ROOT / "models" / "artifacts"
@@ -70,3 +77,23 @@ def event_for(
         event["body"] = body.decode("utf-8")
         event["headers"]["content-length"] = str(len(body))
     return event
+
+
+@functools.cache
+def _find_target_python() -> str | None:
+    return find_python(DEFAULT_PYTHON_VERSION)
+
+
+def require_python312() -> str:
+    """Lambda's Python (3.12), which compiles the shipped bytecode.
+
+    Under CI=true its absence fails the calling test (CI must exercise bytecode); elsewhere
+    the test is skipped. Call it in the test body so CI reports a failure, not an error.
+    """
+    python = _find_target_python()
+    if python is None:
+        message = f"no Python {DEFAULT_PYTHON_VERSION} found (set SERVEKIT_LAYER_PYTHON)"
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"{message}: CI must test the shipped bytecode")
+        pytest.skip(message)
+    return python

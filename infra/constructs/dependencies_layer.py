@@ -12,15 +12,12 @@ redeploy without re-uploading the heavy part.
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Literal
 
 from aws_cdk import RemovalPolicy
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
-
-from infra.constants import REPO_ROOT
 
 __all__ = ["RUNTIME", "DependenciesLayer", "build_dependencies_zip", "lambda_architecture"]
 
@@ -38,11 +35,8 @@ def lambda_architecture(architecture: Architecture) -> lambda_.Architecture:
 
 def build_dependencies_zip(architecture: Architecture) -> Path:
     """Build (or reuse the cached) layer zip with ``layers.build_layer``."""
-    # ``layers`` is a top-level folder of the repository, not an installed package: make it
-    # importable however the app was started (cdk CLI, pytest, an IDE).
-    if str(REPO_ROOT) not in sys.path:
-        sys.path.insert(0, str(REPO_ROOT))
-    from layers.build_layer import build_layer
+    # Imported here, not at module level: only a synth that builds the layer needs pip & co.
+    from layers.builder import build_layer
 
     zip_path = Path(build_layer(arch=architecture))
     if not zip_path.is_file():

@@ -8,6 +8,7 @@ import pytest
 
 from infra.assets import AssetError, stage_function_asset
 from servekit.constants import MANIFEST_FILENAME, MODEL_FILENAME
+from tests.helpers import require_python312
 
 
 @pytest.fixture
@@ -36,7 +37,11 @@ def test_stages_runtime_and_selected_models_only(
 ) -> None:
     runtime, artifacts = sources
     staged = stage_function_asset(
-        ["m1"], staging_root=tmp_path / "stage", runtime_dir=runtime, artifacts_dir=artifacts
+        ["m1"],
+        staging_root=tmp_path / "stage",
+        runtime_dir=runtime,
+        artifacts_dir=artifacts,
+        bytecode=False,
     )
     assert _files(staged) == {
         "servekit/__init__.py",
@@ -54,6 +59,7 @@ def test_same_sources_same_folder_changed_sources_new_folder(
         "staging_root": tmp_path / "stage",
         "runtime_dir": runtime,
         "artifacts_dir": artifacts,
+        "bytecode": False,
     }
     first = stage_function_asset(["m1", "m2"], **kwargs)
     assert stage_function_asset(["m1", "m2"], **kwargs) == first
@@ -73,3 +79,16 @@ def test_missing_model_artifacts_say_how_to_build_them(
             artifacts_dir=artifacts,
         )
     assert str(artifacts / "absent" / MODEL_FILENAME) in str(error.value)
+
+
+def test_runtime_code_ships_python_312_bytecode(sources: tuple[Path, Path], tmp_path: Path) -> None:
+    require_python312()
+    runtime, artifacts = sources
+    staged = stage_function_asset(
+        ["m1"], staging_root=tmp_path / "stage", runtime_dir=runtime, artifacts_dir=artifacts
+    )
+    compiled = {f for f in _files(staged) if f.endswith(".pyc")}
+    assert compiled == {
+        "servekit/__pycache__/__init__.cpython-312.pyc",
+        "servekit/handlers/__pycache__/inference.cpython-312.pyc",
+    }

@@ -30,7 +30,7 @@ def test_cdk_json_config_is_valid() -> None:
 
 @pytest.mark.parametrize(
     ("memory_mb", "threads"),
-    [(128, 1), (1769, 1), (2048, 1), (3538, 2), (8000, 4), (10240, 5)],
+    [(128, 1), (1769, 1), (2048, 1), (3538, 2), (8000, 5), (10240, 6)],
 )
 def test_intra_op_threads_follow_lambda_vcpus(memory_mb: int, threads: int) -> None:
     config = parse_config(_servekit(inference={"memory_mb": memory_mb}))

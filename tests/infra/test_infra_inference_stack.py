@@ -19,6 +19,7 @@ from infra.constants import (
     inference_stack_name,
 )
 from infra.constructs.http_api import ACCESS_LOG_FORMAT
+from layers.builder import bytecode_interpreter
 from servekit.constants import (
     ENV_DEFAULT_MODEL,
     ENV_INTRA_OP_THREADS,
@@ -238,8 +239,16 @@ def test_function_asset_holds_runtime_and_models_only(synth: Synthesized) -> Non
     for name in synth.config.inference.models:
         assert f"models/{name}/{MODEL_FILENAME}" in files
         assert f"models/{name}/{MANIFEST_FILENAME}" in files
-    assert not [f for f in files if "__pycache__" in f or f.endswith(".pyc")]
     assert {f.split("/")[0] for f in files} == {"servekit", "models"}
+    # Bytecode, if any, is for Lambda's Python 3.12, one .pyc per module, never the host's.
+    compiled = {f for f in files if f.endswith(".pyc")}
+    assert all(".cpython-312.pyc" in f for f in compiled)
+    sources = {f for f in files if f.endswith(".py")}
+    expected = {
+        f"{f.rsplit('/', 1)[0]}/__pycache__/{f.rsplit('/', 1)[1][:-3]}.cpython-312.pyc"
+        for f in sources
+    }
+    assert compiled == (expected if bytecode_interpreter() is not None else set())
 
 
 def _as_list(value: Any) -> list[Any]:
