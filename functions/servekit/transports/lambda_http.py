@@ -78,8 +78,11 @@ class LambdaHttpTransport:
     def _route(
         self, method: str, path: str
     ) -> Callable[[dict[str, Any], dict[str, str]], Any] | None:
-        """The fast-path handler for this request, or ``None`` to delegate it to FastAPI."""
-        path = path.rstrip("/") or "/"
+        """The fast-path handler for this request, or ``None`` to delegate it to FastAPI.
+
+        Paths match exactly: anything else (a trailing slash, say) is FastAPI's to answer,
+        so both transports treat it the same way.
+        """
         if path == "/predict":
             return self._predict if method == "POST" else _not_allowed(method, path, ["POST"])
         if path == "/health":
