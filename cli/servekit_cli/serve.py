@@ -54,7 +54,7 @@ def run(args: argparse.Namespace) -> int:
     from servekit.bootstrap import build_serving
     from servekit.transports.rest import create_app
 
-    app = create_app(build_serving().service)
+    app = create_app(build_serving().service, flush_metrics_per_request=True)
     url = f"http://{args.host}:{args.port}"
     print(f"\nservekit is serving on {url}  (API docs: {url}/docs)\nTry it:\n")
     print("  " + curl_example(url, args.model_dir / args.default_model) + "\n", flush=True)

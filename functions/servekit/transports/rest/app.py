@@ -19,6 +19,7 @@ from servekit.observability import logger
 from servekit.transports.rest import schemas
 from servekit.transports.rest.middleware import (
     BodyLimitMiddleware,
+    MetricsFlushMiddleware,
     PreflightMiddleware,
     RequestContextMiddleware,
 )
@@ -38,7 +39,8 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
-def create_app(service: InferenceService) -> FastAPI:
+def create_app(service: InferenceService, *, flush_metrics_per_request: bool = False) -> FastAPI:
+    """The app over ``service``; a long-running server flushes metrics per request."""
     app = FastAPI(
         title="servekit",
         version=__version__,
@@ -48,6 +50,8 @@ def create_app(service: InferenceService) -> FastAPI:
     )
     app.add_middleware(BodyLimitMiddleware, max_body_bytes=service.settings.max_body_bytes)
     app.add_middleware(PreflightMiddleware)
+    if flush_metrics_per_request:
+        app.add_middleware(MetricsFlushMiddleware)
     app.add_middleware(RequestContextMiddleware)
     _add_error_handlers(app)
 

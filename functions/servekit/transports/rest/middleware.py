@@ -9,10 +9,15 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from servekit.dataplane.codec import encode
 from servekit.dataplane.errors import ApiError
-from servekit.observability import logger
+from servekit.observability import logger, metrics
 from servekit.transports.correlation import CORRELATION_HEADER, resolve_correlation_id
 
-__all__ = ["BodyLimitMiddleware", "PreflightMiddleware", "RequestContextMiddleware"]
+__all__ = [
+    "BodyLimitMiddleware",
+    "MetricsFlushMiddleware",
+    "PreflightMiddleware",
+    "RequestContextMiddleware",
+]
 
 
 class RequestContextMiddleware:
@@ -139,3 +144,21 @@ class PreflightMiddleware:
             await send({"type": "http.response.body", "body": b""})
             return
         await self.app(scope, receive, send)
+
+
+class MetricsFlushMiddleware:
+    """Flushes the EMF metrics after every request, as the Lambda handler does per invocation.
+
+    Only for a long-running server (``servekit serve``): in Lambda, ``@metrics.log_metrics``
+    on the handler flushes, and Powertools would otherwise keep adding to one metric set.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            if scope["type"] == "http":
+                metrics.flush_metrics()

@@ -1,0 +1,121 @@
+"""The build itself: one model (train, export, check, write) and a whole run into ``<out>/``.
+
+:func:`build_model` chains training, export, verification and the documents for one spec
+into a new directory; :func:`build` stages every selected model, swaps the directories in,
+writes the stamp and prints one line per model (or skips, with ``if_changed``, when the
+stamp shows the same inputs and every model directory is intact).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from models.documents import example_request, manifest, model_description
+from models.export import serialize, to_onnx
+from models.output import (
+    install,
+    installed_manifest,
+    read_stamp,
+    stamp_key,
+    write_model_files,
+    write_stamp,
+)
+from models.specs import ModelSpec, select_specs
+from models.training import Split, load_split, train
+from models.verification import check_onnx_model, evaluate
+
+__all__ = ["BuildResult", "build", "build_model"]
+
+
+@dataclass(frozen=True, slots=True)
+class BuildResult:
+    """What one model build produced (the files are in ``directory``)."""
+
+    spec: ModelSpec
+    directory: Path
+    size: int
+    sha256: str
+    test_accuracy: float
+    seconds: float
+
+
+def build_model(spec: ModelSpec, split: Split, directory: Path) -> BuildResult:
+    """Train, export and check ``spec``; write its three files into ``directory`` (new)."""
+    started = time.perf_counter()
+    estimator = train(spec, split)
+    model = to_onnx(spec, estimator)
+    check_onnx_model(spec, model)
+    model_bytes = serialize(model)
+    evaluation = evaluate(spec, model_bytes, estimator, split)
+
+    sha256 = hashlib.sha256(model_bytes).hexdigest()
+    description = model_description(
+        spec, len(split.y_train), len(split.y_test), evaluation.accuracy
+    )
+    write_model_files(
+        directory,
+        model_bytes,
+        manifest(spec, sha256, description),
+        example_request(spec, split.x_test, split.y_test, evaluation.labels),
+    )
+    return BuildResult(
+        spec=spec,
+        directory=directory,
+        size=len(model_bytes),
+        sha256=sha256,
+        test_accuracy=evaluation.accuracy,
+        seconds=time.perf_counter() - started,
+    )
+
+
+def _up_to_date(out: Path, specs: Sequence[ModelSpec]) -> bool:
+    """Print the "up to date" lines and return True if every spec's directory is intact."""
+    installed = {spec.name: installed_manifest(out, spec.name) for spec in specs}
+    if not all(found is not None for found in installed.values()):
+        return False
+    for spec in specs:
+        found = installed[spec.name]
+        assert found is not None
+        print(
+            f"{spec.name} {found['version']}: {found['_size']} bytes, "
+            f"sha256 {str(found['sha256'])[:12]}, up to date"
+        )
+    return True
+
+
+def build(out: Path, only: Sequence[str] | None = None, if_changed: bool = False) -> int:
+    """Build the selected models into ``out``; print one line per model. Returns 0."""
+    specs = select_specs(only)
+    names = frozenset(spec.name for spec in specs)
+    out.mkdir(parents=True, exist_ok=True)
+    key = stamp_key()
+    stamped_key, stamped_models = read_stamp(out)
+
+    if if_changed and stamped_key == key and names <= stamped_models and _up_to_date(out, specs):
+        return 0
+
+    split = load_split()
+    staging = Path(tempfile.mkdtemp(prefix=".build-", dir=out))
+    try:
+        results = [build_model(spec, split, staging / spec.name) for spec in specs]
+        for result in results:
+            install(result.directory, out / result.spec.name)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+    # The stamp vouches for every model built with this key, this run's and earlier ones'.
+    carried = stamped_models if stamped_key == key else frozenset()
+    write_stamp(out, key, carried | names)
+    for result in results:
+        print(
+            f"{result.spec.name} {result.spec.version}: {result.size} bytes, "
+            f"sha256 {result.sha256[:12]}, test accuracy {result.test_accuracy:.4f} "
+            f"({result.seconds:.1f} s)"
+        )
+    return 0

@@ -1,0 +1,29 @@
+"""The long-running server flushes one EMF blob per request, as Lambda does per invocation."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from fastapi.testclient import TestClient
+
+from servekit.bootstrap import build_serving
+from servekit.settings import Settings
+from servekit.transports.rest import create_app
+from tests.helpers import load_event
+
+
+def test_each_request_flushes_its_own_metrics(
+    serving_env: dict[str, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    app = create_app(build_serving(Settings.from_env()).service, flush_metrics_per_request=True)
+    body = load_event("predict_many_rows")["body"]
+    with TestClient(app) as client:
+        capsys.readouterr()
+        for _ in range(2):
+            response = client.post(
+                "/predict", content=body, headers={"content-type": "application/json"}
+            )
+            assert response.status_code == 200
+    blobs = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"_aws"' in line]
+    assert [blob["Predictions"] for blob in blobs] in ([2, 2], [[2.0], [2.0]])
