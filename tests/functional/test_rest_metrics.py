@@ -8,6 +8,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from servekit.bootstrap import build_serving
+from servekit.observability import metrics
 from servekit.settings import Settings
 from servekit.transports.rest import create_app
 from tests.helpers import load_event
@@ -18,6 +19,7 @@ def test_each_request_flushes_its_own_metrics(
 ) -> None:
     app = create_app(build_serving(Settings.from_env()).service, flush_metrics_per_request=True)
     body = load_event("predict_many_rows")["body"]
+    metrics.clear_metrics()  # earlier tests call the service directly and never flush
     with TestClient(app) as client:
         capsys.readouterr()
         for _ in range(2):
