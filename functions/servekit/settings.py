@@ -78,7 +78,9 @@ def default_threads(env: Mapping[str, str]) -> int:
     memory = env.get("AWS_LAMBDA_FUNCTION_MEMORY_SIZE")
     if memory and memory.isdigit():
         return threads_for_memory(int(memory))
-    return max(1, len(os.sched_getaffinity(0)))
+    if hasattr(os, "sched_getaffinity"):  # Linux: the cores this process may run on
+        return max(1, len(os.sched_getaffinity(0)))
+    return max(1, os.cpu_count() or 1)  # macOS and others have no affinity API
 
 
 def threads_for_memory(memory_mb: int) -> int:
