@@ -26,6 +26,7 @@ if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
 from infra.assets import AssetError, stage_function_asset  # noqa: E402
+from layers.archive import tree_bytes  # noqa: E402
 from layers.builder import build_layer  # noqa: E402
 from layers.cache import load_manifest  # noqa: E402
 from layers.check import import_check  # noqa: E402
@@ -45,10 +46,6 @@ TOP_PACKAGES = 8
 
 def _mb(n: int) -> float:
     return round(n / MB, 2)
-
-
-def _tree_bytes(root: Path) -> int:
-    return sum(p.stat().st_size for p in root.rglob("*") if p.is_file())
 
 
 def _configured_models() -> list[str]:
@@ -87,8 +84,8 @@ def main() -> int:
     except AssetError as exc:
         print(f"cannot stage the function asset: {exc}", file=sys.stderr)
         return 1
-    model_bytes = {m: _tree_bytes(asset / "models" / m) for m in models}
-    code_bytes = _tree_bytes(asset / "servekit")
+    model_bytes = {m: tree_bytes(asset / "models" / m) for m in models}
+    code_bytes = tree_bytes(asset / "servekit")
     function_bytes = code_bytes + sum(model_bytes.values())
     layer_bytes = int(manifest["unzipped_bytes"])
     total_mb = _mb(layer_bytes + function_bytes)

@@ -6,6 +6,7 @@ The layer's bytecode and its import check need a real interpreter of the target 
 
 from __future__ import annotations
 
+import functools
 import glob
 import os
 import shutil
@@ -22,8 +23,13 @@ PYTHON_ENV_VAR = "SERVEKIT_LAYER_PYTHON"
 _VERSION_TIMEOUT_S = 30
 
 
+@functools.cache
 def interpreter_version(python: str) -> str | None:
-    """The full version (``"3.12.1"``) of the interpreter ``python``, or None if it won't run."""
+    """The full version (``"3.12.1"``) of the interpreter ``python``, or None if it won't run.
+
+    Cached per process: a synth asks for the layer's and the function asset's bytecode
+    interpreter, and each lookup would otherwise start every candidate again.
+    """
     try:
         proc = subprocess.run(
             [python, "-c", "import sys; print('%d.%d.%d' % sys.version_info[:3])"],

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-import functools
 import json
 import os
 from dataclasses import dataclass
@@ -79,18 +78,13 @@ def event_for(
     return event
 
 
-@functools.cache
-def _find_target_python() -> str | None:
-    return find_python(DEFAULT_PYTHON_VERSION)
-
-
 def require_python312() -> str:
     """Lambda's Python (3.12), which compiles the shipped bytecode.
 
     Under CI=true its absence fails the calling test (CI must exercise bytecode); elsewhere
     the test is skipped. Call it in the test body so CI reports a failure, not an error.
     """
-    python = _find_target_python()
+    python = find_python(DEFAULT_PYTHON_VERSION)
     if python is None:
         message = f"no Python {DEFAULT_PYTHON_VERSION} found (set SERVEKIT_LAYER_PYTHON)"
         if os.environ.get("CI", "").lower() == "true":
