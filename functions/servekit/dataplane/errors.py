@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 __all__ = ["ApiError"]
@@ -14,11 +15,15 @@ class ApiError(Exception):
     row or limit at fault. Every transport renders it the same way.
     """
 
-    def __init__(self, status: int, code: str, message: str) -> None:
+    def __init__(
+        self, status: int, code: str, message: str, headers: Mapping[str, str] | None = None
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.code = code
         self.message = message
+        self.headers: dict[str, str] = dict(headers or {})
+        """Extra response headers, such as ``Retry-After`` on a 503."""
 
     def to_body(self) -> dict[str, Any]:
         return {"error": {"code": self.code, "message": self.message}}

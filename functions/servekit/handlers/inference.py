@@ -10,6 +10,7 @@ from typing import Any
 
 from servekit.bootstrap import build_serving
 from servekit.observability import Tracing, logger, metrics
+from servekit.transports.inference_routes import inference_routes
 from servekit.transports.lambda_http import LambdaHandler, LambdaHttpTransport
 
 __all__ = ["handler"]
@@ -28,7 +29,11 @@ def _fastapi_under_mangum() -> LambdaHandler:
     return adapter
 
 
-transport = LambdaHttpTransport(serving.service, tracing, _fastapi_under_mangum)
+transport = LambdaHttpTransport(
+    inference_routes(serving.service, tracing),
+    _fastapi_under_mangum,
+    fast_path=serving.settings.fast_path,
+)
 
 
 @metrics.log_metrics(capture_cold_start_metric=True)

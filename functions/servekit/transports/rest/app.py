@@ -3,7 +3,6 @@ does not (docs, OpenAPI, unknown routes), wrapped by Mangum."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -12,10 +11,8 @@ from fastapi.responses import Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from servekit import __version__
-from servekit.dataplane.codec import encode
 from servekit.dataplane.errors import ApiError
 from servekit.dataplane.service import InferenceService
-from servekit.observability import logger
 from servekit.transports.rest import schemas
 from servekit.transports.rest.middleware import (
     BodyLimitMiddleware,
@@ -23,6 +20,8 @@ from servekit.transports.rest.middleware import (
     PreflightMiddleware,
     RequestContextMiddleware,
 )
+from servekit.transports.rest.responses import answer as _answer
+from servekit.transports.rest.responses import json_response as _json
 
 __all__ = ["create_app"]
 
@@ -92,21 +91,6 @@ def create_app(service: InferenceService, *, flush_metrics_per_request: bool = F
         return _answer(lambda: service.predict(body, content_type))
 
     return app
-
-
-def _answer(produce: Callable[[], Any]) -> Response:
-    try:
-        return _json(200, produce())
-    except ApiError as exc:
-        return _json(exc.status, exc.to_body())
-    except Exception:
-        logger.exception("unhandled error")
-        error = ApiError.internal(logger.get_correlation_id() or "unknown")
-        return _json(error.status, error.to_body())
-
-
-def _json(status: int, payload: Any) -> Response:
-    return Response(content=encode(payload), status_code=status, media_type="application/json")
 
 
 def _add_error_handlers(app: FastAPI) -> None:
