@@ -3,9 +3,10 @@ does not (docs, OpenAPI, unknown routes), wrapped by Mangum."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -38,8 +39,17 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
-def create_app(service: InferenceService, *, flush_metrics_per_request: bool = False) -> FastAPI:
-    """The app over ``service``; a long-running server flushes metrics per request."""
+def create_app(
+    service: InferenceService,
+    *,
+    flush_metrics_per_request: bool = False,
+    routers: Sequence[APIRouter] = (),
+) -> FastAPI:
+    """The app over ``service``; a long-running server flushes metrics per request.
+
+    ``routers`` are the other capabilities' routes (jobs, sessions, ...): the local server
+    includes them all, a capability's own Lambda only its own.
+    """
     app = FastAPI(
         title="servekit",
         version=__version__,
@@ -90,6 +100,8 @@ def create_app(service: InferenceService, *, flush_metrics_per_request: bool = F
         content_type = request.headers.get("content-type")
         return _answer(lambda: service.predict(body, content_type))
 
+    for router in routers:
+        app.include_router(router)
     return app
 
 
