@@ -18,6 +18,7 @@ API Gateway's bare ``{"message":"Not Found"}``. The explicit routes exist so acc
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Final
 
 import jsii
@@ -171,6 +172,27 @@ class InferenceHttpApi(Construct):
             ),
         )
         self.url: str = self.stage.url
+
+    def add_function_routes(
+        self,
+        integration_id: str,
+        handler: lambda_.IFunction,
+        routes: Sequence[tuple[str, str]],
+    ) -> list[apigw.HttpRoute]:
+        """Route ``(method, path)`` pairs (``("GET", "/jobs/{job_id}")``) to another function,
+        behind the API's authorizer; the routes are added to :attr:`routes` and returned."""
+        integration = integrations.HttpLambdaIntegration(
+            integration_id,
+            handler,
+            payload_format_version=apigw.PayloadFormatVersion.VERSION_2_0,
+        )
+        added: list[apigw.HttpRoute] = []
+        for method, path in routes:
+            added += self.http_api.add_routes(
+                path=path, methods=[apigw.HttpMethod(method)], integration=integration
+            )
+        self.routes += added
+        return added
 
     def _authorizer(self, config: ApiConfig) -> apigw.IHttpRouteAuthorizer | None:
         if config.auth == "iam":
