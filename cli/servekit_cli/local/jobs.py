@@ -1,0 +1,91 @@
+"""The async-jobs resources in the local emulator: queue + DLQ, jobs table, results bucket,
+notification topic, shaped by ``servekit.jobs.constants`` exactly as the CDK construct is."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any, Final
+
+from servekit.jobs import constants as c
+
+__all__ = [
+    "LOCAL_WORKER_TIMEOUT_S",
+    "LocalJobs",
+    "create_jobs_resources",
+]
+
+# Short, so a failed job is retried within seconds locally (the visibility timeout is 6x this).
+LOCAL_WORKER_TIMEOUT_S: Final = 5
+LOCAL_BATCH_SIZE: Final = 10
+
+
+@dataclass(frozen=True, slots=True)
+class LocalJobs:
+    env: dict[str, str]
+    outputs: dict[str, str]
+    queue_url: str
+
+
+def create_jobs_resources(
+    session: Any,
+    endpoint_url: str | None,
+    *,
+    stage: str = "local",
+    max_receive_count: int = c.DEFAULT_MAX_RECEIVE_COUNT,
+    worker_timeout_s: int = LOCAL_WORKER_TIMEOUT_S,
+) -> LocalJobs:
+    """Create (or find again: every call is idempotent) the jobs resources."""
+    prefix = f"servekit-{stage}-jobs"
+    sqs = session.client("sqs", endpoint_url=endpoint_url)
+    dlq_url = sqs.create_queue(QueueName=f"{prefix}-dlq")["QueueUrl"]
+    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    queue_url = sqs.create_queue(
+        QueueName=prefix,
+        Attributes={
+            "VisibilityTimeout": str(c.visibility_timeout_s(worker_timeout_s)),
+            "RedrivePolicy": json.dumps(
+                {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": max_receive_count}
+            ),
+        },
+    )["QueueUrl"]
+
+    dynamodb = session.client("dynamodb", endpoint_url=endpoint_url)
+    table = f"{prefix}-table"
+    if table not in dynamodb.list_tables()["TableNames"]:
+        dynamodb.create_table(
+            TableName=table,
+            KeySchema=[{"AttributeName": c.TABLE_PARTITION_KEY, "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": c.TABLE_PARTITION_KEY, "AttributeType": "S"}],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        dynamodb.update_time_to_live(
+            TableName=table,
+            TimeToLiveSpecification={"Enabled": True, "AttributeName": c.TABLE_TTL_ATTRIBUTE},
+        )
+
+    bucket = f"{prefix}-results"
+    session.client("s3", endpoint_url=endpoint_url).create_bucket(Bucket=bucket)
+    topic_arn = session.client("sns", endpoint_url=endpoint_url).create_topic(
+        Name=f"{prefix}-done"
+    )["TopicArn"]
+
+    env = {
+        c.ENV_JOBS_TABLE: table,
+        c.ENV_JOBS_QUEUE_URL: queue_url,
+        c.ENV_JOBS_DLQ_URL: dlq_url,
+        c.ENV_JOBS_RESULTS_BUCKET: bucket,
+        c.ENV_JOBS_TOPIC_ARN: topic_arn,
+        c.ENV_JOBS_MAX_RECEIVE_COUNT: str(max_receive_count),
+        c.ENV_JOBS_CALLBACK_ALLOW_HTTP: "true",  # local callbacks go to http://localhost
+    }
+    outputs = {
+        c.OUTPUT_JOBS_QUEUE_URL: queue_url,
+        c.OUTPUT_JOBS_DLQ_URL: dlq_url,
+        c.OUTPUT_JOBS_TABLE: table,
+        c.OUTPUT_JOBS_RESULTS_BUCKET: bucket,
+        c.OUTPUT_JOBS_TOPIC_ARN: topic_arn,
+    }
+    return LocalJobs(env=env, outputs=outputs, queue_url=queue_url)

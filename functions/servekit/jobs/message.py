@@ -1,0 +1,136 @@
+"""The versioned job message (``schema/job-message.v1.json``) and its runtime validator.
+
+The schema file is the published contract for direct SQS submission; this module checks the
+same rules without a JSON Schema library in the Lambda layer (``tests`` check both agree on
+the same valid and invalid examples). Model-specific checks (shape, dtype, row limits) come
+after, against the model's manifest, exactly as for ``POST /predict``.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from importlib import resources
+from typing import Any
+
+import orjson
+
+from servekit.jobs.constants import JOB_ID_PATTERN, MESSAGE_SCHEMA_VERSION
+
+__all__ = [
+    "SCHEMA_FILENAME",
+    "InvalidMessageError",
+    "JobMessage",
+    "job_id_for",
+    "parse_message",
+    "schema_document",
+]
+
+SCHEMA_FILENAME = f"job-message.v{MESSAGE_SCHEMA_VERSION}.json"
+_FIELDS = frozenset({"schema_version", "job_id", "model", "inputs", "callback_url", "submitted_at"})
+_JOB_ID = re.compile(JOB_ID_PATTERN)
+_URL = re.compile(r"^https?://[^\s]+$")
+_MAX_URL = 2048
+_MAX_TIMESTAMP = 64
+
+
+class InvalidMessageError(ValueError):
+    """The message does not follow the schema; ``code`` is stable, ``message`` says why."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+@dataclass(frozen=True, slots=True)
+class JobMessage:
+    inputs: list[Any]
+    job_id: str | None = None
+    model: str | None = None
+    callback_url: str | None = None
+    submitted_at: str | None = None
+
+    def to_json(self) -> bytes:
+        """The message body, with only the fields that are set."""
+        body: dict[str, Any] = {"schema_version": MESSAGE_SCHEMA_VERSION}
+        for name in ("job_id", "model", "inputs", "callback_url", "submitted_at"):
+            value = getattr(self, name)
+            if value is not None:
+                body[name] = value
+        return orjson.dumps(body)
+
+
+def parse_message(body: str | bytes) -> JobMessage:
+    """Decode and check one message body; raise :class:`InvalidMessageError` naming the fault."""
+    try:
+        document = orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise InvalidMessageError("invalid_message", f"message body is not JSON: {exc}") from None
+    return message_from_document(document)
+
+
+def message_from_document(document: Any) -> JobMessage:
+    if not isinstance(document, dict):
+        raise _invalid("the message must be a JSON object")
+    unknown = document.keys() - _FIELDS
+    if unknown:
+        raise _invalid(f"unknown field(s) {sorted(unknown)}; allowed: {sorted(_FIELDS)}")
+    version = document.get("schema_version")
+    if isinstance(version, bool) or version != MESSAGE_SCHEMA_VERSION:
+        raise _invalid(f"schema_version must be {MESSAGE_SCHEMA_VERSION}, got {version!r}")
+    inputs = document.get("inputs")
+    if not isinstance(inputs, list) or not inputs:
+        raise _invalid("field 'inputs' is required: a non-empty array of rows (or one row)")
+    job_id = _optional_str(document, "job_id")
+    if job_id is not None and not _JOB_ID.search(job_id):
+        raise _invalid(f"job_id {job_id[:140]!r} does not match {JOB_ID_PATTERN}")
+    model = _optional_str(document, "model")
+    if model == "":
+        raise _invalid("field 'model' must be a non-empty string")
+    callback_url = _optional_str(document, "callback_url")
+    if callback_url is not None and (len(callback_url) > _MAX_URL or not _URL.search(callback_url)):
+        raise _invalid("field 'callback_url' must be an http(s) URL of at most 2048 characters")
+    submitted_at = _optional_str(document, "submitted_at")
+    if submitted_at is not None and len(submitted_at) > _MAX_TIMESTAMP:
+        raise _invalid("field 'submitted_at' is longer than 64 characters")
+    return JobMessage(
+        inputs=inputs,
+        job_id=job_id,
+        model=model,
+        callback_url=callback_url,
+        submitted_at=submitted_at,
+    )
+
+
+def job_id_for(body: str | bytes, message_id: str) -> str:
+    """The job id of a message: its valid ``job_id`` field, else its SQS message id (so a
+    message sent without one, or a poison one, still gets a job record under a known id)."""
+    try:
+        document = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return message_id
+    candidate = document.get("job_id") if isinstance(document, dict) else None
+    if isinstance(candidate, str) and _JOB_ID.search(candidate):
+        return candidate
+    return message_id
+
+
+def schema_document() -> dict[str, Any]:
+    """The JSON Schema shipped in the package (``servekit/jobs/schema/``)."""
+    text = resources.files("servekit.jobs").joinpath("schema", SCHEMA_FILENAME).read_bytes()
+    document: dict[str, Any] = orjson.loads(text)
+    return document
+
+
+def _optional_str(document: dict[str, Any], name: str) -> str | None:
+    if name not in document:
+        return None
+    value = document[name]
+    if not isinstance(value, str):
+        raise _invalid(f"field {name!r} must be a string")
+    return value
+
+
+def _invalid(message: str) -> InvalidMessageError:
+    return InvalidMessageError("invalid_message", message)

@@ -1,0 +1,128 @@
+"""The jobs HTTP service: ``POST /jobs`` (validate, record, enqueue) and ``GET /jobs/{id}``."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+
+from servekit.dataplane.errors import ApiError
+from servekit.jobs.catalog import ModelCatalog
+from servekit.jobs.codec import decode_job_request
+from servekit.jobs.constants import JOB_ID_PATTERN, SQS_MAX_MESSAGE_BYTES, JobStatus
+from servekit.jobs.message import JobMessage
+from servekit.jobs.results import ResultStore
+from servekit.jobs.settings import JobsSettings
+from servekit.jobs.store import JobRecord, JobStore
+from servekit.observability import logger
+from servekit.transports.routing import HttpResponse
+
+__all__ = ["JobsService", "describe_job"]
+
+_JOB_ID = re.compile(JOB_ID_PATTERN)
+
+
+class JobsService:
+    def __init__(
+        self,
+        catalog: ModelCatalog,
+        *,
+        store: JobStore,
+        results: ResultStore,
+        sqs_client: Any,
+        settings: JobsSettings,
+        max_body_bytes: int,
+    ) -> None:
+        self.catalog = catalog
+        self.store = store
+        self.results = results
+        self.sqs = sqs_client
+        self.settings = settings
+        self.max_body_bytes = max_body_bytes
+
+    def submit(self, body: bytes, content_type: str | None) -> HttpResponse:
+        """Validate like /predict, record the job QUEUED, send its message: 202 + status URL.
+
+        The record is written first so that GET answers as soon as the client has the id; if
+        the message cannot be sent the record is removed again and the client gets a 503.
+        """
+        request = decode_job_request(
+            body,
+            content_type,
+            self.max_body_bytes,
+            allow_http=self.settings.callback_allow_http,
+        )
+        manifest, batch = self.catalog.validate(request.model, request.inputs)
+        job_id = uuid.uuid4().hex
+        message = JobMessage(
+            inputs=request.inputs,
+            job_id=job_id,
+            model=manifest.name,
+            callback_url=request.callback_url,
+            submitted_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        ).to_json()
+        if len(message) > SQS_MAX_MESSAGE_BYTES:
+            raise ApiError(
+                413,
+                "body_too_large",
+                f"the job's queue message would be {len(message)} bytes; SQS takes at most "
+                f"{SQS_MAX_MESSAGE_BYTES}: split the rows into several jobs (or use /batches)",
+            )
+        self.store.create(
+            job_id,
+            model=manifest.name,
+            rows=len(batch),
+            callback_url=request.callback_url,
+            source="api",
+        )
+        try:
+            self.sqs.send_message(QueueUrl=self.settings.queue_url, MessageBody=message.decode())
+        except Exception:
+            logger.exception("job not enqueued", extra={"job_id": job_id})
+            self.store.discard(job_id)
+            raise ApiError(
+                503,
+                "queue_unavailable",
+                "the job could not be queued and was not recorded; retry later",
+                headers={"retry-after": "1"},
+            ) from None
+        status_url = f"/jobs/{job_id}"
+        return HttpResponse(
+            {"job_id": job_id, "status": JobStatus.QUEUED.value, "status_url": status_url},
+            status=202,
+            headers={"location": status_url},
+        )
+
+    def get(self, job_id: str) -> dict[str, Any]:
+        """The job's status; its result once DONE (a presigned URL for results in S3)."""
+        record = self.store.get(job_id) if _JOB_ID.search(job_id) else None
+        if record is None:
+            raise ApiError(404, "unknown_job", f"no job {job_id[:140]!r} (ids expire with TTL)")
+        return describe_job(record, self.results)
+
+
+def describe_job(record: JobRecord, results: ResultStore) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "job_id": record.job_id,
+        "status": record.status.value,
+        "model": record.model,
+        "rows": record.rows,
+        "attempts": record.attempts,
+        "created_at": record.created_at,
+        "updated_at": record.updated_at,
+    }
+    if record.status is JobStatus.DONE:
+        if record.result is not None:
+            body["result"] = orjson.loads(record.result)
+        elif record.result_s3_key is not None:
+            body["result_url"] = results.url(record.result_s3_key)
+            body["result_location"] = {
+                "bucket": results.bucket,
+                "key": record.result_s3_key,
+            }
+    if record.error_code:
+        body["error"] = {"code": record.error_code, "message": record.error_message}
+    return body
