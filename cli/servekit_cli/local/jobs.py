@@ -8,11 +8,13 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from servekit.jobs import constants as c
+from servekit_cli.local.resources import LocalResources, ProvisionContext, QueueBinding
 
 __all__ = [
     "LOCAL_WORKER_TIMEOUT_S",
     "LocalJobs",
     "create_jobs_resources",
+    "provision",
 ]
 
 # Short, so a failed job is retried within seconds locally (the visibility timeout is 6x this).
@@ -89,3 +91,24 @@ def create_jobs_resources(
         c.OUTPUT_JOBS_TOPIC_ARN: topic_arn,
     }
     return LocalJobs(env=env, outputs=outputs, queue_url=queue_url)
+
+
+def provision(context: ProvisionContext) -> LocalResources:
+    """The jobs provisioner of ``servekit serve``: resources, worker poller, HTTP routes."""
+    made = create_jobs_resources(context.session, context.endpoint_url, stage=context.stage)
+    module, _, function = c.JOBS_WORKER_HANDLER.rpartition(".")
+    return LocalResources(
+        env=made.env,
+        outputs=made.outputs,
+        bindings=[
+            QueueBinding(
+                queue_url=made.queue_url,
+                handler=f"{module}:{function}",
+                batch_size=LOCAL_BATCH_SIZE,
+                max_batching_window_s=0.2,
+                function_name="servekit-jobs-worker",
+                timeout_s=LOCAL_WORKER_TIMEOUT_S,
+            )
+        ],
+        routers=["servekit.jobs.rest:router_from_env"],
+    )

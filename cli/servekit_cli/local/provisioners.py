@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from servekit_cli.local import jobs
 from servekit_cli.local.resources import Provisioner
 
 __all__ = ["PROVISIONERS"]
 
-PROVISIONERS: list[Provisioner] = []
+PROVISIONERS: list[Provisioner] = [jobs.provision]

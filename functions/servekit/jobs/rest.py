@@ -15,7 +15,7 @@ from servekit.jobs.service import JobsService
 from servekit.transports.rest.responses import answer
 from servekit.transports.rest.schemas import ErrorResponse, PredictResponse
 
-__all__ = ["JobAccepted", "JobRequestBody", "JobStatusBody", "jobs_api_router"]
+__all__ = ["JobAccepted", "JobRequestBody", "JobStatusBody", "jobs_api_router", "router_from_env"]
 
 
 class JobRequestBody(BaseModel):
@@ -84,3 +84,10 @@ def jobs_api_router(service: JobsService) -> APIRouter:
         return answer(lambda: service.get(job_id))
 
     return router
+
+
+def router_from_env() -> APIRouter:
+    """The jobs routes over a service built from the environment (``servekit serve``)."""
+    from servekit.jobs.bootstrap import build_jobs_service
+
+    return jobs_api_router(build_jobs_service())
