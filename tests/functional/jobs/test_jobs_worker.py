@@ -15,7 +15,7 @@ from servekit.runtime.model import LoadedModel, Prediction
 from tests.contract import ROW
 from tests.functional.jobs.conftest import MAX_RECEIVE_COUNT, JobsAws
 from tests.functional.jobs.sqs_harness import EventSourceMapping
-from tests.functional.jobs.test_jobs_api import reference
+from tests.functional.jobs.test_jobs_api import assert_same_result, reference
 
 
 class SimulatedLambdaTimeout(BaseException):
@@ -44,7 +44,7 @@ def test_direct_message_without_job_id_gets_a_record_under_its_message_id(
     assert (item["status"], item["source"], item["model"], item["rows"], item["attempts"]) == (
         "DONE", "sqs", "digits-mlp", 1, 1,
     )  # fmt: skip
-    assert orjson.loads(item["result"]) == reference("digits-mlp", [ROW])
+    assert_same_result(orjson.loads(item["result"]), reference("digits-mlp", [ROW]))
 
 
 POISON = [
@@ -107,7 +107,7 @@ def test_one_vectorized_call_per_model_for_the_whole_batch(
     assert set(statuses.values()) == {"DONE"} and len(statuses) == 9
     item = aws.item("logreg-4")
     assert item is not None
-    assert orjson.loads(item["result"]) == reference("digits-logreg", [ROW] * 2)
+    assert_same_result(orjson.loads(item["result"]), reference("digits-logreg", [ROW] * 2))
 
 
 def test_duplicate_delivery_produces_one_result(
@@ -179,7 +179,7 @@ def test_a_timeout_on_the_last_attempt_still_leaves_the_job_dead_lettered(
     esm.drain()
     done = aws.item(message_id)
     assert done is not None and (done["status"], done["attempts"]) == ("DONE", 1)
-    assert orjson.loads(done["result"]) == reference("digits-mlp", [ROW])
+    assert_same_result(orjson.loads(done["result"]), reference("digits-mlp", [ROW]))
 
 
 def test_redrive_drops_messages_of_finished_jobs(
