@@ -37,6 +37,7 @@ def inference_stack_name(stage: str) -> str:
 DEPENDENCIES_LAYER_ID: Final = "DependenciesLayer"
 INFERENCE_FUNCTION_ID: Final = "InferenceFunction"
 HTTP_API_ID: Final = "HttpApi"
+ASYNC_JOBS_ID: Final = "AsyncJobs"
 
 FUNCTION_ROLE_ID: Final = "Role"
 FUNCTION_LOG_GROUP_ID: Final = "LogGroup"

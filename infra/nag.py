@@ -20,6 +20,7 @@ from aws_cdk import Acknowledgment, App, Validations
 from cdk_nag import AwsSolutionsChecks
 from constructs import IConstruct
 
+from infra.nag_jobs import acknowledge_jobs_findings
 from infra.stacks.inference_stack import InferenceStack
 
 __all__ = ["Acknowledged", "acknowledge_inference_findings", "add_nag_checks"]
@@ -74,6 +75,8 @@ def acknowledge_inference_findings(stack: InferenceStack) -> list[Acknowledged]:
 
     ack(stack.function.role, "AwsSolutions-IAM5[Resource::*]", XRAY_WILDCARD)
     ack(stack.function.function, "AwsSolutions-L1", PINNED_RUNTIME)
+    if stack.jobs is not None:
+        done += [Acknowledged(*found) for found in acknowledge_jobs_findings(stack.jobs)]
     if stack.config.api.auth == "none":
         ack(stack.api.http_api, "AwsSolutions-APIG4", _public_api_reason(stack.config.stage))
     elif stack.api.cors_preflight_route is not None:

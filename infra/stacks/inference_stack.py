@@ -16,6 +16,7 @@ from constructs import Construct
 from infra.assets import stage_function_asset
 from infra.config import ServekitConfig
 from infra.constants import (
+    ASYNC_JOBS_ID,
     DEPENDENCIES_LAYER_ID,
     HTTP_API_ID,
     INFERENCE_FUNCTION_ID,
@@ -26,6 +27,7 @@ from infra.constants import (
     TAG_PROJECT,
     TAG_STAGE,
 )
+from infra.constructs.async_jobs import AsyncJobs
 from infra.constructs.dependencies_layer import DependenciesLayer
 from infra.constructs.http_api import InferenceHttpApi
 from infra.constructs.inference_function import InferenceFunction
@@ -95,6 +97,19 @@ class InferenceStack(Stack):
             log_retention_days=inference.log_retention_days,
             removal_policy=removal,
         )
+
+        self.jobs: AsyncJobs | None = None
+        if config.jobs.enabled:
+            self.jobs = AsyncJobs(
+                self,
+                ASYNC_JOBS_ID,
+                config=config.jobs,
+                inference=inference,
+                code=self.code,
+                layers=[self.layer.layer],
+                api=self.api,
+                removal_policy=removal,
+            )
 
         CfnOutput(self, OUTPUT_API_URL, value=self.api.url, description="HTTP API invoke URL")
         CfnOutput(
