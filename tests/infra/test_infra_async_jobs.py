@@ -141,7 +141,7 @@ def test_functions_handlers_environment_and_routes(synth: Synthesized) -> None:
     assert c.ENV_JOBS_TOPIC_ARN in env
     route_keys = {
         r["Properties"]["RouteKey"] for r in synth.resources("AWS::ApiGatewayV2::Route").values()
-    }  # noqa: E501
+    }
     assert {"POST /jobs", "GET /jobs/{job_id}"} <= route_keys
     for route in synth.resources("AWS::ApiGatewayV2::Route").values():
         if route["Properties"]["RouteKey"].endswith(("/jobs", "/jobs/{job_id}")):

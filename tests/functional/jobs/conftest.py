@@ -86,9 +86,7 @@ def aws(serving_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Iterato
         local = create_jobs_resources(session, None, max_receive_count=MAX_RECEIVE_COUNT)
         sqs = session.client("sqs")
         # Failed messages come back at once instead of after 6 x the worker timeout.
-        sqs.set_queue_attributes(
-            QueueUrl=local.queue_url, Attributes={"VisibilityTimeout": "0"}
-        )
+        sqs.set_queue_attributes(QueueUrl=local.queue_url, Attributes={"VisibilityTimeout": "0"})
         for name, value in local.env.items():
             monkeypatch.setenv(name, value)
         monkeypatch.setenv(c.ENV_JOBS_INLINE_RESULT_BYTES, str(INLINE_RESULT_BYTES))

@@ -7,7 +7,7 @@ import dataclasses
 import http.server
 import threading
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import orjson
@@ -21,7 +21,7 @@ from tests.functional.jobs.conftest import Invoke, JobsAws
 from tests.functional.jobs.sqs_harness import EventSourceMapping
 from tests.helpers import TEST_MAX_ROWS, example_request
 
-PREDICT_CASES = [case for case in BAD_INPUT_CASES if (case.method, case.path) == ("POST", "/predict")]
+PREDICT_CASES = [c for c in BAD_INPUT_CASES if (c.method, c.path) == ("POST", "/predict")]
 
 
 def reference(model: str, inputs: list[Any]) -> Any:
@@ -127,9 +127,8 @@ def test_bad_input_is_refused_like_predict_and_nothing_is_written(
     ],
 )
 def test_bad_job_fields_are_refused(
-    aws: JobsAws, invoke: Invoke, monkeypatch: pytest.MonkeyPatch, payload: Any, code: str,
-    fragment: str,
-) -> None:  # fmt: skip
+    aws: JobsAws, invoke: Invoke, payload: Any, code: str, fragment: str
+) -> None:
     status, _, body = invoke("POST", "/jobs", payload)
     assert (status, body["error"]["code"]) == (422, code)
     assert fragment in body["error"]["message"]
@@ -157,7 +156,7 @@ def test_unknown_job_and_wrong_method(invoke: Invoke) -> None:
 
 
 class _Inbox(http.server.BaseHTTPRequestHandler):
-    received: list[dict[str, Any]] = []
+    received: ClassVar[list[dict[str, Any]]] = []
 
     def do_POST(self) -> None:
         length = int(self.headers["content-length"])

@@ -63,17 +63,15 @@ POISON = [
 ]  # fmt: skip
 
 
-@pytest.mark.parametrize(("name", "body", "code", "fragment"), POISON, ids=[p[0] for p in POISON])
+@pytest.mark.parametrize("poison", POISON, ids=[p[0] for p in POISON])
 def test_poison_message_fails_at_once_and_is_not_retried(
     aws: JobsAws,
     esm: EventSourceMapping,
     jobs_worker: ModuleType,
     monkeypatch: pytest.MonkeyPatch,
-    name: str,
-    body: Any,
-    code: str,
-    fragment: str,
+    poison: tuple[str, Any, str, str],
 ) -> None:
+    name, body, code, fragment = poison
     spy = Spy()
     monkeypatch.setattr(jobs_worker.worker, "predictor", spy)
     message_id = aws.send(body)
