@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import time
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from servekit import __version__
 from servekit.dataplane.codec import check_content_type, decode_predict_request
 from servekit.dataplane.errors import ApiError
 from servekit.runtime.model import LoadedModel
-from servekit.runtime.registry import ModelRegistry
 from servekit.runtime.validation import InvalidInputError, to_batch
 from servekit.settings import Settings
+
+if TYPE_CHECKING:  # the registry imports onnxruntime; importing this module must not
+    from servekit.runtime.registry import ModelRegistry
 
 __all__ = ["InferenceService", "Recorder"]
 

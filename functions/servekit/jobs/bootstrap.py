@@ -8,17 +8,17 @@ the embedded moto server without any code here knowing.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from servekit.jobs.callbacks import Notifier
 from servekit.jobs.catalog import ModelCatalog
 from servekit.jobs.results import ResultStore
 from servekit.jobs.service import JobsService
 from servekit.jobs.settings import JobsSettings
 from servekit.jobs.store import JobStore
-from servekit.jobs.worker import JobWorker, Predictor, run_model
-from servekit.runtime.registry import ModelRegistry
 from servekit.settings import Settings
+
+if TYPE_CHECKING:  # the worker's modules import onnxruntime: the jobs API never loads them
+    from servekit.jobs.worker import JobWorker, Predictor
 
 __all__ = ["AwsClients", "build_jobs_service", "build_jobs_worker"]
 
@@ -74,9 +74,13 @@ def build_jobs_worker(
     settings: Settings | None = None,
     jobs: JobsSettings | None = None,
     clients: AwsClients | None = None,
-    predictor: Predictor = run_model,
+    predictor: Predictor | None = None,
 ) -> JobWorker:
     """The queue side: the models loaded (checksums verified) plus the stores and notices."""
+    from servekit.jobs.callbacks import Notifier
+    from servekit.jobs.worker import JobWorker, run_model
+    from servekit.runtime.registry import ModelRegistry
+
     settings = settings or Settings.from_env()
     jobs = jobs or JobsSettings.from_env()
     clients = clients or AwsClients.from_env()
@@ -88,5 +92,5 @@ def build_jobs_worker(
         notifier=Notifier(clients.sns if jobs.topic_arn else None, jobs.topic_arn),
         settings=jobs,
         max_rows=settings.max_rows,
-        predictor=predictor,
+        predictor=predictor or run_model,
     )

@@ -20,6 +20,7 @@ is already marked so.
 
 from __future__ import annotations
 
+import time
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -27,6 +28,7 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType
 from aws_lambda_powertools.utilities.batch import process_partial_response as _process
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
@@ -41,7 +43,7 @@ from servekit.jobs.message import InvalidMessageError, job_id_for, parse_message
 from servekit.jobs.results import ResultStore
 from servekit.jobs.settings import JobsSettings
 from servekit.jobs.store import JobStore
-from servekit.observability import logger
+from servekit.observability import logger, metrics
 from servekit.runtime.model import LoadedModel, Prediction
 from servekit.runtime.registry import ModelRegistry
 
@@ -128,10 +130,12 @@ class JobWorker:
         """Write one record's outcome; raise :class:`TransientJobError` to have it retried."""
         job = plan.jobs[sqs_record.message_id]
         if job.skip:
+            _count("JobsSkipped")  # already final: a duplicate or a redelivery
             return
         if job.poison is not None:
             code, message = job.poison
             self._finish(job, JobStatus.FAILED, code, message)
+            _count("JobsFailed")
             return
         if job.transient is not None or job.result is None:
             reason = job.transient or "no result was produced"
@@ -143,9 +147,13 @@ class JobWorker:
                     f"attempt {job.receive_count} of {self.settings.max_receive_count} failed "
                     f"({reason}); the message is in the dead-letter queue",
                 )
+                _count("JobsDeadLettered")
+            else:
+                _count("JobsRetried")
             raise TransientJobError(f"job {job.job_id}: {reason}")
         stored = self.results.store(job.job_id, job.result)
         if self.store.complete(job.job_id, result=stored.inline, result_s3_key=stored.s3_key):
+            _count("JobsSucceeded")
             self._notify(job.job_id)
 
     def _read(self, record: dict[str, Any]) -> _Job:
@@ -206,6 +214,7 @@ class JobWorker:
             model = self.registry.get(name)
             assert model is not None  # the catalog validated the name against the registry
             batches = [job.batch for job in group if job.batch is not None]
+            started = time.perf_counter()
             try:
                 prediction = self.predictor(model, np.concatenate(batches))
             except Exception as exc:
@@ -213,6 +222,14 @@ class JobWorker:
                 for job in group:
                     job.transient = f"inference failed: {type(exc).__name__}: {exc}"[:500]
                 continue
+            metrics.add_metric(
+                name="JobInferenceLatency",
+                unit=MetricUnit.Milliseconds,
+                value=(time.perf_counter() - started) * 1000.0,
+            )
+            metrics.add_metric(
+                name="JobRows", unit=MetricUnit.Count, value=len(prediction.probabilities)
+            )
             offset = 0
             for job in group:
                 assert job.rows is not None
@@ -237,6 +254,10 @@ class JobWorker:
         record = self.store.get(job_id)
         if record is not None:
             self.notifier.notify(record)
+
+
+def _count(name: str) -> None:
+    metrics.add_metric(name=name, unit=MetricUnit.Count, value=1)
 
 
 def _runnable(job: _Job) -> bool:

@@ -4,6 +4,7 @@ two Lambda handlers imported against them, as a cold start would."""
 from __future__ import annotations
 
 import importlib
+import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from types import ModuleType
@@ -99,18 +100,21 @@ def aws(serving_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Iterato
         )
 
 
+def cold_start(module: str) -> ModuleType:
+    """Import a handler module afresh (a Lambda cold start): it builds its clients from the
+    current environment, not from whichever stack an earlier test ran against."""
+    sys.modules.pop(module, None)
+    return importlib.import_module(module)
+
+
 @pytest.fixture
 def jobs_api(aws: JobsAws) -> ModuleType:
-    import servekit.handlers.jobs_api as module
-
-    return importlib.reload(module)
+    return cold_start("servekit.handlers.jobs_api")
 
 
 @pytest.fixture
 def jobs_worker(aws: JobsAws) -> ModuleType:
-    import servekit.handlers.jobs_worker as module
-
-    return importlib.reload(module)
+    return cold_start("servekit.handlers.jobs_worker")
 
 
 @pytest.fixture

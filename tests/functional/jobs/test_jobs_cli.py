@@ -36,7 +36,7 @@ def stack(
     monkeypatch.chdir(tmp_path)
     # The poller imports the worker handler on first use: make that a cold start against this
     # stack's emulator, not a module cached (with its boto3 clients) by an earlier test.
-    monkeypatch.delitem(sys.modules, "servekit.handlers.jobs_worker", raising=False)
+    sys.modules.pop("servekit.handlers.jobs_worker", None)
     saved = dict(os.environ)
     try:
         with LocalStack([local_jobs.provision], state_file=tmp_path / ".servekit/local.json") as s:

@@ -9,7 +9,6 @@ its message in the DLQ, and the counts add up exactly.
 from __future__ import annotations
 
 import dataclasses
-import importlib
 import os
 from collections import Counter
 from collections.abc import Iterator
@@ -28,6 +27,7 @@ from servekit_cli.local.poller import SqsPoller
 from servekit_cli.local.stack import LocalStack
 from tests.contract import ROW
 from tests.functional.jobs import faults
+from tests.functional.jobs.conftest import cold_start
 from tests.functional.jobs.test_jobs_api import assert_same_result, reference
 from tests.helpers import LambdaContext, event_for
 
@@ -88,11 +88,9 @@ def test_every_job_ends_done_failed_or_dead_lettered(stack: LocalStack) -> None:
     queue_url, dlq_url = os.environ[c.ENV_JOBS_QUEUE_URL], os.environ[c.ENV_JOBS_DLQ_URL]
     # Failed messages come back at once, not after 6 x the local worker timeout.
     sqs.set_queue_attributes(QueueUrl=queue_url, Attributes={"VisibilityTimeout": "0"})
-    from servekit.handlers import jobs_api, jobs_worker
-
-    api = importlib.reload(jobs_api)
+    api = cold_start("servekit.handlers.jobs_api")
     predictor = faults.FaultyPredictor(seed=7, error_rate=0.25, timeout_rate=0.1)
-    importlib.reload(jobs_worker).worker.predictor = predictor
+    cold_start("servekit.handlers.jobs_worker").worker.predictor = predictor
     expected, poison_ids = _submit(api, sqs, queue_url)
 
     binding = dataclasses.replace(
