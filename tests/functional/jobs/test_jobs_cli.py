@@ -7,6 +7,7 @@ import os
 import sys
 import threading
 import time
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -116,6 +117,18 @@ def test_submit_wait_and_results(
     assert (code, status["status"], status["rows"]) == (0, "DONE", 1)
     code, (unknown,), _ = run_cli(capsys, "jobs", "status", "no-such-job")
     assert (code, unknown["status"]) == (1, "UNKNOWN")
+
+
+def test_local_app_documents_the_jobs_routes(api_url: str) -> None:
+    with urllib.request.urlopen(f"{api_url}/openapi.json", timeout=10) as response:
+        spec = orjson.loads(response.read())
+    assert {"/jobs", "/jobs/{job_id}"} <= set(spec["paths"])
+    submit = spec["paths"]["/jobs"]["post"]
+    assert set(submit["requestBody"]["content"]["application/json"]["schema"]["properties"]) == {
+        "inputs", "model", "callback_url",
+    }  # fmt: skip
+    assert {"202", "404", "413", "422", "503"} <= set(submit["responses"])
+    assert "get" in spec["paths"]["/jobs/{job_id}"]
 
 
 def test_dlq_list_and_redrive(stack: LocalStack, capsys: pytest.CaptureFixture[str]) -> None:
