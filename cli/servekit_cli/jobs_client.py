@@ -20,9 +20,10 @@ import orjson
 
 from servekit.jobs import constants as c
 from servekit.jobs.message import JobMessage
+from servekit.jobs.records import JobRecord
 from servekit.jobs.results import ResultStore
 from servekit.jobs.service import describe_job
-from servekit.jobs.store import JobRecord, JobStore
+from servekit.jobs.store import JobStore
 from servekit_cli.target import Target, TargetError
 
 __all__ = ["JobLine", "JobsClient", "read_job_lines"]

@@ -13,7 +13,7 @@ from typing import Any
 
 import orjson
 
-from servekit.jobs.store import JobRecord
+from servekit.jobs.records import JobRecord
 from servekit.observability import logger
 
 __all__ = ["Notifier", "notice_body"]

@@ -14,9 +14,10 @@ from servekit.jobs.catalog import ModelCatalog
 from servekit.jobs.codec import decode_job_request
 from servekit.jobs.constants import JOB_ID_PATTERN, SQS_MAX_MESSAGE_BYTES, JobStatus
 from servekit.jobs.message import JobMessage
+from servekit.jobs.records import JobRecord
 from servekit.jobs.results import ResultStore
 from servekit.jobs.settings import JobsSettings
-from servekit.jobs.store import JobRecord, JobStore
+from servekit.jobs.store import JobStore
 from servekit.observability import logger
 from servekit.transports.routing import HttpResponse
 

@@ -23,7 +23,6 @@ from __future__ import annotations
 import time
 from collections import defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -40,6 +39,7 @@ from servekit.jobs.catalog import ModelCatalog
 from servekit.jobs.codec import check_callback_url
 from servekit.jobs.constants import JobStatus
 from servekit.jobs.message import InvalidMessageError, job_id_for, parse_message
+from servekit.jobs.plan import BatchPlan, PlannedJob, prediction_body
 from servekit.jobs.results import ResultStore
 from servekit.jobs.settings import JobsSettings
 from servekit.jobs.store import JobStore
@@ -59,25 +59,6 @@ def run_model(model: LoadedModel, batch: npt.NDArray[Any]) -> Prediction:
 
 class TransientJobError(Exception):
     """This record failed for a reason that may pass: SQS is to deliver it again."""
-
-
-@dataclass
-class _Job:
-    job_id: str
-    receive_count: int
-    model: str | None = None
-    rows: int | None = None
-    batch: npt.NDArray[Any] | None = None
-    callback_url: str | None = None
-    poison: tuple[str, str] | None = None  # (code, message)
-    transient: str | None = None
-    skip: bool = False
-    result: bytes | None = None
-
-
-@dataclass
-class _Plan:
-    jobs: dict[str, _Job] = field(default_factory=dict)  # by SQS message id
 
 
 class JobWorker:
@@ -116,8 +97,8 @@ class JobWorker:
         )
         return response
 
-    def plan(self, records: list[dict[str, Any]]) -> _Plan:
-        plan = _Plan()
+    def plan(self, records: list[dict[str, Any]]) -> BatchPlan:
+        plan = BatchPlan()
         for record in records:
             job = self._read(record)
             plan.jobs[record["messageId"]] = job
@@ -126,7 +107,7 @@ class JobWorker:
         self._infer([job for job in plan.jobs.values() if _runnable(job)])
         return plan
 
-    def settle(self, plan: _Plan, sqs_record: SQSRecord) -> None:
+    def settle(self, plan: BatchPlan, sqs_record: SQSRecord) -> None:
         """Write one record's outcome; raise :class:`TransientJobError` to have it retried."""
         job = plan.jobs[sqs_record.message_id]
         if job.skip:
@@ -156,11 +137,11 @@ class JobWorker:
             _count("JobsSucceeded")
             self._notify(job.job_id)
 
-    def _read(self, record: dict[str, Any]) -> _Job:
+    def _read(self, record: dict[str, Any]) -> PlannedJob:
         attributes = record.get("attributes") or {}
         receive_count = int(attributes.get("ApproximateReceiveCount", "1"))
         body = record.get("body") or ""
-        job = _Job(job_id=job_id_for(body, record["messageId"]), receive_count=receive_count)
+        job = PlannedJob(job_id=job_id_for(body, record["messageId"]), receive_count=receive_count)
         try:
             message = parse_message(body)
             job.model = message.model
@@ -176,7 +157,7 @@ class JobWorker:
         job.callback_url = message.callback_url
         return job
 
-    def _start(self, job: _Job) -> None:
+    def _start(self, job: PlannedJob) -> None:
         last = job.receive_count >= self.settings.max_receive_count
         note = (
             (
@@ -204,9 +185,9 @@ class JobWorker:
             return
         job.skip = not started
 
-    def _infer(self, jobs: list[_Job]) -> None:
+    def _infer(self, jobs: list[PlannedJob]) -> None:
         """One vectorized call per model over the rows of every job of the batch."""
-        by_model: dict[str, list[_Job]] = defaultdict(list)
+        by_model: dict[str, list[PlannedJob]] = defaultdict(list)
         for job in jobs:
             assert job.model is not None
             by_model[job.model].append(job)
@@ -234,10 +215,10 @@ class JobWorker:
             for job in group:
                 assert job.rows is not None
                 end = offset + job.rows
-                job.result = encode(_response(model, prediction, offset, end))
+                job.result = encode(prediction_body(model, prediction, offset, end))
                 offset = end
 
-    def _finish(self, job: _Job, status: JobStatus, code: str, message: str) -> None:
+    def _finish(self, job: PlannedJob, status: JobStatus, code: str, message: str) -> None:
         written = self.store.fail(
             job.job_id,
             status,
@@ -260,19 +241,5 @@ def _count(name: str) -> None:
     metrics.add_metric(name=name, unit=MetricUnit.Count, value=1)
 
 
-def _runnable(job: _Job) -> bool:
+def _runnable(job: PlannedJob) -> bool:
     return job.poison is None and job.transient is None and not job.skip
-
-
-def _response(model: LoadedModel, prediction: Prediction, start: int, end: int) -> dict[str, Any]:
-    """The /predict response body for rows ``start:end`` of a batched prediction."""
-    labels = model.manifest.labels
-    indices = prediction.class_indices[start:end].tolist()
-    probabilities = prediction.probabilities[start:end]
-    return {
-        "model": {"name": model.name, "version": model.version},
-        "predictions": [
-            {"label": labels[index], "score": row[index], "probabilities": row}
-            for index, row in zip(indices, probabilities, strict=True)
-        ],
-    }

@@ -1,0 +1,62 @@
+"""Jobs settings from the environment and the POST /jobs body decoder (no I/O)."""
+
+from __future__ import annotations
+
+import pytest
+
+from servekit.dataplane.errors import ApiError
+from servekit.jobs import constants as c
+from servekit.jobs.codec import decode_job_request
+from servekit.jobs.settings import JobsSettings
+from servekit.settings import SettingsError
+
+REQUIRED = {
+    c.ENV_JOBS_TABLE: "jobs",
+    c.ENV_JOBS_QUEUE_URL: "https://sqs.example/q",
+    c.ENV_JOBS_RESULTS_BUCKET: "results",
+}
+
+
+def test_settings_defaults_and_overrides() -> None:
+    settings = JobsSettings.from_env(REQUIRED)
+    assert (settings.max_receive_count, settings.ttl_days) == (
+        c.DEFAULT_MAX_RECEIVE_COUNT, c.DEFAULT_RESULT_TTL_DAYS,
+    )  # fmt: skip
+    assert settings.topic_arn is None and settings.callback_allow_http is False
+    custom = JobsSettings.from_env(
+        {**REQUIRED, c.ENV_JOBS_MAX_RECEIVE_COUNT: "5", c.ENV_JOBS_CALLBACK_ALLOW_HTTP: "true"}
+    )
+    assert (custom.max_receive_count, custom.callback_allow_http) == (5, True)
+
+
+@pytest.mark.parametrize(
+    ("environ", "fragment"),
+    [
+        ({}, c.ENV_JOBS_TABLE),
+        ({**REQUIRED, c.ENV_JOBS_MAX_RECEIVE_COUNT: "three"}, "must be an integer"),
+        ({**REQUIRED, c.ENV_JOBS_TTL_DAYS: "0"}, "at least 1"),
+    ],
+)
+def test_settings_errors_name_the_variable(environ: dict[str, str], fragment: str) -> None:
+    with pytest.raises(SettingsError, match=fragment):
+        JobsSettings.from_env(environ)
+
+
+def test_visibility_timeout_is_six_times_the_worker_timeout() -> None:
+    assert c.visibility_timeout_s(60) == 360 >= 6 * 60
+
+
+def test_job_request_accepts_a_callback_and_refuses_others() -> None:
+    body = b'{"inputs": [[1]], "callback_url": "https://example.com/done"}'
+    request = decode_job_request(body, "application/json", 1024, allow_http=False)
+    assert (request.inputs, request.model, request.callback_url) == (
+        [[1]], None, "https://example.com/done",
+    )  # fmt: skip
+    local = b'{"inputs": [[1]], "callback_url": "http://localhost:9/x"}'
+    assert decode_job_request(local, None, 1024, allow_http=True).callback_url
+    with pytest.raises(ApiError) as refused:
+        decode_job_request(local, None, 1024, allow_http=False)
+    assert (refused.value.status, refused.value.code) == (422, "invalid_field")
+    with pytest.raises(ApiError) as unsupported:
+        decode_job_request(body, "text/plain", 1024, allow_http=False)
+    assert unsupported.value.status == 415
