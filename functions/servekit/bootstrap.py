@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import os
+from dataclasses import dataclass
 
 from servekit.dataplane.service import InferenceService, Recorder
 from servekit.observability import MetricsRecorder, logger

@@ -40,6 +40,9 @@ def _record(record: SQSRecord) -> dict[str, Any]:
 
 @logger.inject_lambda_context(clear_state=True)
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    return process_partial_response(
-        event=event, record_handler=_record, processor=processor, context=context
+    response: dict[str, Any] = dict(
+        process_partial_response(
+            event=event, record_handler=_record, processor=processor, context=context
+        )
     )
+    return response

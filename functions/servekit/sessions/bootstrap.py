@@ -11,7 +11,7 @@ from servekit.sessions.service import SessionService
 from servekit.sessions.settings import SessionSettings
 from servekit.sessions.store import SessionStore
 
-__all__ = ["build_session_service", "dynamodb_client"]
+__all__ = ["build_session_service", "dynamodb_client", "session_api_router_from_env"]
 
 
 def dynamodb_client() -> Any:
@@ -44,3 +44,20 @@ def build_session_service(
         max_attempts=settings.max_attempts,
     )
     return SessionService(store, model, settings)
+
+
+def session_api_router_from_env() -> Any:
+    """The sessions FastAPI router over env-configured services (``servekit serve``).
+
+    Loads only the session model (``SERVEKIT_SESSIONS_MODEL``) from ``SERVEKIT_MODEL_DIR``.
+    """
+    from dataclasses import replace
+
+    from servekit.bootstrap import build_serving
+    from servekit.sessions.routes import session_api_router
+    from servekit.settings import Settings
+
+    settings = SessionSettings.from_env()
+    runtime = Settings.from_env()
+    runtime = replace(runtime, models=(settings.model,), default_model=settings.model)
+    return session_api_router(build_session_service(build_serving(runtime), settings))

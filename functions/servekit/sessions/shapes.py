@@ -27,12 +27,15 @@ __all__ = [
     "ENV_SESSIONS_TABLE",
     "ENV_SESSIONS_TTL_S",
     "ENV_SESSION_EVENTS_QUEUE_URL",
-    "EVENT_TYPES",
     "EVENTS_WORKER_BATCH_SIZE",
     "EVENTS_WORKER_HANDLER",
     "EVENTS_WORKER_TIMEOUT_S",
+    "EVENT_TYPES",
     "MAX_EVENTS_PER_REQUEST",
     "MAX_RECORD_BYTES",
+    "OUTPUT_EVENTS_DLQ_URL",
+    "OUTPUT_EVENTS_QUEUE_URL",
+    "OUTPUT_SESSIONS_TABLE",
     "QUEUE_MAX_RECEIVE_COUNT",
     "QUEUE_VISIBILITY_TIMEOUT_S",
     "SESSIONS_HANDLER",
@@ -64,9 +67,14 @@ MAX_RECORD_BYTES: Final = 64 * 1024
 
 # --- the hybrid queue (stateless /predict → SQS → events worker) ----------------------------
 EVENTS_WORKER_TIMEOUT_S: Final = 30
-QUEUE_VISIBILITY_TIMEOUT_S: Final = 6 * EVENTS_WORKER_TIMEOUT_S  # ≥ 6 × the worker's timeout
+QUEUE_VISIBILITY_TIMEOUT_S: Final = 6 * EVENTS_WORKER_TIMEOUT_S  # at least 6x the worker's timeout
 QUEUE_MAX_RECEIVE_COUNT: Final = 5  # then the DLQ: bounded retries, nothing dropped
 EVENTS_WORKER_BATCH_SIZE: Final = 10
+
+# --- stack outputs (CfnOutput ids; the local provisioner writes the same keys) -------------
+OUTPUT_SESSIONS_TABLE: Final = "SessionsTableName"
+OUTPUT_EVENTS_QUEUE_URL: Final = "SessionEventsQueueUrl"
+OUTPUT_EVENTS_DLQ_URL: Final = "SessionEventsDlqUrl"
 
 # --- environment variables ------------------------------------------------------------------
 ENV_SESSIONS_TABLE: Final = "SERVEKIT_SESSIONS_TABLE"

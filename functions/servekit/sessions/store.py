@@ -34,7 +34,7 @@ from servekit.sessions.shapes import (
     TABLE_PARTITION_KEY,
 )
 
-__all__ = ["Change", "SessionStore", "UNAVAILABLE_CODES"]
+__all__ = ["UNAVAILABLE_CODES", "Change", "SessionStore"]
 
 UNAVAILABLE_CODES = frozenset(
     {
@@ -57,7 +57,7 @@ Change = Callable[[SessionRecord | None], SessionRecord | None]
 """Given the current record (None: no live session), the record to write, or None: no write."""
 
 
-class _Conflict(Exception):
+class _ConflictError(Exception):
     """The conditional write lost: another writer got there first."""
 
 
@@ -98,7 +98,7 @@ class SessionStore:
             record = replace(proposed, version=stored_version + 1)
             try:
                 self._put(record, stored_version)
-            except _Conflict:
+            except _ConflictError:
                 self.conflicts += 1
                 # Full jitter: concurrent losers spread out instead of colliding again.
                 cap = min(self._max_delay_s, self._base_delay_s * 2**attempt)
@@ -115,8 +115,8 @@ class SessionStore:
             Key={TABLE_PARTITION_KEY: {"S": session_id}},
             ReturnValues="ALL_OLD",
         )
-        old = response.get("Attributes")
-        return bool(old) and not self._expired(old)
+        old: Item | None = response.get("Attributes")
+        return old is not None and not self._expired(old)
 
     def _read(self, session_id: str) -> tuple[SessionRecord | None, int]:
         """The live record (or None) and the stored version (0 when there is no item)."""
@@ -172,7 +172,7 @@ class SessionStore:
         except ClientError as exc:
             code = exc.response.get("Error", {}).get("Code", "")
             if code == "ConditionalCheckFailedException":
-                raise _Conflict from None
+                raise _ConflictError from None
             if code in UNAVAILABLE_CODES:
                 raise StoreUnavailableError(code) from None
             if code == "ValidationException" and "size" in str(exc).lower():
