@@ -154,7 +154,7 @@ def test_expired_sessions_read_as_absent_and_restart(
 
 
 @pytest.mark.parametrize(
-    ("method", "path", "body", "status", "code"),
+    "case",
     [
         ("GET", "/sessions/never-seen", None, 404, "session_not_found"),
         ("POST", "/sessions/never-seen/predict", b"", 404, "session_not_found"),
@@ -194,8 +194,9 @@ def test_expired_sessions_read_as_absent_and_restart(
     ],
 )
 def test_bad_input_gets_a_clear_4xx(
-    sessions: ModuleType, method: str, path: str, body: bytes | None, status: int, code: str
+    sessions: ModuleType, case: tuple[str, str, bytes | None, int, str]
 ) -> None:
+    method, path, body, status, code = case
     got_status, got, _ = call(sessions.handler, method, path, raw=body)
     assert (got_status, got["error"]["code"]) == (status, code), got
     assert got["error"]["message"]
