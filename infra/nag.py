@@ -20,6 +20,7 @@ from aws_cdk import Acknowledgment, App, Validations
 from cdk_nag import AwsSolutionsChecks
 from constructs import IConstruct
 
+from infra.constructs.servekit_function import ServekitFunction
 from infra.stacks.inference_stack import InferenceStack
 
 __all__ = ["Acknowledged", "acknowledge_inference_findings", "add_nag_checks"]
@@ -72,7 +73,7 @@ def acknowledge_inference_findings(stack: InferenceStack) -> list[Acknowledged]:
         Validations.of(scope).acknowledge(Acknowledgment(id=rule_id, reason=reason))
         done.append(Acknowledged(scope.node.path, rule_id, reason))
 
-    functions = [stack.function]
+    functions: list[ServekitFunction] = [stack.function]
     if stack.sessions is not None:
         functions += [stack.sessions.function, stack.sessions.worker]
     for servekit_function in functions:

@@ -216,3 +216,33 @@ def test_wrong_content_type_is_415(sessions: ModuleType) -> None:
     event = event_for("POST", "/sessions/s1/events", b"x", {"content-type": "text/plain"})
     response = sessions.handler(event, LambdaContext())
     assert response["statusCode"] == 415
+
+
+def test_the_fastapi_router_answers_like_the_fast_path(sessions: ModuleType) -> None:
+    from fastapi.testclient import TestClient
+
+    from servekit.sessions.rest import session_api_router
+    from servekit.transports.rest import create_app
+
+    app = create_app(sessions.serving.service, routers=[session_api_router(sessions.service)])
+    client = TestClient(app)
+    body = {"events": [{"item": "item-20", "type": "cart", "id": "rest-1"}]}
+    response = client.post("/sessions/s-rest/events", json=body)
+    assert (response.status_code, response.json()["version"]) == (200, 1)
+    predicted = client.post("/sessions/s-rest/predict", json={"k": 2}).json()
+    fast = call(sessions.handler, "POST", "/sessions/s-rest/predict", {"k": 2})[1]
+    assert predicted == fast
+    assert (
+        client.get("/sessions/s-rest").json()
+        == call(sessions.handler, "GET", "/sessions/s-rest")[1]
+    )
+    bad = client.post("/sessions/s-rest/events", json={"events": [{"item": "zzz"}]})
+    assert (bad.status_code, bad.json()["error"]["code"]) == (422, "unknown_item")
+    assert client.delete("/sessions/s-rest").status_code == 200
+    assert client.get("/sessions/s-rest").status_code == 404
+
+
+def test_docs_come_from_the_fallback_app(sessions: ModuleType) -> None:
+    status, document, _ = call(sessions.handler, "GET", "/openapi.json")
+    assert status == 200
+    assert "/sessions/{session_id}/predict" in document["paths"]

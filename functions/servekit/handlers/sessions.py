@@ -11,7 +11,7 @@ from typing import Any
 from servekit.bootstrap import build_serving
 from servekit.observability import logger, metrics
 from servekit.sessions.bootstrap import build_session_service
-from servekit.sessions.routes import session_api_router, session_routes
+from servekit.sessions.routes import session_routes
 from servekit.transports.lambda_http import LambdaHandler, LambdaHttpTransport
 
 __all__ = ["handler"]
@@ -23,6 +23,7 @@ service = build_session_service(serving)
 def _fastapi_under_mangum() -> LambdaHandler:
     from mangum import Mangum
 
+    from servekit.sessions.rest import session_api_router
     from servekit.transports.rest import create_app
 
     app = create_app(serving.service, routers=[session_api_router(service)])

@@ -54,7 +54,7 @@ def session_api_router_from_env() -> Any:
     from dataclasses import replace
 
     from servekit.bootstrap import build_serving
-    from servekit.sessions.routes import session_api_router
+    from servekit.sessions.rest import session_api_router
     from servekit.settings import Settings
 
     settings = SessionSettings.from_env()
