@@ -9,6 +9,7 @@ from servekit.dataplane.service import InferenceService, Recorder
 from servekit.observability import MetricsRecorder, logger
 from servekit.runtime.registry import ModelRegistry
 from servekit.sessions.forwarding import EventForwarder
+from servekit.sessions.metrics import SessionMetrics
 from servekit.sessions.shapes import ENV_SESSION_EVENTS_QUEUE_URL
 from servekit.settings import Settings
 
@@ -35,6 +36,8 @@ def build_serving(settings: Settings | None = None, recorder: Recorder | None = 
         },
     )
     queue_url = os.environ.get(ENV_SESSION_EVENTS_QUEUE_URL)  # the hybrid path, when deployed
-    forwarder = EventForwarder(queue_url) if queue_url else None
+    forwarder = (
+        EventForwarder(queue_url, on_failure=SessionMetrics().not_forwarded) if queue_url else None
+    )
     service = InferenceService(registry, settings, recorder or MetricsRecorder(), forwarder)
     return Serving(settings=settings, registry=registry, service=service)

@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from aws_cdk import CfnOutput, Duration, RemovalPolicy, Stack
+from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
@@ -27,6 +28,7 @@ from constructs import Construct
 
 from infra.config import SessionsConfig
 from infra.constants import (
+    SESSIONS_DLQ_ALARM_ID,
     SESSIONS_DLQ_ID,
     SESSIONS_FUNCTION_ID,
     SESSIONS_INTEGRATION_ID,
@@ -49,7 +51,7 @@ DLQ_RETENTION = Duration.days(14)
 
 
 class SessionsCapability(Construct):
-    """Attributes: table, queue, dlq, function, worker (ServekitFunctions), routes."""
+    """Attributes: table, queue, dlq, dlq_alarm, function, worker (ServekitFunctions), routes."""
 
     def __init__(
         self,
@@ -97,6 +99,20 @@ class SessionsCapability(Construct):
             dead_letter_queue=sqs.DeadLetterQueue(
                 max_receive_count=shapes.QUEUE_MAX_RECEIVE_COUNT, queue=self.dlq
             ),
+        )
+
+        # Anything in the DLQ is an event that was never applied: someone should look.
+        self.dlq_alarm = cloudwatch.Alarm(
+            self,
+            SESSIONS_DLQ_ALARM_ID,
+            alarm_description="servekit session events landed in the DLQ (never applied)",
+            metric=self.dlq.metric_approximate_number_of_messages_visible(
+                period=Duration.minutes(1), statistic="Maximum"
+            ),
+            threshold=0,
+            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+            evaluation_periods=1,
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
         )
 
         environment = {

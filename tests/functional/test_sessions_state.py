@@ -202,6 +202,8 @@ def test_throttled_or_unavailable_store_is_503_with_retry_after_and_writes_nothi
         {"events": [{"item": "item-01", "id": "first"}]},
     )
     monkeypatch.setattr(v2.service.store, "client", _FailingPuts(v2.service.store.client, error))
+    failures: list[str] = []
+    monkeypatch.setattr(v2.service.recorder, "failure", failures.append)
     for path, body in (
         ("/sessions/throttled/events", {"events": [{"item": "item-02"}]}),
         ("/sessions/throttled/predict", {"event": {"item": "item-03"}}),
@@ -209,6 +211,7 @@ def test_throttled_or_unavailable_store_is_503_with_retry_after_and_writes_nothi
         status, answer, headers = call(v2.handler, "POST", path, body)
         assert (status, answer["error"]["code"]) == (503, "session_store_unavailable")
         assert headers["Retry-After"] == "1"
+    assert failures == ["session_store_unavailable"] * 2  # the SessionStoreUnavailable metric
     monkeypatch.undo()
     _, record, _ = call(v2.handler, "GET", "/sessions/throttled")
     assert ([e["id"] for e in record["events"]], record["version"]) == (["first"], 1)

@@ -158,3 +158,16 @@ def test_sessions_config_is_strict() -> None:
         parse_config({**base, "sessions": {"max_events": 10_000}})
     with pytest.raises(ConfigError, match=r"servekit\.sessions\.tll_s"):
         parse_config({**base, "sessions": {"tll_s": 60}})
+
+
+def test_an_alarm_watches_the_dlq(synth: Synthesized) -> None:
+    (alarm,) = synth.resources("AWS::CloudWatch::Alarm").values()
+    props = alarm["Properties"]
+    dlq = [
+        logical_id
+        for logical_id, q in synth.resources("AWS::SQS::Queue").items()
+        if "RedrivePolicy" not in q["Properties"]
+    ]
+    assert props["MetricName"] == "ApproximateNumberOfMessagesVisible"
+    assert props["Dimensions"][0]["Value"] == {"Fn::GetAtt": [dlq[0], "QueueName"]}
+    assert (props["Threshold"], props["ComparisonOperator"]) == (0, "GreaterThanThreshold")

@@ -78,3 +78,28 @@ def test_unknown_schemas_and_wrong_fields_are_refused() -> None:
     check_servable("m", 2)
     with pytest.raises(UnsupportedSchemaError):
         check_servable("m", 3)
+
+
+def test_session_metrics_names() -> None:
+    from servekit.sessions.metrics import SessionMetrics
+
+    class Sink:
+        def __init__(self) -> None:
+            self.added: list[tuple[str, float]] = []
+
+        def add_metric(self, name: str, unit: Any, value: float) -> None:
+            self.added.append((name, value))
+
+    sink = Sink()
+    recorder = SessionMetrics(sink)  # type: ignore[arg-type]
+    recorder.appended(3)
+    recorder.conflict()
+    recorder.failure("session_store_unavailable")
+    recorder.failure("unknown_item")  # a client error: no store metric
+    recorder.not_forwarded()
+    assert sink.added == [
+        ("SessionEventsAppended", 3),
+        ("SessionWriteConflicts", 1),
+        ("SessionStoreUnavailable", 1),
+        ("SessionEventsNotForwarded", 1),
+    ]

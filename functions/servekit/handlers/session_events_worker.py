@@ -17,7 +17,7 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from servekit.bootstrap import build_serving
 from servekit.dataplane.errors import ApiError
-from servekit.observability import logger
+from servekit.observability import logger, metrics
 from servekit.sessions.bootstrap import build_session_service
 from servekit.sessions.worker import apply_message
 
@@ -38,6 +38,7 @@ def _record(record: SQSRecord) -> dict[str, Any]:
         raise
 
 
+@metrics.log_metrics
 @logger.inject_lambda_context(clear_state=True)
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     response: dict[str, Any] = dict(

@@ -6,6 +6,7 @@ from typing import Any
 
 from servekit.bootstrap import Serving
 from servekit.runtime.errors import ModelLoadError
+from servekit.sessions.metrics import SessionMetrics
 from servekit.sessions.model import SessionModel
 from servekit.sessions.service import SessionService
 from servekit.sessions.settings import SessionSettings
@@ -38,12 +39,14 @@ def build_session_service(
             "add it to SERVEKIT_MODELS"
         )
     model = SessionModel.from_loaded(loaded, serving.settings.model_dir)
+    recorder = SessionMetrics()
     store = SessionStore(
         client if client is not None else dynamodb_client(),
         settings.table,
         max_attempts=settings.max_attempts,
+        on_conflict=recorder.conflict,
     )
-    return SessionService(store, model, settings)
+    return SessionService(store, model, settings, recorder=recorder)
 
 
 def session_api_router_from_env() -> Any:

@@ -35,8 +35,14 @@ def forward_message(session_id: str, events: list[dict[str, Any]]) -> dict[str, 
 class EventForwarder:
     """Validates a predict request's ``session`` field and sends its events to SQS."""
 
-    def __init__(self, queue_url: str, client_factory: Callable[[], Any] | None = None) -> None:
+    def __init__(
+        self,
+        queue_url: str,
+        client_factory: Callable[[], Any] | None = None,
+        on_failure: Callable[[], None] | None = None,
+    ) -> None:
         self.queue_url = queue_url
+        self._on_failure = on_failure
         self._client_factory = client_factory or _sqs_client
         self._client: Any = None
         self._lock = threading.Lock()
@@ -75,6 +81,8 @@ class EventForwarder:
                 "session events not forwarded",
                 extra={"session_id": session_id, "error": f"{type(exc).__name__}: {exc}"},
             )
+            if self._on_failure is not None:
+                self._on_failure()
             return {**answer, "forwarded": False}
         return {**answer, "forwarded": True, "message_id": response.get("MessageId")}
 

@@ -18,6 +18,7 @@ from servekit.dataplane.codec import check_content_type
 from servekit.dataplane.errors import ApiError
 from servekit.sessions.errors import to_api_error
 from servekit.sessions.events import Event, check_session_id, now_ms, parse_event, parse_events
+from servekit.sessions.metrics import SessionMetrics
 from servekit.sessions.model import SessionModel
 from servekit.sessions.records import SessionRecord
 from servekit.sessions.settings import SessionSettings
@@ -38,11 +39,13 @@ class SessionService:
         model: SessionModel,
         settings: SessionSettings,
         clock_ms: Callable[[], int] = now_ms,
+        recorder: SessionMetrics | None = None,
     ) -> None:
         self.store = store
         self.model = model
         self.settings = settings
         self._clock_ms = clock_ms
+        self.recorder = recorder or SessionMetrics()
         self._items = frozenset(model.items)
 
     # --- routes -----------------------------------------------------------------------------
@@ -155,8 +158,10 @@ class SessionService:
 
         update: Change = change
         with self._store_errors(session_id):
-            record, _ = self.store.update(session_id, update)
+            record, written = self.store.update(session_id, update)
         assert record is not None  # a write happened, or the live record was returned
+        if written:
+            self.recorder.appended(appended)
         return record, appended
 
     @contextmanager
@@ -169,6 +174,7 @@ class SessionService:
             api_error = to_api_error(exc, session_id)
             if api_error is None:
                 raise
+            self.recorder.failure(api_error.code)
             raise api_error from None
 
 

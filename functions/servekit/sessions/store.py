@@ -74,6 +74,7 @@ class SessionStore:
         sleep: Callable[[float], None] = time.sleep,
         jitter: Callable[[], float] = random.random,
         clock_s: Callable[[], float] = time.time,
+        on_conflict: Callable[[], None] | None = None,
     ) -> None:
         self.client = client
         self.table = table
@@ -81,6 +82,7 @@ class SessionStore:
         self.max_record_bytes = max_record_bytes
         self._base_delay_s, self._max_delay_s = base_delay_s, max_delay_s
         self._sleep, self._jitter, self._clock_s = sleep, jitter, clock_s
+        self._on_conflict = on_conflict
         self.conflicts = 0
         """Conditional writes lost so far (a figure for tests and benchmarks)."""
 
@@ -100,6 +102,8 @@ class SessionStore:
                 self._put(record, stored_version)
             except _ConflictError:
                 self.conflicts += 1
+                if self._on_conflict is not None:
+                    self._on_conflict()
                 # Full jitter: concurrent losers spread out instead of colliding again.
                 cap = min(self._max_delay_s, self._base_delay_s * 2**attempt)
                 self._sleep(self._jitter() * cap)
