@@ -145,7 +145,9 @@ class SessionsConfig(_Strict):
         description="the session model served (a folder under models/artifacts)",
     )
     memory_mb: int = Field(default=1024, ge=128, le=10240)
-    timeout_s: int = Field(default=10, ge=1, le=_HTTP_API_TIMEOUT_S)
+    timeout_s: int = Field(
+        default=15, ge=1, le=_HTTP_API_TIMEOUT_S, description="covers the SDK's retries (3 x 3 s)"
+    )
     ttl_s: int = Field(default=7 * 24 * 3600, ge=60, description="expiry after the last write")
     max_events: int = Field(default=100, ge=1, le=320, description="history kept per session")
     point_in_time_recovery: bool = True

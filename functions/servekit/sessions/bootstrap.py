@@ -22,7 +22,7 @@ def dynamodb_client() -> Any:
     from botocore.config import Config
 
     config = Config(
-        connect_timeout=1, read_timeout=3, retries={"mode": "standard", "max_attempts": 3}
+        connect_timeout=1, read_timeout=2, retries={"mode": "standard", "max_attempts": 3}
     )
     return boto3.client("dynamodb", config=config)
 

@@ -98,6 +98,6 @@ def _sqs_client() -> Any:
     from botocore.config import Config
 
     config = Config(
-        connect_timeout=1, read_timeout=2, retries={"mode": "standard", "max_attempts": 2}
+        connect_timeout=0.5, read_timeout=1, retries={"mode": "standard", "max_attempts": 2}
     )
     return boto3.client("sqs", config=config)
