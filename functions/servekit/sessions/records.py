@@ -7,7 +7,7 @@ module converts both ways. Reading checks every field: a record that does not pa
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from servekit.sessions.events import Event
@@ -42,7 +42,6 @@ class SessionRecord:
     expires_at: int
     stored_schema_version: int = CURRENT_SCHEMA_VERSION
     """The schema the record was read at (it is written at CURRENT_SCHEMA_VERSION)."""
-    event_ids: frozenset[str] = field(default=frozenset(), compare=False)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -97,7 +96,6 @@ def from_item(item: Item) -> SessionRecord:
             updated_at=_number(item, ATTR_UPDATED_AT),
             expires_at=_number(item, ATTR_EXPIRES_AT),
             stored_schema_version=schema,
-            event_ids=frozenset(e.id for e in events),
         )
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         if isinstance(exc, CorruptRecordError | UnsupportedSchemaError):
