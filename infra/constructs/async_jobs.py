@@ -9,6 +9,7 @@
   (to presign their URLs).
 * Jobs table: on demand, PITR, TTL (``servekit.jobs.constants``), AWS-managed KMS encryption.
 * Results bucket: SSE-S3, public access blocked, TLS only, results expire by lifecycle rule.
+* An alarm on any message in the DLQ.
 * Optional SNS topic (KMS-encrypted with the AWS-managed key, TLS only) told of every job.
 
 Every shape (key, TTL attribute, env var names, output keys) comes from
@@ -20,6 +21,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from aws_cdk import CfnOutput, Duration, RemovalPolicy
+from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
@@ -45,7 +47,7 @@ _DLQ_RETENTION = Duration.days(14)  # the longest SQS keeps a message: time to r
 
 
 class AsyncJobs(Construct):
-    """Attributes: queue, dlq, table, bucket, topic (or None), api_function, worker."""
+    """Attributes: queue, dlq, dlq_alarm, table, bucket, topic (or None), api_function, worker."""
 
     def __init__(
         self,
@@ -83,6 +85,19 @@ class AsyncJobs(Construct):
                 max_receive_count=config.max_receive_count, queue=self.dlq
             ),
             removal_policy=removal_policy,
+        )
+        # Someone should look at (and redrive) dead-lettered jobs: alarm on any DLQ message.
+        self.dlq_alarm = cloudwatch.Alarm(
+            self,
+            "DeadLettersAlarm",
+            alarm_description="servekit async jobs landed in the DLQ: `servekit dlq list --aws`",
+            metric=self.dlq.metric_approximate_number_of_messages_visible(
+                period=Duration.minutes(1), statistic="Maximum"
+            ),
+            threshold=0,
+            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+            evaluation_periods=1,
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
         )
         self.table = dynamodb.Table(
             self,

@@ -48,6 +48,14 @@ def test_queue_redrive_encryption_and_visibility(synth: Synthesized) -> None:
         assert statement["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
 
 
+def test_an_alarm_watches_the_dlq(synth: Synthesized) -> None:
+    alarm = _one(synth, "AWS::CloudWatch::Alarm")
+    dlq_id = next(k for k in synth.resources("AWS::SQS::Queue") if k.startswith("AsyncJobsDead"))
+    assert alarm["MetricName"] == "ApproximateNumberOfMessagesVisible"
+    assert alarm["Dimensions"][0]["Value"] == {"Fn::GetAtt": [dlq_id, "QueueName"]}
+    assert (alarm["Threshold"], alarm["ComparisonOperator"]) == (0, "GreaterThanThreshold")
+
+
 def test_event_source_mapping_from_config(synth: Synthesized) -> None:
     config = synth.config.jobs
     mapping = _one(synth, "AWS::Lambda::EventSourceMapping")
