@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from servekit.cache import build_cache
 from servekit.dataplane.service import InferenceService, Recorder
 from servekit.observability import MetricsRecorder, logger
 from servekit.runtime.registry import ModelRegistry
@@ -23,13 +24,15 @@ def build_serving(settings: Settings | None = None, recorder: Recorder | None = 
     """Load every configured model (checksums verified) and wire the inference service."""
     settings = settings or Settings.from_env()
     registry = ModelRegistry.from_settings(settings)
+    cache = build_cache()  # SERVEKIT_CACHE_*: off, in-process LRU, or Redis/Valkey
     logger.info(
         "models loaded",
         extra={
             "models": {m.name: m.version for m in registry},
             "intra_op_threads": settings.intra_op_threads,
             "fast_path": settings.fast_path,
+            "cache": cache.settings.backend,
         },
     )
-    service = InferenceService(registry, settings, recorder or MetricsRecorder())
+    service = InferenceService(registry, settings, recorder or MetricsRecorder(), cache)
     return Serving(settings=settings, registry=registry, service=service)

@@ -1,0 +1,95 @@
+"""Redis/Valkey (ElastiCache or a local redis-server) through the ``redis`` client.
+
+Imported only when a Redis URL is configured, so the /predict cold start without a cache does
+not pay for the client. Timeouts are tens of milliseconds and retries are limited to one
+reconnect (a connection the server closed while Lambda was frozen): the cache must answer fast
+or be skipped, never hold a request up.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
+
+from servekit.cache.backends.base import CacheBackendError
+from servekit.cache.settings import CacheSettings
+
+__all__ = ["RedisBackend"]
+
+_FAILURES = (redis.RedisError, OSError)
+
+
+class RedisBackend:
+    name = "redis"
+
+    def __init__(self, settings: CacheSettings) -> None:
+        self.settings = settings
+        url = settings.url
+        if settings.tls and url.startswith("redis://"):
+            url = "rediss://" + url.removeprefix("redis://")
+        options: dict[str, Any] = {
+            "socket_connect_timeout": settings.connect_timeout_ms / 1000,
+            "socket_timeout": settings.timeout_ms / 1000,
+            # One immediate retry, on a dropped connection only: a timeout is not retried.
+            "retry": Retry(NoBackoff(), 1, supported_errors=(redis.ConnectionError,)),
+            "health_check_interval": 0,
+        }
+        if settings.auth == "iam":
+            from servekit.cache.backends.iam_auth import IamTokenProvider
+
+            options["credential_provider"] = IamTokenProvider(
+                user=settings.user,
+                cache_name=settings.cache_name,
+                region=settings.region,
+                serverless=settings.serverless,
+            )
+        elif settings.auth == "password":
+            options["username"] = settings.user or None
+            options["password"] = settings.password
+        self._client = redis.Redis.from_url(url, **options)
+
+    def get_many(self, keys: Sequence[str]) -> list[bytes | None]:
+        try:
+            values: list[Any] = self._client.mget(list(keys))
+        except _FAILURES as exc:
+            raise CacheBackendError(f"MGET failed: {exc!r}") from exc
+        return [v if v is None or isinstance(v, bytes) else str(v).encode() for v in values]
+
+    def set_many(
+        self, items: Sequence[tuple[str, bytes]], ttl_ms: int, release: Sequence[str] = ()
+    ) -> None:
+        if not items and not release:
+            return
+        try:
+            pipe = self._client.pipeline(transaction=False)
+            for key, value in items:
+                pipe.set(key, value, px=ttl_ms)
+            if release:
+                pipe.delete(*release)
+            pipe.execute()
+        except _FAILURES as exc:
+            raise CacheBackendError(f"SET pipeline failed: {exc!r}") from exc
+
+    def acquire(self, keys: Sequence[str], ttl_ms: int) -> list[bool]:
+        if not keys:
+            return []
+        try:
+            pipe = self._client.pipeline(transaction=False)
+            for key in keys:
+                pipe.set(key, b"1", nx=True, px=ttl_ms)
+            return [bool(won) for won in pipe.execute()]
+        except _FAILURES as exc:
+            raise CacheBackendError(f"lease pipeline failed: {exc!r}") from exc
+
+    def ping(self) -> bool:
+        try:
+            return bool(self._client.ping())
+        except _FAILURES:
+            return False
+
+    def close(self) -> None:
+        self._client.close()
