@@ -12,8 +12,9 @@ from pathlib import Path
 from typing import Any
 
 from servekit import constants
+from servekit.cache.constants import ENV_CACHE_BACKEND, ENV_CACHE_URL
 
-__all__ = ["add_parser", "curl_example"]
+__all__ = ["add_parser", "cache_environment", "curl_example"]
 
 
 def add_parser(commands: Any) -> None:
@@ -26,6 +27,13 @@ def add_parser(commands: Any) -> None:
     parser.add_argument(
         "--emit-metrics", action="store_true", help="print EMF metric blobs to stdout"
     )
+    parser.add_argument(
+        "--redis-url",
+        default=os.environ.get("SERVEKIT_CACHE_URL", ""),
+        help="inference cache on Redis/Valkey, e.g. redis://127.0.0.1:6379/0 "
+        "(default: an in-process LRU cache)",
+    )
+    parser.add_argument("--no-cache", action="store_true", help="serve without any cache")
     parser.set_defaults(run=run)
 
 
@@ -46,6 +54,7 @@ def run(args: argparse.Namespace) -> int:
             constants.ENV_DEFAULT_MODEL: args.default_model,
         }
     )
+    os.environ.update(cache_environment(args.redis_url, enabled=not args.no_cache))
     if not args.emit_metrics:
         os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
 
@@ -60,6 +69,15 @@ def run(args: argparse.Namespace) -> int:
     print("  " + curl_example(url, args.model_dir / args.default_model) + "\n", flush=True)
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
     return 0
+
+
+def cache_environment(redis_url: str, *, enabled: bool = True) -> dict[str, str]:
+    """SERVEKIT_CACHE_* for the local server: Redis when given a URL, else the in-process LRU."""
+    if not enabled:
+        return {ENV_CACHE_BACKEND: "none"}
+    if redis_url:
+        return {ENV_CACHE_BACKEND: "redis", ENV_CACHE_URL: redis_url}
+    return {ENV_CACHE_BACKEND: "memory"}
 
 
 def curl_example(url: str, model_dir: Path) -> str:

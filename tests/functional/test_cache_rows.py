@@ -62,7 +62,9 @@ def test_entries_expire_after_the_ttl(server: RedisServer, mlp: LoadedModel) -> 
     wiring = build_cache(settings(server, SERVEKIT_CACHE_TTL_S="1"), NullCacheRecorder())
     assert wiring.predictor.predict(mlp, ROW).cached == [False]
     assert wiring.predictor.predict(mlp, ROW).cached == [True]
-    ttl_ms = redis.Redis.from_url(server.url).pttl(redis.Redis.from_url(server.url).keys("*:p:*")[0])
+    ttl_ms = redis.Redis.from_url(server.url).pttl(
+        redis.Redis.from_url(server.url).keys("*:p:*")[0]
+    )
     assert 0 < ttl_ms <= 1000
     time.sleep(1.1)
     assert wiring.predictor.predict(mlp, ROW).cached == [False]

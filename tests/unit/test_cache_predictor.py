@@ -141,9 +141,9 @@ def test_a_failing_cache_costs_nothing_but_metrics_and_opens_the_breaker() -> No
     assert recorded.openings == 1
     # a failed read skips the lease and the write-back: one failure per request until two
     # opened the breaker; later requests skip the cache without waiting, each one counted
-    assert recorded.degradations == [("get", "CacheBackendError")] * 2 + [
-        ("get", "breaker_open")
-    ] * 2
+    assert (
+        recorded.degradations == [("get", "CacheBackendError")] * 2 + [("get", "breaker_open")] * 2
+    )
 
 
 @pytest.mark.parametrize("wait_ms", [0, 50])
