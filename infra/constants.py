@@ -49,6 +49,11 @@ API_INTEGRATION_ID: Final = "LambdaIntegration"
 API_AUTHORIZER_ID: Final = "Authorizer"
 API_CORS_PREFLIGHT_ROUTE_ID: Final = "CorsPreflightRoute"
 
+# The inference cache (only when servekit.cache.enabled).
+NETWORK_ID: Final = "Network"
+CACHE_ID: Final = "InferenceCache"
+OUTPUT_CACHE_ENDPOINT: Final = "CacheEndpoint"
+
 OUTPUT_API_URL: Final = "ApiUrl"
 OUTPUT_FUNCTION_NAME: Final = "FunctionName"
 OUTPUT_LAYER_ARN: Final = "LayerArn"

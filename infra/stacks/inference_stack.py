@@ -15,6 +15,9 @@ from constructs import Construct
 
 from infra.config import ServekitConfig
 from infra.constants import (
+    CACHE_ID,
+    NETWORK_ID,
+    OUTPUT_CACHE_ENDPOINT,
     DEPENDENCIES_LAYER_ID,
     HTTP_API_ID,
     INFERENCE_FUNCTION_ID,
@@ -25,9 +28,11 @@ from infra.constants import (
     TAG_PROJECT,
     TAG_STAGE,
 )
+from infra.constructs.cache import InferenceCache
 from infra.constructs.dependencies_layer import DependenciesLayer
 from infra.constructs.http_api import InferenceHttpApi
 from infra.constructs.inference_function import InferenceFunction
+from infra.constructs.network import ServekitNetwork
 
 __all__ = ["InferenceStack"]
 
@@ -73,6 +78,26 @@ class InferenceStack(Stack):
             removal_policy=removal,
             zip_path=layer_zip,
         )
+        # The cache (servekit.cache.enabled) brings the VPC; without it there is no VPC at all.
+        self.network: ServekitNetwork | None = None
+        self.cache: InferenceCache | None = None
+        if config.cache.enabled:
+            self.network = ServekitNetwork(
+                self,
+                NETWORK_ID,
+                cidr=config.cache.vpc_cidr,
+                max_azs=config.cache.max_azs,
+                log_retention_days=inference.log_retention_days,
+                removal_policy=removal,
+            )
+            self.cache = InferenceCache(
+                self,
+                CACHE_ID,
+                network=self.network,
+                config=config.cache,
+                stage=config.stage,
+                removal_policy=removal,
+            )
         self.function = InferenceFunction(
             self,
             INFERENCE_FUNCTION_ID,
@@ -80,7 +105,11 @@ class InferenceStack(Stack):
             layers=[self.layer.layer],
             code=function_code,
             removal_policy=removal,
+            **(self.cache.function_options() if self.cache else {}),
         )
+        if self.cache:
+            self.cache.grant_client(self.function.role)
+            CfnOutput(self, OUTPUT_CACHE_ENDPOINT, value=self.cache.endpoint)
         self.api = InferenceHttpApi(
             self,
             HTTP_API_ID,
