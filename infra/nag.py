@@ -86,7 +86,8 @@ def acknowledge_inference_findings(stack: InferenceStack) -> list[Acknowledged]:
             stack.function.role,
             f"AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::{bucket}/*]",
             f"inputs_ref may name any object of bucket {bucket!r}, listed in "
-            "servekit.cache.input_buckets (cdk.json): read-only (s3:GetObject), those buckets only.",
+            "servekit.cache.input_buckets (cdk.json): read-only (s3:GetObject), "
+            "those buckets only.",
         )
     if stack.config.api.auth == "none":
         ack(stack.api.http_api, "AwsSolutions-APIG4", _public_api_reason(stack.config.stage))

@@ -16,12 +16,12 @@ from constructs import Construct
 from infra.config import ServekitConfig
 from infra.constants import (
     CACHE_ID,
-    NETWORK_ID,
-    OUTPUT_CACHE_ENDPOINT,
     DEPENDENCIES_LAYER_ID,
     HTTP_API_ID,
     INFERENCE_FUNCTION_ID,
+    NETWORK_ID,
     OUTPUT_API_URL,
+    OUTPUT_CACHE_ENDPOINT,
     OUTPUT_FUNCTION_NAME,
     OUTPUT_LAYER_ARN,
     PROJECT_NAME,
