@@ -101,7 +101,8 @@ def test_memory_backend_expires_and_evicts_least_recently_used() -> None:
     assert backend.get_many(["a", "b", "c"]) == [b"1", None, b"3"]
     clock.now += 1.0
     assert backend.get_many(["a", "c"]) == [None, None]
-    assert backend.acquire(["a"], 100) == [True]
+    backend.set_many([("d", b"4")], ttl_ms=1000)
+    assert backend.get_or_claim(["a", "d"], ["a:lease", "d:lease"], 100) == [True, b"4"]
 
 
 def test_settings_defaults_and_switches() -> None:

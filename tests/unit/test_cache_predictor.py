@@ -52,7 +52,9 @@ class BrokenBackend(MemoryBackend):
     ) -> None:
         raise CacheBackendError("connection refused")
 
-    def acquire(self, keys: Sequence[str], ttl_ms: int) -> list[bool]:
+    def get_or_claim(
+        self, keys: Sequence[str], leases: Sequence[str], ttl_ms: int
+    ) -> list[bytes | bool]:
         raise CacheBackendError("connection refused")
 
 
@@ -152,7 +154,7 @@ def test_shared_backend_rows_in_flight_elsewhere_are_waited_for(wait_ms: int) ->
     model, session = toy()
     backend = MemoryBackend()
     backend.name = "shared"  # behave like Redis: leases are honoured
-    backend.acquire = lambda keys, ttl_ms: [False] * len(keys)  # type: ignore[method-assign]
+    backend.get_or_claim = lambda keys, leases, ttl_ms: [False] * len(keys)  # type: ignore[method-assign]
     cached, _ = predictor(backend, lease_wait_ms=wait_ms)
     result = cached.predict(model, rows((2, 1)))
     assert result.class_indices == [2]

@@ -42,8 +42,10 @@ class FailOpenCache:
 
         return self._call("set", write) is not None
 
-    def acquire(self, keys: Sequence[str], ttl_ms: int) -> list[bool] | None:
-        return self._call("acquire", lambda: self.backend.acquire(keys, ttl_ms))
+    def get_or_claim(
+        self, keys: Sequence[str], leases: Sequence[str], ttl_ms: int
+    ) -> list[bytes | bool] | None:
+        return self._call("get", lambda: self.backend.get_or_claim(keys, leases, ttl_ms))
 
     def _call(self, operation: str, call: Callable[[], T]) -> T | None:
         if not self.breaker.allow():

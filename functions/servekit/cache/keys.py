@@ -4,7 +4,7 @@ A row's key covers the model name and version (a new version never serves an old
 answers), the dtype, the row shape and the row's bytes in C order, little-endian, hashed with
 BLAKE2b-128: collision-resistant (no two inputs share an answer in practice), and faster than
 sha256 in CPython's hashlib. Key spaces are separate prefixes: ``p`` for predictions, ``d``
-for input tensors (data cache), ``l`` for stampede leases.
+for input tensors (data cache); a row's stampede lease is its key plus ``:lease``.
 """
 
 from __future__ import annotations
@@ -22,7 +22,9 @@ _DIGEST_BYTES = 16
 
 def _model_tag(name: str, version: str) -> str:
     # Names and versions are free text: length-prefix them so "a:b" + "c" != "a" + "b:c".
-    return f"{len(name)}.{name}.{len(version)}.{version}"
+    # Braces would end the cluster hash tag early; they are replaced (the length stays).
+    tag = f"{len(name)}.{name}.{len(version)}.{version}"
+    return tag.replace("{", "(").replace("}", ")")
 
 
 def row_keys(prefix: str, name: str, version: str, batch: npt.NDArray[Any]) -> list[str]:
@@ -31,7 +33,9 @@ def row_keys(prefix: str, name: str, version: str, batch: npt.NDArray[Any]) -> l
     dtype = rows.dtype.newbyteorder("<")
     rows = rows.astype(dtype, copy=False)
     header = f"{dtype.str}|{'x'.join(map(str, rows.shape[1:]))}|".encode()
-    tag = f"{prefix}:p:{_model_tag(name, version)}:"
+    # {hash tag}: one cluster slot per model version, so one MGET/script/pipeline serves a
+    # whole request on a cluster-mode cache (ElastiCache Serverless) without CROSSSLOT errors.
+    tag = f"{prefix}:p:{{{_model_tag(name, version)}}}:"
     keys = []
     for row in rows:
         digest = hashlib.blake2b(header, digest_size=_DIGEST_BYTES)

@@ -63,13 +63,12 @@ class _Misses:
     usable: bool = True  # False: the cache failed on this request, do not touch it again
     rows: dict[str, list[int]] = field(default_factory=dict)
     values: dict[str, bytes] = field(default_factory=dict)
+    claimed: set[str] = field(default_factory=set)  # leases this caller holds
+    held_elsewhere: set[str] = field(default_factory=set)  # another process computes these
     shared: set[str] = field(default_factory=set)  # computed by another caller, not here
 
-    def pending(self) -> list[str]:
-        return [key for key in self.rows if key not in self.values]
-
-    def pending_of(self, keys: Sequence[str]) -> list[str]:
-        return [key for key in keys if key not in self.values]
+    def pending(self, keys: Sequence[str] | None = None) -> list[str]:
+        return [key for key in (self.rows if keys is None else keys) if key not in self.values]
 
     def take(self, key: str, value: bytes | None) -> None:
         """Accept another caller's value for ``key`` if it is a valid row."""
@@ -83,26 +82,37 @@ class CachingPredictor:
         self.cache = cache
         self.settings = settings
         self.flights = SingleFlight()
+        # Leases only mean something when other processes share the cache (Redis).
+        self.leases = cache.shared and settings.lease_wait_ms > 0
         self._row_ms: dict[str, float] = {}  # moving average of model time per row, per model
 
     def predict(self, model: LoadedModel, batch: npt.NDArray[Any]) -> RowResults:
         labels = len(model.manifest.labels)
         keys = row_keys(self.settings.key_prefix, model.name, model.version, batch)
         misses = _Misses(labels)
-        found = self.cache.get_many(keys)
+        found: Sequence[bytes | bool | None] | None
+        if self.leases:  # one round trip: the values, and a lease on each missing one
+            found = self.cache.get_or_claim(
+                keys, [lease_key(key) for key in keys], self.settings.lease_ms
+            )
+        else:
+            found = self.cache.get_many(keys)
         # The cache failed or its breaker is open: run the model, skip leases and write-back,
         # so an outage costs a request one timeout at most.
         misses.usable = found is not None
-        found = found or [None] * len(keys)
         out = np.empty((len(batch), labels), dtype=np.float32)
         cached = [False] * len(batch)
-        for index, (key, value) in enumerate(zip(keys, found, strict=True)):
-            row = _decode(value, labels)
-            if row is None:
-                misses.rows.setdefault(key, []).append(index)
-            else:
+        for index, (key, value) in enumerate(zip(keys, found or [None] * len(keys), strict=True)):
+            row = _decode(value, labels) if isinstance(value, bytes) else None
+            if row is not None:
                 out[index] = row
                 cached[index] = True
+                continue
+            misses.rows.setdefault(key, []).append(index)
+            if value is True:
+                misses.claimed.add(key)
+            elif value is False and key not in misses.claimed:  # a repeat lost to itself
+                misses.held_elsewhere.add(key)
         hits = sum(cached)
         computed = self._resolve(model, batch, misses) if misses.rows else 0
         for key, indices in misses.rows.items():
@@ -119,15 +129,10 @@ class CachingPredictor:
         led, waiting = self.flights.claim(list(misses.rows))
         computed = 0
         try:
-            leases: list[str] = []
-            if led and misses.usable and self.cache.shared and self.settings.lease_wait_ms > 0:
-                wanted = [lease_key(key) for key in led]
-                won = self.cache.acquire(wanted, self.settings.lease_ms) or [True] * len(led)
-                leases = [lease for lease, mine in zip(wanted, won, strict=True) if mine]
-                remote = [key for key, mine in zip(led, won, strict=True) if not mine]
-                if remote:
-                    self._await_remote(remote, misses)
-            computed = self._compute(model, batch, misses, misses.pending_of(led), leases)
+            remote = [key for key in led if key in misses.held_elsewhere]
+            if remote and misses.usable:
+                self._await_remote(remote, misses)
+            computed = self._compute(model, batch, misses, misses.pending(led))
         finally:
             for key in led:
                 self.flights.finish(key, misses.values.get(key))
@@ -135,7 +140,7 @@ class CachingPredictor:
             misses.take(key, flight.wait(_LOCAL_WAIT_S))
         leftover = misses.pending()
         if leftover:  # another caller failed or gave up: compute these here after all
-            computed += self._compute(model, batch, misses, leftover, [])
+            computed += self._compute(model, batch, misses, leftover)
         return computed
 
     def _await_remote(self, keys: list[str], misses: _Misses) -> None:
@@ -157,21 +162,22 @@ class CachingPredictor:
         batch: npt.NDArray[Any],
         misses: _Misses,
         keys: Sequence[str],
-        leases: Sequence[str],
     ) -> int:
-        """Run the model once on ``keys``' rows and write them back with ``leases`` released."""
-        if keys:
-            started = time.perf_counter()
-            rows = batch[[misses.rows[key][0] for key in keys]]
-            probabilities = model.predict(rows).probabilities
-            self._learn(model.name, (time.perf_counter() - started) * 1000 / len(keys))
-            for key, row in zip(keys, probabilities, strict=True):
-                misses.values[key] = np.ascontiguousarray(row, dtype="<f4").tobytes()
+        """Run the model once on ``keys``' rows; write them back, releasing their leases."""
+        if not keys:
+            return 0
+        started = time.perf_counter()
+        rows = batch[[misses.rows[key][0] for key in keys]]
+        probabilities = model.predict(rows).probabilities
+        self._learn(model.name, (time.perf_counter() - started) * 1000 / len(keys))
+        for key, row in zip(keys, probabilities, strict=True):
+            misses.values[key] = np.ascontiguousarray(row, dtype="<f4").tobytes()
         cap = self.settings.max_value_bytes
         items = [(key, misses.values[key]) for key in keys if len(misses.values[key]) <= cap]
         if len(items) < len(keys):
             self.cache.recorder.too_large(len(keys) - len(items))
-        if misses.usable and (items or leases):
+        leases = [lease_key(key) for key in keys] if self.leases else []
+        if misses.usable:
             self.cache.set_many(items, self.settings.ttl_s * 1000, leases)
         return len(keys)
 

@@ -27,8 +27,14 @@ class Backend(Protocol):
         """Store ``items`` with a TTL and delete the ``release`` keys (one pipeline)."""
         ...
 
-    def acquire(self, keys: Sequence[str], ttl_ms: int) -> list[bool]:
-        """Claim each key if nobody holds it (SET NX PX); True where this caller got it."""
+    def get_or_claim(
+        self, keys: Sequence[str], leases: Sequence[str], ttl_ms: int
+    ) -> list[bytes | bool]:
+        """Read ``keys``; for each one absent, claim its lease (SET NX PX). One round trip.
+
+        Per key: the value (bytes), ``True`` (absent, this caller now holds the lease) or
+        ``False`` (absent, another caller holds it and is computing the value).
+        """
         ...
 
     def ping(self) -> bool: ...

@@ -22,6 +22,23 @@ __all__ = ["RedisBackend"]
 
 _FAILURES = (redis.RedisError, OSError)
 
+# KEYS: n value keys, then their n lease keys; ARGV: n, lease TTL (ms).
+# Returns per key its value, or 1 (lease claimed by this caller) or 0 (held by another).
+_GET_OR_CLAIM = """
+local n = tonumber(ARGV[1])
+local values = redis.call('MGET', unpack(KEYS, 1, n))
+for i = 1, n do
+  if not values[i] then
+    if redis.call('SET', KEYS[n + i], '1', 'NX', 'PX', ARGV[2]) then
+      values[i] = 1
+    else
+      values[i] = 0
+    end
+  end
+end
+return values
+"""
+
 
 class RedisBackend:
     name = "redis"
@@ -51,6 +68,9 @@ class RedisBackend:
             options["username"] = settings.user or None
             options["password"] = settings.password
         self._client = redis.Redis.from_url(url, **options)
+        # EVALSHA (loaded on first use): a hit costs one round trip, a miss claims its lease
+        # in that same round trip. Keys and leases share a hash tag, hence one cluster slot.
+        self._get_or_claim = self._client.register_script(_GET_OR_CLAIM)
 
     def get_many(self, keys: Sequence[str]) -> list[bytes | None]:
         try:
@@ -74,16 +94,14 @@ class RedisBackend:
         except _FAILURES as exc:
             raise CacheBackendError(f"SET pipeline failed: {exc!r}") from exc
 
-    def acquire(self, keys: Sequence[str], ttl_ms: int) -> list[bool]:
-        if not keys:
-            return []
+    def get_or_claim(
+        self, keys: Sequence[str], leases: Sequence[str], ttl_ms: int
+    ) -> list[bytes | bool]:
         try:
-            pipe = self._client.pipeline(transaction=False)
-            for key in keys:
-                pipe.set(key, b"1", nx=True, px=ttl_ms)
-            return [bool(won) for won in pipe.execute()]
+            found = self._get_or_claim(keys=[*keys, *leases], args=[len(keys), ttl_ms])
         except _FAILURES as exc:
-            raise CacheBackendError(f"lease pipeline failed: {exc!r}") from exc
+            raise CacheBackendError(f"get-or-claim script failed: {exc!r}") from exc
+        return [value if isinstance(value, bytes) else value == 1 for value in found]
 
     def ping(self) -> bool:
         try:
