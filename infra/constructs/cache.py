@@ -41,7 +41,7 @@ __all__ = ["InferenceCache"]
 
 ENGINE = "valkey"
 MAJOR_ENGINE_VERSION = "8"
-KEY_PREFIX = "sk"
+KEY_PREFIX = names.DEFAULT_KEY_PREFIX
 
 
 class InferenceCache(Construct):
@@ -117,7 +117,7 @@ class InferenceCache(Construct):
             engine=ENGINE,
             user_id=f"{self.cache_name}-app",
             user_name=f"{self.cache_name}-app",  # IAM authentication needs name == id
-            access_string=f"on ~{KEY_PREFIX}:* -@all +@read +@write +@connection -@dangerous",
+            access_string=f"on {names.ACL_RULES}",
             authentication_mode={"Type": "iam"},
         )
         self.user_group = elasticache.CfnUserGroup(

@@ -13,6 +13,7 @@ import pytest
 import redis
 
 from servekit.cache import CacheSettings, build_cache
+from servekit.cache.constants import ACL_RULES
 from servekit.cache.metrics import NullCacheRecorder
 from servekit.runtime.model import LoadedModel
 from servekit.runtime.registry import ModelRegistry
@@ -122,3 +123,43 @@ def test_a_hot_key_burst_runs_the_model_once(
     for result in results:
         np.testing.assert_array_equal(result.probabilities, results[0].probabilities)
     assert redis.Redis.from_url(server.url).keys("*:lease") == []  # the lease was released
+
+
+def test_the_deployed_acl_rules_allow_everything_the_cache_does(
+    server: RedisServer, mlp: LoadedModel
+) -> None:
+    """Runs as a user limited by the ElastiCache access string's rules, with a password."""
+    admin = redis.Redis.from_url(server.url)
+    admin.execute_command(
+        "ACL", "SETUSER", "servekit-app", "reset", "on", ">s3cret", *ACL_RULES.split()
+    )
+    try:
+        wiring = build_cache(
+            settings(
+                server,
+                SERVEKIT_CACHE_AUTH="password",
+                SERVEKIT_CACHE_USER="servekit-app",
+                SERVEKIT_CACHE_PASSWORD="s3cret",
+            ),
+            NullCacheRecorder(),
+        )
+        assert wiring.predictor.predict(mlp, ROW).cached == [False]
+        assert wiring.predictor.predict(mlp, ROW).cached == [True]
+        assert wiring.cache is not None and wiring.cache.breaker.state == "closed"
+        limited = redis.Redis.from_url(server.url, username="servekit-app", password="s3cret")
+        with pytest.raises(redis.exceptions.NoPermissionError):
+            limited.set("other:key", b"1")
+        with pytest.raises(redis.exceptions.NoPermissionError):
+            limited.flushall()
+        wrong = build_cache(
+            settings(
+                server,
+                SERVEKIT_CACHE_AUTH="password",
+                SERVEKIT_CACHE_USER="servekit-app",
+                SERVEKIT_CACHE_PASSWORD="wrong",
+            ),
+            NullCacheRecorder(),
+        )
+        assert wrong.predictor.predict(mlp, ROW).cached == [False]  # refused: fail open
+    finally:
+        admin.execute_command("ACL", "DELUSER", "servekit-app")

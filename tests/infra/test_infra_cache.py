@@ -112,8 +112,8 @@ def test_serverless_valkey_with_tls_encryption_and_iam_auth(
     (app_user,) = [u for name, u in users.items() if name != "default"]
     assert app_user["AuthenticationMode"] == {"Type": "iam"}
     assert app_user["UserId"] == app_user["UserName"]
-    assert app_user["AccessString"].startswith("on ~sk:* -@all")
-    assert "-@dangerous" in app_user["AccessString"]
+    assert app_user["AccessString"] == f"on {names.ACL_RULES}"
+    assert names.ACL_RULES.startswith("~sk:* -@all ") and names.ACL_RULES.endswith("-@dangerous")
     (function,) = _props(synth, "AWS::Lambda::Function")
     env = function["Environment"]["Variables"]
     assert env[names.ENV_CACHE_URL]["Fn::Join"][1][0] == "rediss://"  # TLS in transit

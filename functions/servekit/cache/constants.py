@@ -3,7 +3,9 @@
 from typing import Final
 
 __all__ = [
+    "ACL_RULES",
     "CACHE_PORT",
+    "DEFAULT_KEY_PREFIX",
     "ENV_CACHE_AUTH",
     "ENV_CACHE_BACKEND",
     "ENV_CACHE_BREAKER_FAILURES",
@@ -49,3 +51,13 @@ ENV_CACHE_INPUT_BUCKETS: Final = "SERVEKIT_CACHE_INPUT_BUCKETS"
 
 # Valkey/Redis port; ElastiCache Serverless serves on this one (and 6380 for reader endpoints).
 CACHE_PORT: Final = 6379
+
+# The default key namespace (SERVEKIT_CACHE_KEY_PREFIX).
+DEFAULT_KEY_PREFIX: Final = "sk"
+
+# ACL rules of the cache's application user (the ElastiCache access string, after "on"): its
+# own keys only; reads, writes and the lookup script (EVALSHA/SCRIPT LOAD); nothing dangerous.
+# tests/functional/test_cache_rows.py runs the cache as a user with exactly these rules.
+ACL_RULES: Final = (
+    f"~{DEFAULT_KEY_PREFIX}:* -@all +@read +@write +@scripting +@connection -@dangerous"
+)

@@ -29,7 +29,11 @@ def build_backend(settings: CacheSettings) -> Backend:
         # Imported here only: without a Redis URL the cold start never loads the client.
         from servekit.cache.backends.redis_backend import RedisBackend
 
-        return RedisBackend(settings)
+        backend = RedisBackend(settings)
+        # Connect (TLS, IAM token) during the cold start rather than in the first request;
+        # a cache that is down costs one connect timeout here, and nothing fails.
+        backend.ping()
+        return backend
     return MemoryBackend(settings.memory_max_items)
 
 

@@ -54,6 +54,7 @@ class RedisBackend:
             # One immediate retry, on a dropped connection only: a timeout is not retried.
             "retry": Retry(NoBackoff(), 1, supported_errors=(redis.ConnectionError,)),
             "health_check_interval": 0,
+            "protocol": 2,  # RESP2: every Redis/Valkey version and ElastiCache flavour speaks it
         }
         if settings.auth == "iam":
             from servekit.cache.backends.iam_auth import IamTokenProvider
