@@ -75,20 +75,20 @@ def test_breaker_opens_after_consecutive_failures_and_closes_after_a_good_trial(
 
 def test_single_flight_lets_one_caller_lead_and_hands_the_value_to_waiters() -> None:
     group = SingleFlight()
-    led, waiting = group.claim(["a", "b"])
-    assert led == ["a", "b"] and waiting == {}
-    led2, waiting2 = group.claim(["b", "c"])
-    assert led2 == ["c"] and set(waiting2) == {"b"}
+    first, waiting = group.claim(["a", "b"])
+    assert first.keys == ["a", "b"] and waiting == {}
+    second, waiting2 = group.claim(["b", "c", "c"])
+    assert second.keys == ["c"] and set(waiting2) == {"b"}
     results: list[bytes | None] = []
-    waiter = threading.Thread(target=lambda: results.append(waiting2["b"].wait(5)))
+    waiter = threading.Thread(target=lambda: results.append(waiting2["b"].wait("b", 5)))
     waiter.start()
-    group.finish("b", b"value")
+    group.finish(first, {"b": b"value"})  # "a" failed: its waiters would compute it
     waiter.join(5)
     assert results == [b"value"]
-    group.finish("a", None)
-    group.finish("c", None)
+    assert first.wait("a", 0) is None
+    group.finish(second, {})
     assert len(group) == 0
-    assert group.claim(["b"])[0] == ["b"]  # finished keys can be claimed again
+    assert group.claim(["b"])[0].keys == ["b"]  # finished keys can be claimed again
 
 
 def test_memory_backend_expires_and_evicts_least_recently_used() -> None:

@@ -126,7 +126,8 @@ class CachingPredictor:
 
     def _resolve(self, model: LoadedModel, batch: npt.NDArray[Any], misses: _Misses) -> int:
         """Fill ``misses.values`` for every missing key; return the rows the model ran."""
-        led, waiting = self.flights.claim(list(misses.rows))
+        flight, waiting = self.flights.claim(list(misses.rows))
+        led = flight.keys
         computed = 0
         try:
             remote = [key for key in led if key in misses.held_elsewhere]
@@ -134,10 +135,9 @@ class CachingPredictor:
                 self._await_remote(remote, misses)
             computed = self._compute(model, batch, misses, misses.pending(led))
         finally:
-            for key in led:
-                self.flights.finish(key, misses.values.get(key))
-        for key, flight in waiting.items():
-            misses.take(key, flight.wait(_LOCAL_WAIT_S))
+            self.flights.finish(flight, misses.values)
+        for key, other in waiting.items():
+            misses.take(key, other.wait(key, _LOCAL_WAIT_S))
         leftover = misses.pending()
         if leftover:  # another caller failed or gave up: compute these here after all
             computed += self._compute(model, batch, misses, leftover)

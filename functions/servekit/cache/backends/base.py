@@ -24,7 +24,10 @@ class Backend(Protocol):
     def set_many(
         self, items: Sequence[tuple[str, bytes]], ttl_ms: int, release: Sequence[str] = ()
     ) -> None:
-        """Store ``items`` with a TTL and delete the ``release`` keys (one pipeline)."""
+        """Store ``items`` with a TTL and delete the ``release`` keys (one round trip).
+
+        The keys of one call share a hash tag (one cluster slot): one model version's rows.
+        """
         ...
 
     def get_or_claim(
