@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+import redis
 
 from servekit.cache.predictor import CachingPredictor
 from tests.helpers import LambdaContext, event_for, example_request
@@ -49,10 +50,11 @@ def handler(serving_env: dict[str, str], redis_server: RedisServer) -> Iterator[
 
 
 @pytest.fixture(autouse=True)
-def empty_cache(redis_server: RedisServer) -> None:
+def empty_cache(redis_server: RedisServer, handler: ModuleType) -> None:
     if redis_server.process is None:
         redis_server.start()
     redis_server.flush()
+    handler.serving.service.cache.predictor.near.close()  # the in-process near cache too
 
 
 def predict(handler: ModuleType, rows: list[list[float]], model: str = "digits-mlp") -> Any:
@@ -151,25 +153,38 @@ def test_redis_killed_mid_run_costs_latency_never_an_error(
     breaker = handler.serving.service.cache.cache.breaker
     redis_server.stop()
     capsys.readouterr()
-    answers = [predict(handler, ROWS[:1]) for _ in range(5)]  # each asserts a 200
+    unseen = [[float((i * 5 + j) % 16) for j in range(64)] for i in range(6)]
+    answers = [predict(handler, [row]) for row in unseen[:5]]  # each asserts a 200
     assert all(a["predictions"][0]["cached"] is False for a in answers)
-    assert answers[0]["predictions"][0]["label"] == answers[-1]["predictions"][0]["label"]
     assert breaker.state == "open"
     metrics = emitted_metrics(capsys)
     assert metrics["CacheErrors"] == 2  # two failures opened the breaker...
     assert metrics["CacheBreakerOpened"] == 1
     assert metrics["CacheDegraded"] == 5  # ...then three requests skipped the cache at once
+    # rows this environment answered before are still served by its near cache
+    assert predict(handler, ROWS[:1])["predictions"][0]["cached"] is True
     redis_server.start()
     time.sleep(breaker.reset_s + 0.05)
     assert breaker.state == "half_open"
-    assert predict(handler, ROWS[:1])["predictions"][0]["cached"] is False  # the trial call
+    assert predict(handler, [unseen[5]])["predictions"][0]["cached"] is False  # the trial call
     assert breaker.state == "closed"
-    assert predict(handler, ROWS[:1])["predictions"][0]["cached"] is True
+    assert redis.Redis.from_url(redis_server.url).dbsize() == 1  # written back to Redis again
 
 
 def test_caching_predictor_is_wired_from_the_url(handler: ModuleType) -> None:
     assert isinstance(handler.serving.service.cache.predictor, CachingPredictor)
     assert handler.serving.service.cache.cache.backend.name == "redis"
+
+
+def test_near_cache_answers_repeats_without_a_round_trip(
+    handler: ModuleType, redis_server: RedisServer
+) -> None:
+    predict(handler, ROWS[:2])
+    redis_server.flush()  # only this process still knows the rows
+    again = predict(handler, ROWS[:2])
+    assert [p["cached"] for p in again["predictions"]] == [True, True]
+    handler.serving.service.cache.predictor.near.close()
+    assert [p["cached"] for p in predict(handler, ROWS[:2])["predictions"]] == [False, False]
 
 
 @pytest.fixture

@@ -135,7 +135,7 @@ def test_a_corrupt_value_is_a_miss() -> None:
 
 def test_a_failing_cache_costs_nothing_but_metrics_and_opens_the_breaker() -> None:
     model, session = toy()
-    cached, recorded = predictor(BrokenBackend())
+    cached, recorded = predictor(BrokenBackend(), near_items=0)
     for _ in range(4):
         result = cached.predict(model, rows((2, 1), (0, 1)))
         assert result.class_indices == [2, 0] and result.cached == [False, False]
@@ -159,3 +159,15 @@ def test_shared_backend_rows_in_flight_elsewhere_are_waited_for(wait_ms: int) ->
     result = cached.predict(model, rows((2, 1)))
     assert result.class_indices == [2]
     assert len(session.batches) == 1  # nobody published: computed here after the wait
+
+
+def test_near_cache_serves_repeats_before_and_during_an_outage() -> None:
+    model, session = toy()
+    backend = BrokenBackend()
+    cached, recorded = predictor(backend)
+    assert cached.near is not None
+    assert cached.predict(model, rows((2, 1))).cached == [False]
+    assert cached.predict(model, rows((2, 1), (0, 1))).cached == [True, False]
+    assert len(session.batches) == 2
+    assert recorded.degradations[0] == ("get", "CacheBackendError")
+    assert predictor(MemoryBackend())[0].near is None  # no near cache over an in-process one

@@ -17,6 +17,7 @@ from typing import Any, Protocol
 import numpy as np
 import numpy.typing as npt
 
+from servekit.cache.backends.memory import MemoryBackend
 from servekit.cache.failopen import FailOpenCache
 from servekit.cache.keys import lease_key, row_keys
 from servekit.cache.settings import CacheSettings
@@ -84,25 +85,21 @@ class CachingPredictor:
         self.flights = SingleFlight()
         # Leases only mean something when other processes share the cache (Redis).
         self.leases = cache.shared and settings.lease_wait_ms > 0
+        # A small LRU in front of a shared cache: keys name immutable answers (model version
+        # + input bytes), so a row this process has seen is answered without a round trip.
+        self.near: MemoryBackend | None = None
+        if cache.shared and settings.near_items > 0:
+            self.near = MemoryBackend(settings.near_items)
         self._row_ms: dict[str, float] = {}  # moving average of model time per row, per model
 
     def predict(self, model: LoadedModel, batch: npt.NDArray[Any]) -> RowResults:
         labels = len(model.manifest.labels)
         keys = row_keys(self.settings.key_prefix, model.name, model.version, batch)
         misses = _Misses(labels)
-        found: Sequence[bytes | bool | None] | None
-        if self.leases:  # one round trip: the values, and a lease on each missing one
-            found = self.cache.get_or_claim(
-                keys, [lease_key(key) for key in keys], self.settings.lease_ms
-            )
-        else:
-            found = self.cache.get_many(keys)
-        # The cache failed or its breaker is open: run the model, skip leases and write-back,
-        # so an outage costs a request one timeout at most.
-        misses.usable = found is not None
+        found = self._lookup(keys, misses)
         out = np.empty((len(batch), labels), dtype=np.float32)
         cached = [False] * len(batch)
-        for index, (key, value) in enumerate(zip(keys, found or [None] * len(keys), strict=True)):
+        for index, (key, value) in enumerate(zip(keys, found, strict=True)):
             row = _decode(value, labels) if isinstance(value, bytes) else None
             if row is not None:
                 out[index] = row
@@ -123,6 +120,40 @@ class CachingPredictor:
         saved = hits * self._row_ms.get(model.name, 0.0)
         self.cache.recorder.lookup("", hits=hits, misses=len(batch) - hits, saved_ms=saved)
         return RowResults(out, cached, computed)
+
+    def _lookup(self, keys: list[str], misses: _Misses) -> list[bytes | bool | None]:
+        """Per key: the cached value, or whether this caller holds its lease (None: no lease)."""
+        found: list[bytes | bool | None] = [None] * len(keys)
+        remote = list(range(len(keys)))
+        if self.near is not None:
+            found = list(self.near.get_many(keys))
+            remote = [index for index, value in enumerate(found) if value is None]
+            if not remote:
+                return found
+        wanted = [keys[index] for index in remote]
+        answer: Sequence[bytes | bool | None] | None
+        if self.leases:  # one round trip: the values, and a lease on each missing one
+            answer = self.cache.get_or_claim(
+                wanted, [lease_key(key) for key in wanted], self.settings.lease_ms
+            )
+        else:
+            answer = self.cache.get_many(wanted)
+        # The cache failed or its breaker is open: run the model, skip leases and write-back,
+        # so an outage costs a request one timeout at most.
+        misses.usable = answer is not None
+        if answer is not None:
+            near_items = []
+            for index, value in zip(remote, answer, strict=True):
+                found[index] = value
+                if isinstance(value, bytes):
+                    near_items.append((keys[index], value))
+            if self.near is not None and near_items:
+                self.near.set_many(near_items, self._near_ttl_ms)
+        return found
+
+    @property
+    def _near_ttl_ms(self) -> int:
+        return min(self.settings.near_ttl_s, self.settings.ttl_s) * 1000
 
     def _resolve(self, model: LoadedModel, batch: npt.NDArray[Any], misses: _Misses) -> int:
         """Fill ``misses.values`` for every missing key; return the rows the model ran."""
@@ -176,6 +207,8 @@ class CachingPredictor:
         items = [(key, misses.values[key]) for key in keys if len(misses.values[key]) <= cap]
         if len(items) < len(keys):
             self.cache.recorder.too_large(len(keys) - len(items))
+        if self.near is not None and items:
+            self.near.set_many(items, self._near_ttl_ms)
         leases = [lease_key(key) for key in keys] if self.leases else []
         if misses.usable:
             self.cache.set_many(items, self.settings.ttl_s * 1000, leases)

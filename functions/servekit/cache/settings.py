@@ -83,6 +83,12 @@ class CacheSettings:
     memory_max_items: int = 10_000
     """SERVEKIT_CACHE_MEMORY_MAX_ITEMS: entries the in-process LRU keeps."""
 
+    near_items: int = 4096
+    """SERVEKIT_CACHE_NEAR_ITEMS: rows kept in process in front of Redis (0: none)."""
+
+    near_ttl_s: int = 60
+    """SERVEKIT_CACHE_NEAR_TTL_S: lifetime of a near-cache row (at most the TTL)."""
+
     input_buckets: tuple[str, ...] = ()
     """SERVEKIT_CACHE_INPUT_BUCKETS: buckets ``inputs_ref`` may name (comma-separated)."""
 
@@ -125,6 +131,8 @@ class CacheSettings:
             lease_ms=_int(env, names.ENV_CACHE_LEASE_MS, 500, minimum=1),
             lease_wait_ms=_int(env, names.ENV_CACHE_LEASE_WAIT_MS, 200, minimum=0),
             memory_max_items=_int(env, names.ENV_CACHE_MEMORY_MAX_ITEMS, 10_000, minimum=1),
+            near_items=_int(env, names.ENV_CACHE_NEAR_ITEMS, 4096, minimum=0),
+            near_ttl_s=_int(env, names.ENV_CACHE_NEAR_TTL_S, 60, minimum=1),
             input_buckets=tuple(
                 b.strip()
                 for b in env.get(names.ENV_CACHE_INPUT_BUCKETS, "").split(",")
