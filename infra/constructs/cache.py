@@ -95,12 +95,8 @@ class InferenceCache(Construct):
             port,
             "Valkey to the cache",
         )
-        if config.input_buckets:
-            # The only route out of these subnets is the S3/DynamoDB gateway endpoints; an
-            # environment-agnostic template cannot name the S3 prefix list, hence any-IPv4.
-            self.client_security_group.add_egress_rule(
-                ec2.Peer.any_ipv4(), ec2.Port.tcp(443), "HTTPS to S3 via its gateway endpoint"
-            )
+        if config.input_buckets:  # inputs by reference are read from S3
+            network.allow_gateway_endpoints(self.client_security_group)
 
         self.default_user = elasticache.CfnUser(
             self,

@@ -77,6 +77,17 @@ class ServekitNetwork(Construct):
         )
         self.interface_endpoints: dict[str, ec2.InterfaceVpcEndpoint] = {}
 
+    def allow_gateway_endpoints(self, security_group: ec2.ISecurityGroup) -> None:
+        """Let ``security_group`` reach S3 and DynamoDB (HTTPS through the gateway endpoints).
+
+        The only routes out of these subnets lead to the VPC's endpoints, so any-IPv4 on 443
+        reaches nothing else; an environment-agnostic template cannot name the services'
+        prefix lists (they differ per region), which is why the rule is not narrower.
+        """
+        security_group.add_egress_rule(
+            ec2.Peer.any_ipv4(), ec2.Port.tcp(443), "HTTPS to S3/DynamoDB via gateway endpoints"
+        )
+
     def add_interface_endpoint(
         self,
         construct_id: str,

@@ -173,3 +173,14 @@ def test_iam_token_is_a_presigned_connect_request_for_the_serverless_cache() -> 
     assert "/eu-west-1/elasticache/aws4_request" in query["X-Amz-Credential"][0]
     assert query["X-Amz-Security-Token"] == ["session-token"]
     assert len(query["X-Amz-Signature"][0]) == 64
+
+
+def test_local_server_cache_environment() -> None:
+    from servekit_cli.serve import cache_environment
+
+    assert cache_environment("") == {"SERVEKIT_CACHE_BACKEND": "memory"}
+    assert cache_environment("redis://h:1/0") == {
+        "SERVEKIT_CACHE_BACKEND": "redis",
+        "SERVEKIT_CACHE_URL": "redis://h:1/0",
+    }
+    assert cache_environment("redis://h:1/0", enabled=False) == {"SERVEKIT_CACHE_BACKEND": "none"}
