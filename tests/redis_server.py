@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-__all__ = ["RedisServer", "redis_server"]
+__all__ = ["RedisServer", "redis_cluster", "redis_server"]
 
 
 def _free_port() -> int:
@@ -29,9 +29,10 @@ def _free_port() -> int:
 class RedisServer:
     """One redis-server process that can be killed and restarted on the same port."""
 
-    def __init__(self, binary: str, directory: Path) -> None:
+    def __init__(self, binary: str, directory: Path, *, cluster: bool = False) -> None:
         self.binary = binary
         self.directory = directory
+        self.cluster = cluster
         self.port = _free_port()
         self.process: subprocess.Popen[bytes] | None = None
 
@@ -55,6 +56,7 @@ class RedisServer:
                 "no",
                 "--protected-mode",
                 "yes",
+                *(["--cluster-enabled", "yes"] if self.cluster else []),
             ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
@@ -65,11 +67,30 @@ class RedisServer:
                 with socket.create_connection(("127.0.0.1", self.port), timeout=0.2) as conn:
                     conn.sendall(b"PING\r\n")
                     if conn.recv(16).startswith(b"+PONG"):
+                        if self.cluster:
+                            self._own_every_slot()
                         return
             except OSError:
                 time.sleep(0.02)
         self.stop()
         raise RuntimeError(f"redis-server did not start on port {self.port}")
+
+    def _own_every_slot(self) -> None:
+        """A one-node cluster, like the cluster ElastiCache Serverless presents."""
+        self.command(b"CLUSTER", b"ADDSLOTSRANGE", b"0", b"16383")
+        deadline = time.monotonic() + 10
+        while b"cluster_state:ok" not in self.command(b"CLUSTER", b"INFO"):
+            if time.monotonic() > deadline:
+                raise RuntimeError("the one-node cluster did not come up")
+            time.sleep(0.05)
+
+    def command(self, *parts: bytes) -> bytes:
+        """Send one command (RESP) and return the raw reply."""
+        request = b"*%d\r\n" % len(parts) + b"".join(b"$%d\r\n%s\r\n" % (len(p), p) for p in parts)
+        with socket.create_connection(("127.0.0.1", self.port), timeout=2) as conn:
+            conn.sendall(request)
+            time.sleep(0.01)
+            return conn.recv(65536)
 
     def stop(self) -> None:
         if self.process is not None:
@@ -97,6 +118,17 @@ def require_redis_server() -> str:
 def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
     """A running redis-server for the session (flush it between tests that care)."""
     server = RedisServer(require_redis_server(), tmp_path_factory.mktemp("redis"))
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def redis_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
+    """A one-node redis-server cluster owning every slot (ElastiCache Serverless is a cluster)."""
+    server = RedisServer(
+        require_redis_server(), tmp_path_factory.mktemp("redis-cluster"), cluster=True
+    )
     server.start()
     yield server
     server.stop()

@@ -159,6 +159,7 @@ class InferenceCache(Construct):
             names.ENV_CACHE_USER: self.user.user_id,
             names.ENV_CACHE_NAME: self.cache_name,
             names.ENV_CACHE_SERVERLESS: "true",
+            names.ENV_CACHE_CLUSTER: "true",  # serverless caches are cluster-mode only
             names.ENV_CACHE_KEY_PREFIX: KEY_PREFIX,
             names.ENV_CACHE_TTL_S: str(config.ttl_s),
             names.ENV_CACHE_DATA_TTL_S: str(config.data_ttl_s),

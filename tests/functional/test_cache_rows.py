@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 import pytest
 import redis
+import redis.cluster
 
 from servekit.cache import CacheSettings, build_cache
 from servekit.cache.constants import ACL_RULES
@@ -18,9 +19,9 @@ from servekit.cache.metrics import NullCacheRecorder
 from servekit.runtime.model import LoadedModel
 from servekit.runtime.registry import ModelRegistry
 from servekit.settings import Settings
-from tests.redis_server import RedisServer, redis_server
+from tests.redis_server import RedisServer, _free_port, redis_cluster, redis_server
 
-__all__ = ["redis_server"]  # the session fixture, used by this module
+__all__ = ["redis_cluster", "redis_server"]  # the session fixtures, used by this module
 
 ROW = np.array([[float((7 * j) % 17) for j in range(64)]], dtype=np.float32)
 
@@ -163,3 +164,30 @@ def test_the_deployed_acl_rules_allow_everything_the_cache_does(
         assert wrong.predictor.predict(mlp, ROW).cached == [False]  # refused: fail open
     finally:
         admin.execute_command("ACL", "DELUSER", "servekit-app")
+
+
+def test_cluster_protocol_as_elasticache_serverless_speaks_it(
+    redis_cluster: RedisServer, mlp: LoadedModel
+) -> None:
+    """Hash-tagged keys: lookups, leases and write-backs of a request stay in one slot."""
+    redis_cluster.command(b"FLUSHALL")
+    env = {"SERVEKIT_CACHE_CLUSTER": "true", "SERVEKIT_CACHE_NEAR_ITEMS": "0"}
+    wiring = build_cache(settings(redis_cluster, **env), NullCacheRecorder())
+    batch = np.concatenate([ROW, ROW + 1, ROW + 2])
+    assert wiring.predictor.predict(mlp, batch[:2]).cached == [False, False]
+    assert wiring.predictor.predict(mlp, batch).cached == [True, True, False]
+    assert wiring.cache is not None and wiring.cache.breaker.state == "closed"
+    client = redis.cluster.RedisCluster.from_url(redis_cluster.url)
+    assert len(client.keys("sk:p:*")) == 3 and client.keys("*:lease") == []
+
+
+def test_a_cluster_that_is_down_at_start_costs_a_miss_not_the_cold_start(
+    mlp: LoadedModel,
+) -> None:
+    closed = f"redis://127.0.0.1:{_free_port()}/0"
+    env = {"SERVEKIT_CACHE_URL": closed, "SERVEKIT_CACHE_CLUSTER": "true"}
+    wiring = build_cache(CacheSettings.from_env(env), NullCacheRecorder())  # does not raise
+    assert wiring.predictor.predict(mlp, ROW).cached == [False]
+    assert (
+        wiring.predictor.predict(mlp, ROW).class_indices == mlp.predict(ROW).class_indices.tolist()
+    )

@@ -118,6 +118,7 @@ def test_serverless_valkey_with_tls_encryption_and_iam_auth(
     env = function["Environment"]["Variables"]
     assert env[names.ENV_CACHE_URL]["Fn::Join"][1][0] == "rediss://"  # TLS in transit
     assert env[names.ENV_CACHE_AUTH] == "iam"
+    assert env[names.ENV_CACHE_CLUSTER] == "true"
     assert env[names.ENV_CACHE_USER] == app_user["UserId"]
     assert env[names.ENV_CACHE_NAME] == cache["ServerlessCacheName"]
     assert int(env[names.ENV_CACHE_TIMEOUT_MS]) < 100

@@ -32,6 +32,9 @@ class CacheSettings:
     tls: bool = False
     """SERVEKIT_CACHE_TLS: TLS to the server (also implied by a ``rediss://`` URL)."""
 
+    cluster: bool = False
+    """SERVEKIT_CACHE_CLUSTER: speak the cluster protocol (ElastiCache Serverless is a cluster)."""
+
     auth: Auth = "none"
     """SERVEKIT_CACHE_AUTH: none, password (AUTH user token) or iam (ElastiCache IAM tokens)."""
 
@@ -114,6 +117,7 @@ class CacheSettings:
             backend=backend,  # type: ignore[arg-type]
             url=url,
             tls=_bool(env, names.ENV_CACHE_TLS, False) or url.startswith("rediss://"),
+            cluster=_bool(env, names.ENV_CACHE_CLUSTER, False),
             auth=auth,  # type: ignore[arg-type]
             user=env.get(names.ENV_CACHE_USER, ""),
             password=env.get(names.ENV_CACHE_PASSWORD, ""),

@@ -8,6 +8,7 @@ or be skipped, never hold a request up.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 from typing import Any
 
@@ -20,7 +21,8 @@ from servekit.cache.settings import CacheSettings
 
 __all__ = ["RedisBackend"]
 
-_FAILURES = (redis.RedisError, OSError)
+# RedisClusterException (slot discovery failed) is not a RedisError.
+_FAILURES = (redis.RedisError, redis.exceptions.RedisClusterException, OSError)
 
 # KEYS: n value keys, then their n lease keys; ARGV: n, lease TTL (ms).
 # Returns per key its value, or 1 (lease claimed by this caller) or 0 (held by another).
@@ -81,16 +83,37 @@ class RedisBackend:
         elif settings.auth == "password":
             options["username"] = settings.user or None
             options["password"] = settings.password
-        self._client = redis.Redis.from_url(url, **options)
-        # EVALSHA (loaded on first use): a hit costs one round trip, a miss claims its lease
-        # in that same round trip. Keys and leases share a hash tag, hence one cluster slot.
-        self._get_or_claim = self._client.register_script(_GET_OR_CLAIM)
-        # One command for a whole write-back (cheaper in Python than a pipeline of SETs).
-        self._put = self._client.register_script(_PUT)
+        self._url = url
+        self._options = options
+        self._lock = threading.Lock()
+        self._client: Any = None
+        self._get_or_claim: Any = None
+        self._put: Any = None
+
+    def _connected(self) -> Any:
+        """The client, created on first use: a cluster client discovers the slots when it is
+        created, which fails while the cache is down; that must cost a miss, not the start."""
+        if self._client is None:
+            with self._lock:
+                if self._client is None:
+                    if self.settings.cluster:
+                        from redis.cluster import RedisCluster
+
+                        client: Any = RedisCluster.from_url(self._url, **self._options)
+                    else:
+                        client = redis.Redis.from_url(self._url, **self._options)
+                    # EVALSHA (loaded on first use): a hit costs one round trip, a miss claims
+                    # its lease in that same round trip. A request's keys and leases share a
+                    # hash tag, hence one cluster slot.
+                    self._get_or_claim = client.register_script(_GET_OR_CLAIM)
+                    # One command for a whole write-back (cheaper than a pipeline of SETs).
+                    self._put = client.register_script(_PUT)
+                    self._client = client
+        return self._client
 
     def get_many(self, keys: Sequence[str]) -> list[bytes | None]:
         try:
-            values: list[Any] = self._client.mget(list(keys))
+            values: list[Any] = self._connected().mget(list(keys))
         except _FAILURES as exc:
             raise CacheBackendError(f"MGET failed: {exc!r}") from exc
         return [v if v is None or isinstance(v, bytes) else str(v).encode() for v in values]
@@ -103,6 +126,7 @@ class RedisBackend:
         keys = [key for key, _ in items]
         values = [value for _, value in items]
         try:
+            self._connected()
             self._put(keys=[*keys, *release], args=[len(items), ttl_ms, *values])
         except _FAILURES as exc:
             raise CacheBackendError(f"write-back script failed: {exc!r}") from exc
@@ -111,6 +135,7 @@ class RedisBackend:
         self, keys: Sequence[str], leases: Sequence[str], ttl_ms: int
     ) -> list[bytes | bool]:
         try:
+            self._connected()
             found = self._get_or_claim(keys=[*keys, *leases], args=[len(keys), ttl_ms])
         except _FAILURES as exc:
             raise CacheBackendError(f"get-or-claim script failed: {exc!r}") from exc
@@ -118,9 +143,10 @@ class RedisBackend:
 
     def ping(self) -> bool:
         try:
-            return bool(self._client.ping())
+            return bool(self._connected().ping())
         except _FAILURES:
             return False
 
     def close(self) -> None:
-        self._client.close()
+        if self._client is not None:
+            self._client.close()
