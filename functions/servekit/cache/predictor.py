@@ -145,7 +145,7 @@ class CachingPredictor:
             near_items = []
             for index, value in zip(remote, answer, strict=True):
                 found[index] = value
-                if isinstance(value, bytes):
+                if isinstance(value, bytes) and _decode(value, misses.labels) is not None:
                     near_items.append((keys[index], value))
             if self.near is not None and near_items:
                 self.near.set_many(near_items, self._near_ttl_ms)
