@@ -37,6 +37,8 @@ def inference_stack_name(stage: str) -> str:
 DEPENDENCIES_LAYER_ID: Final = "DependenciesLayer"
 INFERENCE_FUNCTION_ID: Final = "InferenceFunction"
 HTTP_API_ID: Final = "HttpApi"
+# The SQS interface endpoint the VPC gets when the cache and the hybrid session path meet.
+SQS_ENDPOINT_ID: Final = "SqsEndpoint"
 
 FUNCTION_ROLE_ID: Final = "Role"
 FUNCTION_LOG_GROUP_ID: Final = "LogGroup"
@@ -48,6 +50,11 @@ API_ACCESS_LOG_GROUP_ID: Final = "AccessLogs"
 API_INTEGRATION_ID: Final = "LambdaIntegration"
 API_AUTHORIZER_ID: Final = "Authorizer"
 API_CORS_PREFLIGHT_ROUTE_ID: Final = "CorsPreflightRoute"
+
+# The inference cache (only when servekit.cache.enabled).
+NETWORK_ID: Final = "Network"
+CACHE_ID: Final = "InferenceCache"
+OUTPUT_CACHE_ENDPOINT: Final = "CacheEndpoint"
 
 OUTPUT_API_URL: Final = "ApiUrl"
 OUTPUT_FUNCTION_NAME: Final = "FunctionName"

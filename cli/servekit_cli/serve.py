@@ -12,8 +12,9 @@ from pathlib import Path
 from typing import Any
 
 from servekit import constants
+from servekit.cache.constants import ENV_CACHE_BACKEND, ENV_CACHE_URL
 
-__all__ = ["add_parser", "curl_example"]
+__all__ = ["add_parser", "cache_environment", "curl_example"]
 
 
 def add_parser(commands: Any) -> None:
@@ -34,6 +35,13 @@ def add_parser(commands: Any) -> None:
     parser.add_argument(
         "--aws-port", type=int, default=0, help="port of the embedded AWS (default: a free one)"
     )
+    parser.add_argument(
+        "--redis-url",
+        default=os.environ.get("SERVEKIT_CACHE_URL", ""),
+        help="inference cache on Redis/Valkey, e.g. redis://127.0.0.1:6379/0 "
+        "(default: an in-process LRU cache)",
+    )
+    parser.add_argument("--no-cache", action="store_true", help="serve without any cache")
     parser.set_defaults(run=run)
 
 
@@ -54,6 +62,7 @@ def run(args: argparse.Namespace) -> int:
             constants.ENV_DEFAULT_MODEL: args.default_model,
         }
     )
+    os.environ.update(cache_environment(args.redis_url, enabled=not args.no_cache))
     if not args.emit_metrics:
         os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
 
@@ -86,6 +95,15 @@ def run(args: argparse.Namespace) -> int:
         if local_aws is not None:
             local_aws.stop()
     return 0
+
+
+def cache_environment(redis_url: str, *, enabled: bool = True) -> dict[str, str]:
+    """SERVEKIT_CACHE_* for the local server: Redis when given a URL, else the in-process LRU."""
+    if not enabled:
+        return {ENV_CACHE_BACKEND: "none"}
+    if redis_url:
+        return {ENV_CACHE_BACKEND: "redis", ENV_CACHE_URL: redis_url}
+    return {ENV_CACHE_BACKEND: "memory"}
 
 
 def curl_example(url: str, model_dir: Path) -> str:

@@ -10,26 +10,33 @@ from pathlib import Path
 from typing import Any
 
 from aws_cdk import CfnOutput, RemovalPolicy, Stack, Tags
+from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
 from infra.assets import stage_function_asset
 from infra.config import ServekitConfig
 from infra.constants import (
+    CACHE_ID,
     DEPENDENCIES_LAYER_ID,
     HTTP_API_ID,
     INFERENCE_FUNCTION_ID,
+    NETWORK_ID,
     OUTPUT_API_URL,
+    OUTPUT_CACHE_ENDPOINT,
     OUTPUT_FUNCTION_NAME,
     OUTPUT_LAYER_ARN,
     PROJECT_NAME,
     SESSIONS_ID,
+    SQS_ENDPOINT_ID,
     TAG_PROJECT,
     TAG_STAGE,
 )
+from infra.constructs.cache import InferenceCache
 from infra.constructs.dependencies_layer import DependenciesLayer
 from infra.constructs.http_api import InferenceHttpApi
 from infra.constructs.inference_function import InferenceFunction
+from infra.constructs.network import ServekitNetwork
 from infra.constructs.sessions import SessionsCapability
 
 __all__ = ["InferenceStack"]
@@ -81,6 +88,26 @@ class InferenceStack(Stack):
         self.code = function_code or lambda_.Code.from_asset(
             str(stage_function_asset(self.bundled_models(config)))
         )
+        # The cache (servekit.cache.enabled) brings the VPC; without it there is no VPC at all.
+        self.network: ServekitNetwork | None = None
+        self.cache: InferenceCache | None = None
+        if config.cache.enabled:
+            self.network = ServekitNetwork(
+                self,
+                NETWORK_ID,
+                cidr=config.cache.vpc_cidr,
+                max_azs=config.cache.max_azs,
+                log_retention_days=inference.log_retention_days,
+                removal_policy=removal,
+            )
+            self.cache = InferenceCache(
+                self,
+                CACHE_ID,
+                network=self.network,
+                config=config.cache,
+                stage=config.stage,
+                removal_policy=removal,
+            )
         self.function = InferenceFunction(
             self,
             INFERENCE_FUNCTION_ID,
@@ -88,7 +115,11 @@ class InferenceStack(Stack):
             layers=[self.layer.layer],
             code=self.code,
             removal_policy=removal,
+            **(self.cache.function_options() if self.cache else {}),
         )
+        if self.cache:
+            self.cache.grant_client(self.function.role)
+            CfnOutput(self, OUTPUT_CACHE_ENDPOINT, value=self.cache.endpoint)
         self.api = InferenceHttpApi(
             self,
             HTTP_API_ID,
@@ -112,6 +143,13 @@ class InferenceStack(Stack):
                 api=self.api,
                 removal_policy=removal,
             )
+            if self.network is not None and self.cache is not None:
+                # The hybrid path sends to SQS from inside the NAT-less VPC: an endpoint for it.
+                self.network.add_interface_endpoint(
+                    SQS_ENDPOINT_ID,
+                    ec2.InterfaceVpcEndpointAwsService.SQS,
+                    clients=[self.cache.client_security_group],
+                )
 
         CfnOutput(self, OUTPUT_API_URL, value=self.api.url, description="HTTP API invoke URL")
         CfnOutput(
