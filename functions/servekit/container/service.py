@@ -103,6 +103,7 @@ class ContainerService:
         self, body: bytes, content_type: str | None, headers: Mapping[str, str]
     ) -> tuple[dict[str, Any], dict[str, str]]:
         """One ``POST /invocations``: the response body and extra headers."""
+        timeout_s = self._timeout_s(headers)
         check_content_type(content_type)
         request = decode_predict_request(body, self.settings.max_body_bytes)
         model = self.model
@@ -114,7 +115,6 @@ class ContainerService:
             batch = to_batch(request.inputs, model.manifest.input, self.settings.max_rows)
         except InvalidInputError as exc:
             raise ApiError(422, exc.code, f"{exc.message} (model {model.name})") from None
-        timeout_s = self._timeout_s(headers)
         try:
             probabilities = await self.batcher.submit(batch, rows=len(batch), timeout_s=timeout_s)
         except QueueFullError as exc:
