@@ -116,7 +116,7 @@ def start_server(
                 f"server exited with {process.returncode}: {process.stderr.read().decode()[-2000:]}"  # type: ignore[union-attr]
             )
         try:
-            with urllib.request.urlopen(ready_url, timeout=1) as response:  # noqa: S310
+            with urllib.request.urlopen(ready_url, timeout=1) as response:
                 if response.status == 200:
                     return process
         except OSError:

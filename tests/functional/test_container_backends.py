@@ -70,7 +70,8 @@ def _settings(model_dir: Path, **overrides: Any) -> ContainerSettings:
 
 
 def test_the_mlp_read_from_onnx_computes_what_onnxruntime_computes(
-    model_dir: Path, digits: np.ndarray  # type: ignore[type-arg]
+    model_dir: Path,
+    digits: np.ndarray,  # type: ignore[type-arg]
 ) -> None:
     program = read_program(model_dir / "digits-mlp" / "model.onnx", "input", "probabilities")
     assert [op.kind for op in program.ops][:2] == ["scale", "linear"]

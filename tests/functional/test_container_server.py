@@ -187,9 +187,7 @@ def test_bad_payloads_get_a_clear_4xx(
 
 def test_an_oversized_body_is_refused_before_it_is_read(model_dir: Path) -> None:
     with container_server(max_body_bytes="1024") as url:
-        response = httpx.post(
-            f"{url}/invocations", content=b"{" + b" " * 5000 + b"}", headers=JSON
-        )
+        response = httpx.post(f"{url}/invocations", content=b"{" + b" " * 5000 + b"}", headers=JSON)
     assert response.status_code == 413
     assert response.json()["error"]["code"] == "body_too_large"
 
@@ -212,9 +210,11 @@ def test_metadata_and_execution_parameters(server: str) -> None:
 
 
 def test_a_bad_setting_stops_the_server_at_start_up(model_dir: Path) -> None:
-    with pytest.raises(RuntimeError, match="SERVEKIT_CONTAINER_MAX_QUEUE"):
-        with container_server(max_queue="none"):
-            pass
+    with (
+        pytest.raises(RuntimeError, match="SERVEKIT_CONTAINER_MAX_QUEUE"),
+        container_server(max_queue="none"),
+    ):
+        pass
 
 
 def _stats(url: str) -> dict[str, Any]:

@@ -8,7 +8,6 @@ from servekit.container.app import ContainerApp
 from servekit.container.backends import load_backend
 from servekit.container.service import ContainerService
 from servekit.container.settings import ContainerSettings
-from servekit.observability import logger
 from servekit.runtime.errors import RuntimeCoreError
 from servekit.settings import SettingsError
 
@@ -24,13 +23,13 @@ def build_app(settings: ContainerSettings) -> ContainerApp:
 
 
 def main() -> int:
-    import uvicorn  # noqa: PLC0415
+    import uvicorn
 
     try:
         settings = ContainerSettings.from_env()
         app = build_app(settings)
     except (SettingsError, RuntimeCoreError) as exc:
-        print(f"servekit container: cannot start: {exc}", file=sys.stderr)  # noqa: T201
+        print(f"servekit container: cannot start: {exc}", file=sys.stderr)
         return 2
     uvicorn.run(
         app,

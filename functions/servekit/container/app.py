@@ -25,6 +25,7 @@ Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 
+
 class ContainerApp:
     def __init__(self, service: ContainerService) -> None:
         self.service = service
@@ -80,6 +81,7 @@ class ContainerApp:
                 await send({"type": "lifespan.shutdown.complete"})
                 return
 
+
 async def _read_body(receive: Receive, headers: Mapping[str, str], limit: int) -> bytes:
     """The request body, refused with 413 as soon as it is known to exceed ``limit``."""
     declared = headers.get("content-length", "")
@@ -99,10 +101,12 @@ async def _read_body(receive: Receive, headers: Mapping[str, str], limit: int) -
         if not message.get("more_body", False):
             return b"".join(chunks)
 
+
 def _too_large(size: int, limit: int) -> ApiError:
     return ApiError(
         413, "body_too_large", f"request body is {size} bytes or more; the limit is {limit} bytes"
     )
+
 
 async def _respond(send: Send, status: int, body: bytes, headers: Mapping[str, str]) -> None:
     raw_headers = [

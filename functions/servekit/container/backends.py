@@ -119,7 +119,7 @@ def load_backend(settings: ContainerSettings) -> InferenceBackend:
     folder = model_folder(settings)
     if settings.backend == "torch":
         return _torch_backend(folder, settings)
-    import onnxruntime as ort  # noqa: PLC0415
+    import onnxruntime as ort
 
     providers = choose_providers(settings.providers, ort.get_available_providers())
     model = load_model(folder, settings.intra_op_threads, providers)
@@ -128,7 +128,7 @@ def load_backend(settings: ContainerSettings) -> InferenceBackend:
 
 def _torch_backend(folder: Path, settings: ContainerSettings) -> TorchBackend:
     try:
-        import torch  # noqa: PLC0415
+        import torch
     except ImportError:
         raise ModelLoadError(
             "SERVEKIT_CONTAINER_BACKEND=torch but PyTorch is not installed in this image"

@@ -46,10 +46,12 @@ class MlpProgram:
         return [int(op.a.shape[1]) for op in self.ops if op.kind == "linear" and op.a is not None]
 
 
-def read_program(model_path: Path, input_name: str, output_name: str) -> MlpProgram:
+def read_program(  # noqa: PLR0912 - one branch per supported ONNX op
+    model_path: Path, input_name: str, output_name: str
+) -> MlpProgram:
     """Follow the graph from ``input_name`` to ``output_name`` and collect its operations."""
-    import onnx  # noqa: PLC0415 - only the torch backend needs it
-    from onnx import numpy_helper  # noqa: PLC0415
+    import onnx
+    from onnx import numpy_helper
 
     graph = onnx.load(str(model_path)).graph
     weights = {i.name: numpy_helper.to_array(i).astype(np.float32) for i in graph.initializer}
@@ -95,13 +97,11 @@ def read_program(model_path: Path, input_name: str, output_name: str) -> MlpProg
 
 def run_numpy(program: MlpProgram, batch: Array) -> Array:
     """The reference implementation (float32 numpy)."""
-    x = batch.astype(np.float32)
+    x: npt.NDArray[Any] = batch.astype(np.float32)
     for op in program.ops:
-        if op.kind == "scale":
-            x = (x - op.a) * op.b
-        elif op.kind == "linear":
+        if op.kind in ("scale", "linear"):
             assert op.a is not None and op.b is not None
-            x = x @ op.a + op.b
+            x = (x - op.a) * op.b if op.kind == "scale" else x @ op.a + op.b
         elif op.kind == "Relu":
             x = np.maximum(x, 0)
         elif op.kind == "Sigmoid":

@@ -66,7 +66,7 @@ class ContainerSettings:
     """SERVEKIT_CONTAINER_MODEL: which ``<name>/`` to serve when there are several (default:
     the only one, else the first by name). The container serves one model."""
 
-    host: str = "0.0.0.0"  # noqa: S104 - a container listens on every interface
+    host: str = "0.0.0.0"
     """SERVEKIT_CONTAINER_HOST: listen address."""
 
     port: int = 8080
@@ -128,7 +128,7 @@ class ContainerSettings:
         return cls(
             model_dir=Path(env.get(ENV_MODEL_DIR) or SAGEMAKER_MODEL_DIR),
             model=env.get(ENV_MODEL) or None,
-            host=env.get(ENV_HOST) or "0.0.0.0",  # noqa: S104
+            host=env.get(ENV_HOST) or "0.0.0.0",
             port=_int(env, ENV_PORT, default_port, 1),
             backend=cast(Backend, backend),
             providers=providers,

@@ -29,6 +29,4 @@ def create_session(
     # Spinning workers burn the function's CPU share between requests for no gain.
     options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     options.log_severity_level = 3  # errors only: warnings would land in every cold start's logs
-    return ort.InferenceSession(
-        str(model_path), sess_options=options, providers=list(providers)
-    )
+    return ort.InferenceSession(str(model_path), sess_options=options, providers=list(providers))
