@@ -13,19 +13,27 @@ from aws_cdk import CfnOutput, RemovalPolicy, Stack, Tags
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
+from infra.assets import stage_function_asset
 from infra.config import ServekitConfig
 from infra.constants import (
     DEPENDENCIES_LAYER_ID,
+    GPU_ENDPOINT_ID,
+    GPU_PROXY_FUNCTION_ID,
+    GPU_PROXY_INTEGRATION_ID,
+    GPU_PROXY_ROUTES,
     HTTP_API_ID,
     INFERENCE_FUNCTION_ID,
     OUTPUT_API_URL,
     OUTPUT_FUNCTION_NAME,
+    OUTPUT_GPU_ENDPOINT_NAME,
     OUTPUT_LAYER_ARN,
     PROJECT_NAME,
     TAG_PROJECT,
     TAG_STAGE,
 )
 from infra.constructs.dependencies_layer import DependenciesLayer
+from infra.constructs.gpu_endpoint import GpuEndpoint
+from infra.constructs.gpu_proxy_function import GpuProxyFunction
 from infra.constructs.http_api import InferenceHttpApi
 from infra.constructs.inference_function import InferenceFunction
 
@@ -65,6 +73,8 @@ class InferenceStack(Stack):
             RemovalPolicy.RETAIN if config.removal_policy == "retain" else RemovalPolicy.DESTROY
         )
         inference = config.inference
+        # One code asset, shared by every function of the stack.
+        code = function_code or lambda_.Code.from_asset(str(stage_function_asset(inference.models)))
 
         self.layer = DependenciesLayer(
             self,
@@ -78,7 +88,7 @@ class InferenceStack(Stack):
             INFERENCE_FUNCTION_ID,
             config=inference,
             layers=[self.layer.layer],
-            code=function_code,
+            code=code,
             removal_policy=removal,
         )
         self.api = InferenceHttpApi(
@@ -89,6 +99,30 @@ class InferenceStack(Stack):
             log_retention_days=inference.log_retention_days,
             removal_policy=removal,
         )
+
+        self.gpu_endpoint: GpuEndpoint | None = None
+        self.gpu_proxy: GpuProxyFunction | None = None
+        gpu = config.gpu_endpoint
+        if gpu.enabled:
+            self.gpu_endpoint = GpuEndpoint(
+                self, GPU_ENDPOINT_ID, config=gpu, stage=config.stage, removal_policy=removal
+            )
+            CfnOutput(self, OUTPUT_GPU_ENDPOINT_NAME, value=self.gpu_endpoint.endpoint_name)
+            if not gpu.async_inference.enabled:  # an async endpoint takes InvokeEndpointAsync
+                self.gpu_proxy = GpuProxyFunction(
+                    self,
+                    GPU_PROXY_FUNCTION_ID,
+                    config=gpu,
+                    endpoint=self.gpu_endpoint,
+                    code=code,
+                    layers=[self.layer.layer],
+                    architecture=inference.architecture,
+                    log_retention_days=inference.log_retention_days,
+                    removal_policy=removal,
+                )
+                self.api.add_function_routes(
+                    GPU_PROXY_INTEGRATION_ID, self.gpu_proxy.function, list(GPU_PROXY_ROUTES)
+                )
 
         CfnOutput(self, OUTPUT_API_URL, value=self.api.url, description="HTTP API invoke URL")
         CfnOutput(
