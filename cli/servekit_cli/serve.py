@@ -26,6 +26,12 @@ def add_parser(commands: Any) -> None:
     parser.add_argument(
         "--emit-metrics", action="store_true", help="print EMF metric blobs to stdout"
     )
+    parser.add_argument(
+        "--gpu-url",
+        default=None,
+        help="serve POST /gpu/predict by proxying to a serving container at this URL "
+        "(python -m servekit.container); SERVEKIT_GPU_LOCAL_URL works too",
+    )
     parser.set_defaults(run=run)
 
 
@@ -52,9 +58,18 @@ def run(args: argparse.Namespace) -> int:
     import uvicorn
 
     from servekit.bootstrap import build_serving
+    from servekit.gpu_proxy.rest import gpu_proxy_router_from_env
+    from servekit.gpu_proxy.settings import ENV_LOCAL_URL
     from servekit.transports.rest import create_app
 
-    app = create_app(build_serving().service, flush_metrics_per_request=True)
+    if args.gpu_url:
+        os.environ[ENV_LOCAL_URL] = args.gpu_url
+    gpu_router = gpu_proxy_router_from_env()
+    app = create_app(
+        build_serving().service,
+        flush_metrics_per_request=True,
+        routers=[gpu_router] if gpu_router is not None else [],
+    )
     url = f"http://{args.host}:{args.port}"
     print(f"\nservekit is serving on {url}  (API docs: {url}/docs)\nTry it:\n")
     print("  " + curl_example(url, args.model_dir / args.default_model) + "\n", flush=True)

@@ -246,3 +246,30 @@ def test_local_mode_with_nothing_listening_is_a_502() -> None:
     with pytest.raises(ApiError) as raised:
         service.predict(BODY, "application/json", {})
     assert (raised.value.status, raised.value.code) == (502, "endpoint_error")
+
+
+def test_the_local_app_serves_gpu_predict_through_a_container(
+    model_dir: Path, serving_env: dict[str, str]
+) -> None:
+    from fastapi.testclient import TestClient
+
+    from servekit.bootstrap import build_serving
+    from servekit.gpu_proxy.rest import gpu_proxy_router_from_env
+    from servekit.transports.rest import create_app
+
+    assert gpu_proxy_router_from_env({}) is None  # nothing configured: no route
+    with container_server(max_wait_ms="1") as url:
+        router = gpu_proxy_router_from_env({"SERVEKIT_GPU_LOCAL_URL": url})
+        assert router is not None
+        client = TestClient(create_app(build_serving().service, routers=[router]))
+        ok = client.post("/gpu/predict", content=BODY, headers={"content-type": "application/json"})
+        assert ok.status_code == 200, ok.text
+        assert ok.json()["model"]["name"] == "digits-mlp"
+        assert ok.headers["x-servekit-variant"] == "local"
+        bad = client.post(
+            "/gpu/predict",
+            content=orjson.dumps({"inputs": [[1.0]]}),
+            headers={"content-type": "application/json"},
+        )
+        assert bad.status_code == 422
+        assert bad.json()["error"]["code"] == "invalid_shape"

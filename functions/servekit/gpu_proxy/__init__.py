@@ -7,7 +7,7 @@ the endpoint's failures. boto3 is imported on the first call, never at import.
 from servekit.gpu_proxy.exceptions import InvokeError
 from servekit.gpu_proxy.invokers import Invocation, invoker_for
 from servekit.gpu_proxy.policy import CallPolicy
-from servekit.gpu_proxy.routes import GPU_PREDICT_PATH, gpu_proxy_api_router, gpu_proxy_routes
+from servekit.gpu_proxy.routes import GPU_PREDICT_PATH, gpu_proxy_routes
 from servekit.gpu_proxy.service import GpuProxyService
 from servekit.gpu_proxy.settings import GpuProxySettings
 
@@ -18,7 +18,6 @@ __all__ = [
     "GpuProxySettings",
     "Invocation",
     "InvokeError",
-    "gpu_proxy_api_router",
     "gpu_proxy_routes",
     "invoker_for",
 ]
