@@ -2,7 +2,7 @@
 
 MLServer (from PyPI) is installed into its own venv, ``build/mlserver-venv`` (gitignored),
 created on first run: its pins clash with servekit's. It serves the same digits-mlp ONNX file
-through ``bench/mlserver_onnx_runtime.py`` (MLServer has no ONNX runtime of its own) with
+through ``bench/_mlserver_onnx_runtime.py`` (MLServer has no ONNX runtime of its own) with
 ``max_batch_size`` / ``max_batch_time`` equal to the container's max rows / max wait, and
 one onnxruntime thread on both sides. The load is the same 64-client closed loop with one
 row per request, each server's own protocol (servekit JSON, MLServer's V2 inference
@@ -40,7 +40,7 @@ from adaptive_batching import (
 VENV = REPO_ROOT / "build" / "mlserver-venv"
 # uvloop 0.22+ breaks MLServer 1.7.1's parallel workers (get_event_loop with no loop set).
 MLSERVER_PINS = ["mlserver==1.7.1", "uvloop<0.22", "onnxruntime==1.31.1", "numpy"]
-RUNTIME = Path(__file__).resolve().parent / "mlserver_onnx_runtime.py"
+RUNTIME = Path(__file__).resolve().parent / "_mlserver_onnx_runtime.py"
 
 
 def ensure_mlserver() -> Path:
@@ -75,7 +75,7 @@ def mlserver_load(mlserver: Path, data: list[list[float]]) -> dict[str, Any]:
             json.dumps(
                 {
                     "name": MODEL,
-                    "implementation": "mlserver_onnx_runtime.OnnxRuntime",
+                    "implementation": "_mlserver_onnx_runtime.OnnxRuntime",
                     "max_batch_size": MAX_BATCH_ROWS,
                     "max_batch_time": MAX_WAIT_MS / 1000.0,
                     "parameters": {"uri": str(MODEL_DIR / MODEL / "model.onnx")},
