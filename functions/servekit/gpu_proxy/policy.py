@@ -8,7 +8,9 @@ budget, and optional request hedging.
 * Hedging: when an attempt has not answered after ``hedge_delay``, an identical second one
   is sent and the first answer wins. A failure of the first before the delay is not hedged
   (the retry logic handles it). The slower call is not cancelled (boto3 calls cannot be):
-  its thread finishes on its own, bounded by the read timeout.
+  its thread finishes on its own, bounded by the read timeout (in Lambda, possibly during
+  the next invocation, as the sandbox is frozen in between). Each hedge is one more
+  endpoint call: set the delay near the endpoint's p95 so about 5% of calls are doubled.
 """
 
 from __future__ import annotations
