@@ -5,10 +5,11 @@ one intra-op thread) is started twice, batching on and off; the same closed-loop
 clients, one row per request, keep-alive) runs against each for the same duration. The
 service time of one full batch is measured in this process, on the same model and thread
 count, so the latency check ``p99 <= max_wait + 2 x batch service time`` uses this run's
-numbers. It is reported twice: with the inference call alone as the batch's service time,
-and with the server's full cycle for one batch of requests (HTTP, JSON and inference: mean
-batch rows / throughput), which is what a request queued behind a batch really waits for
-when the server's CPU, not the model, is the bottleneck. Ratios only: this machine is
+numbers. At 64 clients the server's CPU (HTTP and JSON for every request, on 2 cores shared
+with the load generator), not the model, is the bottleneck, so the check is reported with
+the inference call alone as the batch's service time and with the server's full cycle for
+one batch of requests (mean batch rows / throughput); a light-load phase (8 clients, same
+server) checks the bound where the server is not saturated. Ratios only: this machine is
 shared and noisy.
 
 Run: python bench/adaptive_batching.py   (targets: >= 2.5x throughput; the p99 check)
@@ -37,6 +38,8 @@ WARMUP_S = 1.5
 MAX_BATCH_ROWS = 64
 MAX_WAIT_MS = 5.0
 TARGET_SPEEDUP = 2.5
+LIGHT_CLIENTS = 8
+LIGHT_DURATION_S = 4.0
 
 
 def rows() -> list[list[float]]:
@@ -84,14 +87,29 @@ def serve_and_load(batching: bool, requests: list[bytes]) -> dict[str, Any]:
     )
     try:
         run_load(port, requests, CLIENTS, WARMUP_S)
-        result = run_load(port, requests, CLIENTS, DURATION_S).figures()
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metadata") as response:
-            stats = json.loads(response.read())["batching"]["stats"]
-        result["mean_batch_rows"] = stats["mean_batch_rows"]
-        result["server_batch_service_ms"] = stats["service_time_ms"]
+        result = _measured(port, requests, CLIENTS, DURATION_S)
+        if batching:  # the same server below saturation: batches close on max_wait
+            result["light_load"] = _measured(port, requests, LIGHT_CLIENTS, LIGHT_DURATION_S)
         return result
     finally:
         stop_server(server)
+
+
+def _measured(port: int, requests: list[bytes], clients: int, duration_s: float) -> dict[str, Any]:
+    before = _stats(port)
+    result = run_load(port, requests, clients, duration_s).figures()
+    after = _stats(port)
+    batches = after["batches"] - before["batches"]
+    result["clients"] = clients
+    result["mean_batch_rows"] = round((after["rows"] - before["rows"]) / max(1, batches), 2)
+    result["server_batch_service_ms"] = after["service_time_ms"]
+    return result
+
+
+def _stats(port: int) -> dict[str, Any]:
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metadata") as response:
+        stats: dict[str, Any] = json.loads(response.read())["batching"]["stats"]
+    return stats
 
 
 def main() -> None:
@@ -127,6 +145,7 @@ def main() -> None:
             "batch_cycle_ms": round(cycle_ms, 3),
             "p99_cycle_bound_ms": round(p99_cycle_bound_ms, 3),
             "p99_within_cycle_bound": on["p99_ms"] <= p99_cycle_bound_ms,
+            "light_load_p99_within_bound": on["light_load"]["p99_ms"] <= p99_bound_ms,
             "p99_ratio_on_vs_off": round(on["p99_ms"] / off["p99_ms"], 3),
             "target_speedup": TARGET_SPEEDUP,
             "meets_speedup_target": speedup >= TARGET_SPEEDUP,
