@@ -66,7 +66,7 @@ def batch_service_time_s(batch_rows: list[list[float]]) -> float:
     return statistics.median(times)
 
 
-def serve_and_load(batching: bool, requests: list[bytes]) -> dict[str, Any]:
+def serve_and_load(batching: bool, requests: list[bytes], light: bool = True) -> dict[str, Any]:
     port = free_port()
     env = {
         "SERVEKIT_CONTAINER_MODEL_DIR": str(MODEL_DIR),
@@ -88,7 +88,7 @@ def serve_and_load(batching: bool, requests: list[bytes]) -> dict[str, Any]:
     try:
         run_load(port, requests, CLIENTS, WARMUP_S)
         result = _measured(port, requests, CLIENTS, DURATION_S)
-        if batching:  # the same server below saturation: batches close on max_wait
+        if batching and light:  # the same server below saturation: batches close on max_wait
             result["light_load"] = _measured(port, requests, LIGHT_CLIENTS, LIGHT_DURATION_S)
         return result
     finally:

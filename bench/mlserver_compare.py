@@ -116,7 +116,7 @@ def main() -> None:
     requests = [
         http_request("/invocations", json.dumps({"inputs": [row]}).encode()) for row in data
     ]
-    servekit = serve_and_load(True, requests)
+    servekit = serve_and_load(True, requests, light=False)
     seldon = mlserver_load(mlserver, data)
     ratio = servekit["throughput_rps"] / seldon["throughput_rps"] if seldon["ok"] else None
     print(f"servekit: {servekit}")
