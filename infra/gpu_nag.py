@@ -13,7 +13,7 @@ from aws_cdk import Stack
 from aws_cdk import aws_s3 as s3
 from constructs import IConstruct
 
-from infra.constructs.gpu_endpoint import (
+from infra.constructs.gpu_endpoint_outputs import (
     ASYNC_FAILURE_PREFIX,
     ASYNC_INPUT_PREFIX,
     ASYNC_OUTPUT_PREFIX,
@@ -87,7 +87,7 @@ def acknowledge_gpu_findings(stack: InferenceStack, ack: Ack) -> None:
         ack(stack.gpu_proxy.function, "AwsSolutions-L1", PINNED_RUNTIME)
 
 
-def _arn_token(bucket: s3.Bucket) -> str:
+def _arn_token(bucket: s3.IBucket) -> str:
     resource = bucket.node.default_child
     assert resource is not None
     return f"{Stack.of(bucket).get_logical_id(resource)}.Arn"  # type: ignore[arg-type]

@@ -20,11 +20,9 @@ Shape and security choices, pinned by ``tests/infra/test_infra_gpu_endpoint.py``
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Final
 
-from aws_cdk import ArnFormat, Duration, RemovalPolicy, Stack
-from aws_cdk import aws_applicationautoscaling as autoscaling
+from aws_cdk import ArnFormat, RemovalPolicy, Stack
 from aws_cdk import aws_ecr as ecr
 from aws_cdk import aws_ecr_assets as ecr_assets
 from aws_cdk import aws_iam as iam
@@ -32,9 +30,10 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_s3_assets as s3_assets
 from aws_cdk import aws_sagemaker as sagemaker
-from aws_cdk import aws_sns as sns
 from constructs import Construct
 
+from infra.constructs.gpu_autoscaling import add_variant_autoscaling
+from infra.constructs.gpu_endpoint_outputs import GpuEndpointOutputs
 from infra.gpu_assets import build_model_archive, stage_container_context
 from infra.gpu_config import ECR_IMAGE_RE, GpuEndpointConfig
 from servekit.container import settings as container_env
@@ -45,10 +44,6 @@ __all__ = ["NVME_INSTANCE_FAMILIES", "GpuEndpoint", "container_environment", "ha
 NVME_INSTANCE_FAMILIES: Final = frozenset(
     {"g4dn", "g5", "g6", "g6e", "p3dn", "p4d", "p4de", "p5", "p5e", "m5d", "c5d", "r5d"}
 )
-ASYNC_OUTPUT_PREFIX: Final = "async-output"
-ASYNC_FAILURE_PREFIX: Final = "async-failure"
-ASYNC_INPUT_PREFIX: Final = "async-input"
-DATA_CAPTURE_PREFIX: Final = "data-capture"
 
 
 def has_local_nvme(instance_type: str) -> bool:
@@ -71,8 +66,7 @@ def container_environment(config: GpuEndpointConfig) -> dict[str, str]:
 
 class GpuEndpoint(Construct):
     """Attributes: endpoint_name, endpoint_arn, endpoint, endpoint_config, models (by model
-    name), role, key, output_bucket / success_topic / error_topic (or None),
-    scalable_targets (by variant name)."""
+    name), role, key, outputs (bucket and topics, or None), scalable_targets (by variant)."""
 
     def __init__(
         self,
@@ -123,9 +117,16 @@ class GpuEndpoint(Construct):
         )
         self._use_key(["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"])
         image_uri = self._image(config)
-        self.output_bucket = self._outputs(config, removal_policy)
-        self.success_topic: sns.Topic | None = None
-        self.error_topic: sns.Topic | None = None
+        self.outputs: GpuEndpointOutputs | None = None
+        if config.async_inference.enabled or config.data_capture.enabled:
+            self.outputs = GpuEndpointOutputs(
+                self,
+                "Outputs",
+                config=config,
+                role=self.role,
+                key=self.key,
+                removal_policy=removal_policy,
+            )
 
         self.models: dict[str, sagemaker.CfnModel] = {}
         environment = container_environment(config)
@@ -173,16 +174,32 @@ class GpuEndpoint(Construct):
             ],
             shadow_production_variants=self._shadow(config),
             kms_key_id=None if self.uses_local_nvme else self.key.key_arn,
-            data_capture_config=self._data_capture(config),
-            async_inference_config=self._async(config),
+            data_capture_config=self.outputs.data_capture_config() if self.outputs else None,
+            async_inference_config=(
+                self.outputs.async_inference_config() if self.outputs else None
+            ),
         )
         self.endpoint = sagemaker.CfnEndpoint(
             self,
             "Endpoint",
             endpoint_name=self.endpoint_name,
             endpoint_config_name=self.endpoint_config.attr_endpoint_config_name,
+            # A deploy (new model, new config) keeps the instance counts autoscaling has set
+            # instead of resetting every variant to its initial count under live traffic;
+            # weights and data capture still follow the config.
+            retain_all_variant_properties=True,
+            exclude_retained_variant_properties=[
+                sagemaker.CfnEndpoint.VariantPropertyProperty(variant_property_type=kind)
+                for kind in ("DesiredWeight", "DataCaptureConfig")
+            ],
         )
-        self.scalable_targets = self._autoscaling(config)
+        self.scalable_targets = add_variant_autoscaling(
+            self, self.endpoint, self.endpoint_name, config.variants
+        )
+
+    @property
+    def output_bucket(self) -> s3.IBucket | None:
+        return self.outputs.bucket if self.outputs else None
 
     @property
     def uses_local_nvme(self) -> bool:
@@ -190,17 +207,6 @@ class GpuEndpoint(Construct):
         if self.config.shadow_variant is not None:
             types.append(self.config.shadow_variant.instance_type)
         return any(has_local_nvme(t) for t in types)
-
-    def _write_outputs(self, *prefixes: str) -> None:
-        """PutObject under ``prefixes`` only (the KMS actions are in UseEndpointKey)."""
-        assert self.output_bucket is not None
-        bucket = self.output_bucket
-        self.role.add_to_policy(
-            iam.PolicyStatement(
-                actions=["s3:PutObject"],
-                resources=[bucket.arn_for_objects(f"{prefix}/*") for prefix in prefixes],
-            )
-        )
 
     def _use_key(self, actions: list[str]) -> None:
         self.role.add_to_policy(
@@ -234,26 +240,6 @@ class GpuEndpoint(Construct):
         asset.repository.grant_pull(self.role)
         return asset.image_uri
 
-    def _outputs(self, config: GpuEndpointConfig, removal: RemovalPolicy) -> s3.Bucket | None:
-        if not (config.async_inference.enabled or config.data_capture.enabled):
-            return None
-        bucket = s3.Bucket(
-            self,
-            "Outputs",
-            encryption=s3.BucketEncryption.KMS,
-            encryption_key=self.key,
-            bucket_key_enabled=True,
-            enforce_ssl=True,
-            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
-            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-            versioned=False,
-            lifecycle_rules=[
-                s3.LifecycleRule(expiration=Duration.days(config.output_retention_days))
-            ],
-            removal_policy=removal,
-        )
-        return bucket
-
     def _shadow(
         self, config: GpuEndpointConfig
     ) -> list[sagemaker.CfnEndpointConfig.ProductionVariantProperty] | None:
@@ -269,102 +255,3 @@ class GpuEndpoint(Construct):
                 initial_variant_weight=shadow.sampling_weight,
             )
         ]
-
-    def _data_capture(
-        self, config: GpuEndpointConfig
-    ) -> sagemaker.CfnEndpointConfig.DataCaptureConfigProperty | None:
-        if not config.data_capture.enabled or self.output_bucket is None:
-            return None
-        self._write_outputs(DATA_CAPTURE_PREFIX)
-        return sagemaker.CfnEndpointConfig.DataCaptureConfigProperty(
-            enable_capture=True,
-            initial_sampling_percentage=config.data_capture.sampling_percentage,
-            destination_s3_uri=self.output_bucket.s3_url_for_object(DATA_CAPTURE_PREFIX),
-            kms_key_id=self.key.key_arn,
-            capture_options=[
-                sagemaker.CfnEndpointConfig.CaptureOptionProperty(capture_mode="Input"),
-                sagemaker.CfnEndpointConfig.CaptureOptionProperty(capture_mode="Output"),
-            ],
-            capture_content_type_header=sagemaker.CfnEndpointConfig.CaptureContentTypeHeaderProperty(
-                json_content_types=["application/json"]
-            ),
-        )
-
-    def _async(
-        self, config: GpuEndpointConfig
-    ) -> sagemaker.CfnEndpointConfig.AsyncInferenceConfigProperty | None:
-        settings = config.async_inference
-        if not settings.enabled or self.output_bucket is None:
-            return None
-        bucket = self.output_bucket
-        self._write_outputs(ASYNC_OUTPUT_PREFIX, ASYNC_FAILURE_PREFIX)
-        self.role.add_to_policy(
-            iam.PolicyStatement(
-                sid="ReadAsyncInputs",
-                actions=["s3:GetObject"],
-                resources=[bucket.arn_for_objects(f"{ASYNC_INPUT_PREFIX}/*")],
-            )
-        )
-        notification = None
-        if settings.notifications:
-            self.success_topic = sns.Topic(
-                self, "AsyncSuccess", master_key=self.key, enforce_ssl=True
-            )
-            self.error_topic = sns.Topic(self, "AsyncError", master_key=self.key, enforce_ssl=True)
-            # Not grant_publish: it adds kms:GenerateDataKey*; UseEndpointKey has what is needed.
-            self.role.add_to_policy(
-                iam.PolicyStatement(
-                    sid="PublishAsyncNotifications",
-                    actions=["sns:Publish"],
-                    resources=[self.success_topic.topic_arn, self.error_topic.topic_arn],
-                )
-            )
-            notification = sagemaker.CfnEndpointConfig.AsyncInferenceNotificationConfigProperty(
-                success_topic=self.success_topic.topic_arn,
-                error_topic=self.error_topic.topic_arn,
-            )
-        return sagemaker.CfnEndpointConfig.AsyncInferenceConfigProperty(
-            output_config=sagemaker.CfnEndpointConfig.AsyncInferenceOutputConfigProperty(
-                s3_output_path=bucket.s3_url_for_object(ASYNC_OUTPUT_PREFIX),
-                s3_failure_path=bucket.s3_url_for_object(ASYNC_FAILURE_PREFIX),
-                kms_key_id=self.key.key_arn,
-                notification_config=notification,
-            ),
-            client_config=sagemaker.CfnEndpointConfig.AsyncInferenceClientConfigProperty(
-                max_concurrent_invocations_per_instance=settings.max_concurrent_invocations_per_instance
-            ),
-        )
-
-    def _autoscaling(
-        self, config: GpuEndpointConfig
-    ) -> Mapping[str, autoscaling.CfnScalableTarget]:
-        targets: dict[str, autoscaling.CfnScalableTarget] = {}
-        for index, variant in enumerate(config.variants):
-            # No RoleARN: Application Auto Scaling uses its SageMaker service-linked role.
-            target = autoscaling.CfnScalableTarget(
-                self,
-                f"ScalableTarget{index}",
-                service_namespace="sagemaker",
-                scalable_dimension="sagemaker:variant:DesiredInstanceCount",
-                resource_id=f"endpoint/{self.endpoint_name}/variant/{variant.name}",
-                min_capacity=variant.min_instances,
-                max_capacity=variant.max_instances,
-            )
-            target.add_resource_dependency(self.endpoint)
-            autoscaling.CfnScalingPolicy(
-                self,
-                f"ScalingPolicy{index}",
-                policy_name=f"{self.endpoint_name}-{variant.name}-invocations",
-                policy_type="TargetTrackingScaling",
-                scaling_target_id=target.ref,
-                target_tracking_scaling_policy_configuration=autoscaling.CfnScalingPolicy.TargetTrackingScalingPolicyConfigurationProperty(
-                    target_value=variant.target_invocations_per_instance,
-                    predefined_metric_specification=autoscaling.CfnScalingPolicy.PredefinedMetricSpecificationProperty(
-                        predefined_metric_type="SageMakerVariantInvocationsPerInstance"
-                    ),
-                    scale_in_cooldown=variant.scale_in_cooldown_s,
-                    scale_out_cooldown=variant.scale_out_cooldown_s,
-                ),
-            )
-            targets[variant.name] = target
-        return targets

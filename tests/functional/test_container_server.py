@@ -89,6 +89,32 @@ def test_a_single_row_without_nesting_is_accepted(
     assert prediction["label"] == str(reference.predict(digits[7:8]).probabilities.argmax())
 
 
+def test_csv_rows_are_accepted_as_sagemaker_batch_transform_sends_them(
+    server: str, digits: npt.NDArray[np.float32], reference: Any
+) -> None:
+    csv = "\n".join(",".join(str(v) for v in row) for row in digits[:4].tolist()) + "\n"
+    response = httpx.post(
+        f"{server}/invocations", content=csv, headers={"content-type": "text/csv"}
+    )
+    assert response.status_code == 200, response.text
+    got = [p["probabilities"] for p in response.json()["predictions"]]
+    expected = reference.predict(digits[:4]).probabilities
+    np.testing.assert_allclose(np.asarray(got, np.float32), expected, atol=1e-5)
+    bad = httpx.post(
+        f"{server}/invocations", content="1,2,x\n", headers={"content-type": "text/csv"}
+    )
+    assert bad.status_code == 400
+    assert bad.json()["error"] == {
+        "code": "malformed_csv",
+        "message": "CSV line 1 holds a value that is not a number",
+    }
+    short = httpx.post(
+        f"{server}/invocations", content="1,2\n", headers={"content-type": "text/csv"}
+    )
+    assert short.status_code == 422
+    assert short.json()["error"]["code"] == "invalid_shape"
+
+
 def test_concurrent_callers_each_get_their_own_rows_results(
     server: str, digits: npt.NDArray[np.float32], reference: Any
 ) -> None:

@@ -107,6 +107,12 @@ def test_production_variants_carry_weights_and_the_shadow_variant(
     assert "KmsKeyId" not in config
     endpoint = _props(synth, "AWS::SageMaker::Endpoint")
     assert endpoint["EndpointName"] == "servekit-gpu-gpu"
+    # deploys keep autoscaled instance counts; config weights still apply
+    assert endpoint["RetainAllVariantProperties"] is True
+    assert {p["VariantPropertyType"] for p in endpoint["ExcludeRetainedVariantProperties"]} == {
+        "DesiredWeight",
+        "DataCaptureConfig",
+    }
 
 
 def test_models_are_isolated_and_configured(gpu_stacks: dict[str, Synthesized]) -> None:
