@@ -7,6 +7,8 @@ route and the GPU endpoint without changes.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import math
 import time
 from collections.abc import Mapping
@@ -26,6 +28,7 @@ from servekit.container.backends import InferenceBackend
 from servekit.container.settings import ContainerSettings
 from servekit.dataplane.codec import check_content_type, decode_predict_request
 from servekit.dataplane.errors import ApiError
+from servekit.observability import logger
 from servekit.runtime.validation import InvalidInputError, to_batch
 
 __all__ = ["TIMEOUT_HEADER", "ContainerService"]
@@ -54,14 +57,26 @@ class ContainerService:
         )
         self.started_at = time.time()
         self.ready = False
+        self._reporter: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
         await self.batcher.start()
+        if self.settings.stats_interval_s > 0:
+            self._reporter = asyncio.create_task(self._report_stats())
         self.ready = True
 
     async def stop(self) -> None:
         self.ready = False
+        if self._reporter is not None:
+            self._reporter.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._reporter
         await self.batcher.close()
+
+    async def _report_stats(self) -> None:
+        while True:
+            await asyncio.sleep(self.settings.stats_interval_s)
+            logger.info("batching stats", extra={"batching": self.batcher.stats.to_dict()})
 
     def ping(self) -> dict[str, Any]:
         if not self.ready:

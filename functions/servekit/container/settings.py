@@ -47,6 +47,7 @@ ENV_REQUEST_TIMEOUT_MS: Final = PREFIX + "REQUEST_TIMEOUT_MS"
 ENV_MAX_ROWS: Final = PREFIX + "MAX_ROWS"
 ENV_MAX_BODY_BYTES: Final = PREFIX + "MAX_BODY_BYTES"
 ENV_INTRA_OP_THREADS: Final = PREFIX + "INTRA_OP_THREADS"
+ENV_STATS_INTERVAL_S: Final = PREFIX + "STATS_INTERVAL_S"
 # SageMaker's own: where model.tar.gz is extracted, and the port of an inference pipeline.
 SAGEMAKER_MODEL_DIR: Final = "/opt/ml/model"
 SAGEMAKER_PORT_ENV: Final = "SAGEMAKER_BIND_TO_PORT"
@@ -114,6 +115,10 @@ class ContainerSettings:
     intra_op_threads: int = 1
     """SERVEKIT_CONTAINER_INTRA_OP_THREADS: onnxruntime CPU threads (default: usable cores)."""
 
+    stats_interval_s: int = 60
+    """SERVEKIT_CONTAINER_STATS_INTERVAL_S: how often a ``batching stats`` JSON log line (batch
+    sizes, service time, drops) goes to stdout, i.e. CloudWatch Logs on SageMaker; 0: never."""
+
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> ContainerSettings:
         env = os.environ if environ is None else environ
@@ -142,6 +147,7 @@ class ContainerSettings:
             max_rows=_int(env, ENV_MAX_ROWS, 1024, 1),
             max_body_bytes=_int(env, ENV_MAX_BODY_BYTES, 6 * 1024 * 1024, 64),
             intra_op_threads=_int(env, ENV_INTRA_OP_THREADS, default_threads(env), 1),
+            stats_interval_s=_int(env, ENV_STATS_INTERVAL_S, 60, 0),
         )
 
 
