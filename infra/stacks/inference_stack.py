@@ -51,6 +51,7 @@ class InferenceStack(Stack):
 
     Attributes:
         config, layer, function, api: the config and the three capability constructs.
+        code: the code asset every function shares.
     """
 
     def __init__(
@@ -73,9 +74,6 @@ class InferenceStack(Stack):
             RemovalPolicy.RETAIN if config.removal_policy == "retain" else RemovalPolicy.DESTROY
         )
         inference = config.inference
-        # One code asset, shared by every function of the stack.
-        code = function_code or lambda_.Code.from_asset(str(stage_function_asset(inference.models)))
-
         self.layer = DependenciesLayer(
             self,
             DEPENDENCIES_LAYER_ID,
@@ -83,12 +81,16 @@ class InferenceStack(Stack):
             removal_policy=removal,
             zip_path=layer_zip,
         )
+        # One code asset (runtime package + bundled models) shared by every function.
+        self.code = function_code or lambda_.Code.from_asset(
+            str(stage_function_asset(self.bundled_models(config)))
+        )
         self.function = InferenceFunction(
             self,
             INFERENCE_FUNCTION_ID,
             config=inference,
             layers=[self.layer.layer],
-            code=code,
+            code=self.code,
             removal_policy=removal,
         )
         self.api = InferenceHttpApi(
@@ -114,7 +116,7 @@ class InferenceStack(Stack):
                     GPU_PROXY_FUNCTION_ID,
                     config=gpu,
                     endpoint=self.gpu_endpoint,
-                    code=code,
+                    code=self.code,
                     layers=[self.layer.layer],
                     architecture=inference.architecture,
                     log_retention_days=inference.log_retention_days,
@@ -140,3 +142,8 @@ class InferenceStack(Stack):
 
         Tags.of(self).add(TAG_PROJECT, PROJECT_NAME)
         Tags.of(self).add(TAG_STAGE, config.stage)
+
+    @staticmethod
+    def bundled_models(config: ServekitConfig) -> list[str]:
+        """The models the code asset carries: every model some enabled function serves."""
+        return list(dict.fromkeys(config.inference.models))
