@@ -322,3 +322,21 @@ def test_acknowledgements_are_scoped_and_explained(gpu_stacks: dict[str, Synthes
 
 def _list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else [value]
+
+
+def test_the_image_asset_is_the_small_container_context(gpu_stacks: dict[str, Synthesized]) -> None:
+    synth = gpu_stacks["gpu"]
+    manifest = json.loads((synth.outdir / f"{synth.stack.stack_name}.assets.json").read_text())
+    ((_, image),) = manifest["dockerImages"].items()
+    assert image["source"]["platform"] == "linux/amd64"  # SageMaker GPU hosts are x86_64
+    context = synth.outdir / image["source"]["directory"]
+    names = {p.relative_to(context).as_posix() for p in context.rglob("*") if p.is_file()}
+    assert {"Dockerfile", "serve", "requirements.txt", "servekit/container/__main__.py"} <= names
+    assert not any(n.endswith((".onnx", ".pyc")) or n.startswith("models/") for n in names)
+    # the model travels as model.tar.gz in S3, not in the image
+    archives = [f for f in manifest["files"].values() if f["source"]["path"].endswith(".tar.gz")]
+    assert len(archives) == 2  # digits-mlp and digits-logreg
+    async_manifest = json.loads(
+        (gpu_stacks["gpuasync"].outdir / "Servekit-gpuasync-Inference.assets.json").read_text()
+    )
+    assert not async_manifest.get("dockerImages")
