@@ -24,7 +24,7 @@ JSON = {"content-type": "application/json"}
 
 @pytest.fixture(scope="module")
 def server(model_dir: Path) -> Iterator[str]:
-    with container_server(max_batch_rows="64", max_wait_ms="20", max_rows="8") as url:
+    with container_server(max_batch_rows="64", max_wait_ms="50", max_rows="8") as url:
         yield url
 
 
