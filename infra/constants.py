@@ -80,3 +80,14 @@ GPU_PROXY_FUNCTION_ID: Final = "GpuProxyFunction"
 GPU_PROXY_INTEGRATION_ID: Final = "GpuProxyIntegration"
 GPU_PROXY_ROUTES: Final[tuple[tuple[str, str], ...]] = (("POST", "/gpu/predict"),)
 OUTPUT_GPU_ENDPOINT_NAME: Final = "GpuEndpointName"
+
+# --- sessions (infra/constructs/sessions.py) -----------------------------------------------
+
+SESSIONS_ID: Final = "Sessions"
+SESSIONS_TABLE_ID: Final = "Table"
+SESSIONS_FUNCTION_ID: Final = "Function"
+SESSIONS_WORKER_ID: Final = "EventsWorker"
+SESSIONS_QUEUE_ID: Final = "EventsQueue"
+SESSIONS_DLQ_ID: Final = "EventsDlq"
+SESSIONS_DLQ_ALARM_ID: Final = "EventsDlqAlarm"
+SESSIONS_INTEGRATION_ID: Final = "SessionsIntegration"

@@ -20,6 +20,7 @@ from aws_cdk import Acknowledgment, App, Validations
 from cdk_nag import AwsSolutionsChecks
 from constructs import IConstruct
 
+from infra.constructs.servekit_function import ServekitFunction
 from infra.gpu_nag import acknowledge_gpu_findings
 from infra.stacks.inference_stack import InferenceStack
 
@@ -73,8 +74,12 @@ def acknowledge_inference_findings(stack: InferenceStack) -> list[Acknowledged]:
         Validations.of(scope).acknowledge(Acknowledgment(id=rule_id, reason=reason))
         done.append(Acknowledged(scope.node.path, rule_id, reason))
 
-    ack(stack.function.role, "AwsSolutions-IAM5[Resource::*]", XRAY_WILDCARD)
-    ack(stack.function.function, "AwsSolutions-L1", PINNED_RUNTIME)
+    functions: list[ServekitFunction] = [stack.function]
+    if stack.sessions is not None:
+        functions += [stack.sessions.function, stack.sessions.worker]
+    for servekit_function in functions:
+        ack(servekit_function.role, "AwsSolutions-IAM5[Resource::*]", XRAY_WILDCARD)
+        ack(servekit_function.function, "AwsSolutions-L1", PINNED_RUNTIME)
     if stack.config.api.auth == "none":
         ack(stack.api.http_api, "AwsSolutions-APIG4", _public_api_reason(stack.config.stage))
     elif stack.api.cors_preflight_route is not None:

@@ -28,6 +28,7 @@ from infra.constants import (
     OUTPUT_GPU_ENDPOINT_NAME,
     OUTPUT_LAYER_ARN,
     PROJECT_NAME,
+    SESSIONS_ID,
     TAG_PROJECT,
     TAG_STAGE,
 )
@@ -36,6 +37,7 @@ from infra.constructs.gpu_endpoint import GpuEndpoint
 from infra.constructs.gpu_proxy_function import GpuProxyFunction
 from infra.constructs.http_api import InferenceHttpApi
 from infra.constructs.inference_function import InferenceFunction
+from infra.constructs.sessions import SessionsCapability
 
 __all__ = ["InferenceStack"]
 
@@ -125,6 +127,20 @@ class InferenceStack(Stack):
                 self.api.add_function_routes(
                     GPU_PROXY_INTEGRATION_ID, self.gpu_proxy.function, list(GPU_PROXY_ROUTES)
                 )
+        self.sessions: SessionsCapability | None = None
+        if config.sessions.enabled:
+            self.sessions = SessionsCapability(
+                self,
+                SESSIONS_ID,
+                config=config.sessions,
+                code=self.code,
+                layers=[self.layer.layer],
+                architecture=inference.architecture,
+                log_retention_days=inference.log_retention_days,
+                inference_function=self.function.function,
+                api=self.api,
+                removal_policy=removal,
+            )
 
         CfnOutput(self, OUTPUT_API_URL, value=self.api.url, description="HTTP API invoke URL")
         CfnOutput(
@@ -146,4 +162,5 @@ class InferenceStack(Stack):
     @staticmethod
     def bundled_models(config: ServekitConfig) -> list[str]:
         """The models the code asset carries: every model some enabled function serves."""
-        return list(dict.fromkeys(config.inference.models))
+        sessions = [config.sessions.model] if config.sessions.enabled else []
+        return list(dict.fromkeys([*config.inference.models, *sessions]))
