@@ -20,6 +20,15 @@ from typing import Any
 
 from _common import percentile
 
+__all__ = [
+    "LoadResult",
+    "free_port",
+    "http_request",
+    "run_load",
+    "start_server",
+    "stop_server",
+]
+
 
 @dataclass
 class LoadResult:
