@@ -17,6 +17,7 @@ from typing import Any, Final, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from infra.constants import CONTEXT_KEY, REPO_ROOT
+from infra.gpu_config import GpuEndpointConfig
 from servekit.settings import threads_for_memory
 
 __all__ = [
@@ -196,6 +197,8 @@ class ServekitConfig(_Strict):
     removal_policy: Literal["destroy", "retain"] = "destroy"
     inference: InferenceConfig
     api: ApiConfig = ApiConfig()
+    gpu_endpoint: GpuEndpointConfig = GpuEndpointConfig()
+    """The SageMaker GPU endpoint, its container and the ``/gpu/predict`` proxy (off by default)."""
     sessions: SessionsConfig = SessionsConfig()
     cache: CacheConfig = CacheConfig()
 

@@ -80,6 +80,14 @@ TAG_PROJECT: Final = "project"
 TAG_STAGE: Final = "stage"
 PROJECT_NAME: Final = "servekit"
 
+# --- GPU endpoint (servekit.gpu_endpoint) ---------------------------------------------------
+
+GPU_ENDPOINT_ID: Final = "GpuEndpoint"
+GPU_PROXY_FUNCTION_ID: Final = "GpuProxyFunction"
+GPU_PROXY_INTEGRATION_ID: Final = "GpuProxyIntegration"
+GPU_PROXY_ROUTES: Final[tuple[tuple[str, str], ...]] = (("POST", "/gpu/predict"),)
+OUTPUT_GPU_ENDPOINT_NAME: Final = "GpuEndpointName"
+
 # --- sessions (infra/constructs/sessions.py) -----------------------------------------------
 
 SESSIONS_ID: Final = "Sessions"

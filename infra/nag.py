@@ -21,6 +21,7 @@ from cdk_nag import AwsSolutionsChecks
 from constructs import IConstruct
 
 from infra.constructs.servekit_function import ServekitFunction
+from infra.gpu_nag import acknowledge_gpu_findings
 from infra.stacks.inference_stack import InferenceStack
 
 __all__ = ["Acknowledged", "acknowledge_inference_findings", "add_nag_checks"]
@@ -100,4 +101,5 @@ def acknowledge_inference_findings(stack: InferenceStack) -> list[Acknowledged]:
         ack(stack.api.http_api, "AwsSolutions-APIG4", _public_api_reason(stack.config.stage))
     elif stack.api.cors_preflight_route is not None:
         ack(stack.api.cors_preflight_route, "AwsSolutions-APIG4", CORS_PREFLIGHT)
+    acknowledge_gpu_findings(stack, ack)
     return done

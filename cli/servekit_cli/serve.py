@@ -28,6 +28,12 @@ def add_parser(commands: Any) -> None:
         "--emit-metrics", action="store_true", help="print EMF metric blobs to stdout"
     )
     parser.add_argument(
+        "--gpu-url",
+        default=None,
+        help="serve POST /gpu/predict by proxying to a serving container at this URL "
+        "(python -m servekit.container); SERVEKIT_GPU_LOCAL_URL works too",
+    )
+    parser.add_argument(
         "--no-aws",
         action="store_true",
         help="serve /predict only, without the embedded AWS (moto) and the queue pollers",
@@ -69,8 +75,13 @@ def run(args: argparse.Namespace) -> int:
     import uvicorn
 
     from servekit.bootstrap import build_serving
+    from servekit.gpu_proxy.rest import gpu_proxy_router_from_env
+    from servekit.gpu_proxy.settings import ENV_LOCAL_URL
     from servekit.transports.rest import create_app
 
+    if args.gpu_url:
+        os.environ[ENV_LOCAL_URL] = args.gpu_url
+    gpu_router = gpu_proxy_router_from_env()  # before the local AWS: a bad URL stops here
     local_aws = None
     routers: list[Any] = []
     if not args.no_aws:
@@ -79,6 +90,8 @@ def run(args: argparse.Namespace) -> int:
 
         local_aws = LocalStack(port=args.aws_port).start()
         routers = [load_object(spec)() for spec in local_aws.resources.routers]
+    if gpu_router is not None:
+        routers.append(gpu_router)
     try:
         app = create_app(build_serving().service, flush_metrics_per_request=True, routers=routers)
         url = f"http://{args.host}:{args.port}"

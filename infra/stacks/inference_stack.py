@@ -19,12 +19,17 @@ from infra.config import ServekitConfig
 from infra.constants import (
     CACHE_ID,
     DEPENDENCIES_LAYER_ID,
+    GPU_ENDPOINT_ID,
+    GPU_PROXY_FUNCTION_ID,
+    GPU_PROXY_INTEGRATION_ID,
+    GPU_PROXY_ROUTES,
     HTTP_API_ID,
     INFERENCE_FUNCTION_ID,
     NETWORK_ID,
     OUTPUT_API_URL,
     OUTPUT_CACHE_ENDPOINT,
     OUTPUT_FUNCTION_NAME,
+    OUTPUT_GPU_ENDPOINT_NAME,
     OUTPUT_LAYER_ARN,
     PROJECT_NAME,
     SESSIONS_ID,
@@ -34,6 +39,8 @@ from infra.constants import (
 )
 from infra.constructs.cache import InferenceCache
 from infra.constructs.dependencies_layer import DependenciesLayer
+from infra.constructs.gpu_endpoint import GpuEndpoint
+from infra.constructs.gpu_proxy_function import GpuProxyFunction
 from infra.constructs.http_api import InferenceHttpApi
 from infra.constructs.inference_function import InferenceFunction
 from infra.constructs.network import ServekitNetwork
@@ -76,7 +83,6 @@ class InferenceStack(Stack):
             RemovalPolicy.RETAIN if config.removal_policy == "retain" else RemovalPolicy.DESTROY
         )
         inference = config.inference
-
         self.layer = DependenciesLayer(
             self,
             DEPENDENCIES_LAYER_ID,
@@ -129,6 +135,29 @@ class InferenceStack(Stack):
             removal_policy=removal,
         )
 
+        self.gpu_endpoint: GpuEndpoint | None = None
+        self.gpu_proxy: GpuProxyFunction | None = None
+        gpu = config.gpu_endpoint
+        if gpu.enabled:
+            self.gpu_endpoint = GpuEndpoint(
+                self, GPU_ENDPOINT_ID, config=gpu, stage=config.stage, removal_policy=removal
+            )
+            CfnOutput(self, OUTPUT_GPU_ENDPOINT_NAME, value=self.gpu_endpoint.endpoint_name)
+            if not gpu.async_inference.enabled:  # an async endpoint takes InvokeEndpointAsync
+                self.gpu_proxy = GpuProxyFunction(
+                    self,
+                    GPU_PROXY_FUNCTION_ID,
+                    config=gpu,
+                    endpoint=self.gpu_endpoint,
+                    code=self.code,
+                    layers=[self.layer.layer],
+                    architecture=inference.architecture,
+                    log_retention_days=inference.log_retention_days,
+                    removal_policy=removal,
+                )
+                self.api.add_function_routes(
+                    GPU_PROXY_INTEGRATION_ID, self.gpu_proxy.function, list(GPU_PROXY_ROUTES)
+                )
         self.sessions: SessionsCapability | None = None
         if config.sessions.enabled:
             self.sessions = SessionsCapability(
