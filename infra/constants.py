@@ -38,6 +38,8 @@ DEPENDENCIES_LAYER_ID: Final = "DependenciesLayer"
 INFERENCE_FUNCTION_ID: Final = "InferenceFunction"
 HTTP_API_ID: Final = "HttpApi"
 ASYNC_JOBS_ID: Final = "AsyncJobs"
+# The SQS interface endpoint the VPC gets when the cache and the hybrid session path meet.
+SQS_ENDPOINT_ID: Final = "SqsEndpoint"
 
 FUNCTION_ROLE_ID: Final = "Role"
 FUNCTION_LOG_GROUP_ID: Final = "LogGroup"
@@ -49,6 +51,11 @@ API_ACCESS_LOG_GROUP_ID: Final = "AccessLogs"
 API_INTEGRATION_ID: Final = "LambdaIntegration"
 API_AUTHORIZER_ID: Final = "Authorizer"
 API_CORS_PREFLIGHT_ROUTE_ID: Final = "CorsPreflightRoute"
+
+# The inference cache (only when servekit.cache.enabled).
+NETWORK_ID: Final = "Network"
+CACHE_ID: Final = "InferenceCache"
+OUTPUT_CACHE_ENDPOINT: Final = "CacheEndpoint"
 
 OUTPUT_API_URL: Final = "ApiUrl"
 OUTPUT_FUNCTION_NAME: Final = "FunctionName"
@@ -73,6 +80,14 @@ HTTP_DEFAULT_STAGE_NAME: Final = "$default"
 TAG_PROJECT: Final = "project"
 TAG_STAGE: Final = "stage"
 PROJECT_NAME: Final = "servekit"
+
+# --- GPU endpoint (servekit.gpu_endpoint) ---------------------------------------------------
+
+GPU_ENDPOINT_ID: Final = "GpuEndpoint"
+GPU_PROXY_FUNCTION_ID: Final = "GpuProxyFunction"
+GPU_PROXY_INTEGRATION_ID: Final = "GpuProxyIntegration"
+GPU_PROXY_ROUTES: Final[tuple[tuple[str, str], ...]] = (("POST", "/gpu/predict"),)
+OUTPUT_GPU_ENDPOINT_NAME: Final = "GpuEndpointName"
 
 # --- sessions (infra/constructs/sessions.py) -----------------------------------------------
 

@@ -21,6 +21,7 @@ from cdk_nag import AwsSolutionsChecks
 from constructs import IConstruct
 
 from infra.constructs.servekit_function import ServekitFunction
+from infra.gpu_nag import acknowledge_gpu_findings
 from infra.nag_jobs import acknowledge_jobs_findings
 from infra.stacks.inference_stack import InferenceStack
 
@@ -35,6 +36,12 @@ PINNED_RUNTIME: Final = (
     "Python 3.12 is pinned by design: the dependencies layer is built from cp312 wheels "
     "(onnxruntime needs glibc >= 2.28, i.e. an Amazon Linux 2023 runtime) and the function "
     "runtime must match the layer. Moving to a newer runtime means rebuilding the layer."
+)
+VPC_ENI_WILDCARD: Final = (
+    "With the cache on, the function runs in the VPC: Lambda creates and deletes its network "
+    "interfaces with the function's role, using the statements of AWS's "
+    "AWSLambdaVPCAccessExecutionRole (inline, no managed policy); the EC2 Describe actions "
+    "have no resource-level permissions and the interface ids are Lambda's, hence '*'."
 )
 CORS_PREFLIGHT: Final = (
     "Browsers send CORS preflight requests (OPTIONS) without credentials, so this route "
@@ -78,12 +85,24 @@ def acknowledge_inference_findings(stack: InferenceStack) -> list[Acknowledged]:
     if stack.sessions is not None:
         functions += [stack.sessions.function, stack.sessions.worker]
     for servekit_function in functions:
-        ack(servekit_function.role, "AwsSolutions-IAM5[Resource::*]", XRAY_WILDCARD)
+        wildcard = XRAY_WILDCARD
+        if stack.cache is not None and servekit_function is stack.function:
+            wildcard = f"{XRAY_WILDCARD} {VPC_ENI_WILDCARD}"
+        ack(servekit_function.role, "AwsSolutions-IAM5[Resource::*]", wildcard)
         ack(servekit_function.function, "AwsSolutions-L1", PINNED_RUNTIME)
     if stack.jobs is not None:
         done += [Acknowledged(*found) for found in acknowledge_jobs_findings(stack.jobs)]
+    for bucket in stack.config.cache.input_buckets if stack.cache else ():
+        ack(
+            stack.function.role,
+            f"AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::{bucket}/*]",
+            f"inputs_ref may name any object of bucket {bucket!r}, listed in "
+            "servekit.cache.input_buckets (cdk.json): read-only (s3:GetObject), "
+            "those buckets only.",
+        )
     if stack.config.api.auth == "none":
         ack(stack.api.http_api, "AwsSolutions-APIG4", _public_api_reason(stack.config.stage))
     elif stack.api.cors_preflight_route is not None:
         ack(stack.api.cors_preflight_route, "AwsSolutions-APIG4", CORS_PREFLIGHT)
+    acknowledge_gpu_findings(stack, ack)
     return done

@@ -24,7 +24,15 @@ from layers.config import default_model_path
 __all__ = ["REQUIRED_IMPORTS", "TINY_RELU_ONNX_HEX", "import_check"]
 
 # What import_check imports: the layer must provide all of these after stripping.
-REQUIRED_IMPORTS = ("numpy", "onnxruntime", "orjson", "fastapi", "mangum", "aws_lambda_powertools")
+REQUIRED_IMPORTS = (
+    "numpy",
+    "onnxruntime",
+    "orjson",
+    "fastapi",
+    "mangum",
+    "aws_lambda_powertools",
+    "redis",
+)
 
 # A one-node ONNX model (Relu, float32 [N, 2] -> [N, 2], opset 13, IR 7), serialized with the
 # onnx helper API: lets the check create an InferenceSession with no model file and no onnx.
@@ -54,6 +62,8 @@ try:
     Logger(service="servekit-check")
     Metrics(namespace="ServekitCheck", service="servekit-check")
     out["providers"] = ort.get_available_providers()
+    import redis  # the cache client: imported lazily by the runtime, so checked here
+    out["versions"]["redis"] = redis.__version__
 
     cpu = ["CPUExecutionProvider"]
     tiny = ort.InferenceSession(bytes.fromhex(args["tiny_model"]), providers=cpu)

@@ -12,8 +12,9 @@ from pathlib import Path
 from typing import Any
 
 from servekit import constants
+from servekit.cache.constants import ENV_CACHE_BACKEND, ENV_CACHE_URL
 
-__all__ = ["add_parser", "curl_example"]
+__all__ = ["add_parser", "cache_environment", "curl_example"]
 
 
 def add_parser(commands: Any) -> None:
@@ -27,6 +28,12 @@ def add_parser(commands: Any) -> None:
         "--emit-metrics", action="store_true", help="print EMF metric blobs to stdout"
     )
     parser.add_argument(
+        "--gpu-url",
+        default=None,
+        help="serve POST /gpu/predict by proxying to a serving container at this URL "
+        "(python -m servekit.container); SERVEKIT_GPU_LOCAL_URL works too",
+    )
+    parser.add_argument(
         "--no-aws",
         action="store_true",
         help="serve /predict only, without the embedded AWS (moto) and the queue pollers",
@@ -34,6 +41,13 @@ def add_parser(commands: Any) -> None:
     parser.add_argument(
         "--aws-port", type=int, default=0, help="port of the embedded AWS (default: a free one)"
     )
+    parser.add_argument(
+        "--redis-url",
+        default=os.environ.get("SERVEKIT_CACHE_URL", ""),
+        help="inference cache on Redis/Valkey, e.g. redis://127.0.0.1:6379/0 "
+        "(default: an in-process LRU cache)",
+    )
+    parser.add_argument("--no-cache", action="store_true", help="serve without any cache")
     parser.set_defaults(run=run)
 
 
@@ -54,14 +68,20 @@ def run(args: argparse.Namespace) -> int:
             constants.ENV_DEFAULT_MODEL: args.default_model,
         }
     )
+    os.environ.update(cache_environment(args.redis_url, enabled=not args.no_cache))
     if not args.emit_metrics:
         os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
 
     import uvicorn
 
     from servekit.bootstrap import build_serving
+    from servekit.gpu_proxy.rest import gpu_proxy_router_from_env
+    from servekit.gpu_proxy.settings import ENV_LOCAL_URL
     from servekit.transports.rest import create_app
 
+    if args.gpu_url:
+        os.environ[ENV_LOCAL_URL] = args.gpu_url
+    gpu_router = gpu_proxy_router_from_env()  # before the local AWS: a bad URL stops here
     local_aws = None
     routers: list[Any] = []
     if not args.no_aws:
@@ -70,6 +90,8 @@ def run(args: argparse.Namespace) -> int:
 
         local_aws = LocalStack(port=args.aws_port).start()
         routers = [load_object(spec)() for spec in local_aws.resources.routers]
+    if gpu_router is not None:
+        routers.append(gpu_router)
     try:
         app = create_app(build_serving().service, flush_metrics_per_request=True, routers=routers)
         url = f"http://{args.host}:{args.port}"
@@ -86,6 +108,15 @@ def run(args: argparse.Namespace) -> int:
         if local_aws is not None:
             local_aws.stop()
     return 0
+
+
+def cache_environment(redis_url: str, *, enabled: bool = True) -> dict[str, str]:
+    """SERVEKIT_CACHE_* for the local server: Redis when given a URL, else the in-process LRU."""
+    if not enabled:
+        return {ENV_CACHE_BACKEND: "none"}
+    if redis_url:
+        return {ENV_CACHE_BACKEND: "redis", ENV_CACHE_URL: redis_url}
+    return {ENV_CACHE_BACKEND: "memory"}
 
 
 def curl_example(url: str, model_dir: Path) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
+from servekit.cache import build_cache
 from servekit.dataplane.service import InferenceService, Recorder
 from servekit.observability import MetricsRecorder, logger
 from servekit.runtime.registry import ModelRegistry
@@ -27,17 +28,19 @@ def build_serving(settings: Settings | None = None, recorder: Recorder | None = 
     """Load every configured model (checksums verified) and wire the inference service."""
     settings = settings or Settings.from_env()
     registry = ModelRegistry.from_settings(settings)
+    cache = build_cache()  # SERVEKIT_CACHE_*: off, in-process LRU, or Redis/Valkey
     logger.info(
         "models loaded",
         extra={
             "models": {m.name: m.version for m in registry},
             "intra_op_threads": settings.intra_op_threads,
             "fast_path": settings.fast_path,
+            "cache": cache.settings.backend,
         },
     )
     queue_url = os.environ.get(ENV_SESSION_EVENTS_QUEUE_URL)  # the hybrid path, when deployed
     forwarder = (
         EventForwarder(queue_url, on_failure=SessionMetrics().not_forwarded) if queue_url else None
     )
-    service = InferenceService(registry, settings, recorder or MetricsRecorder(), forwarder)
+    service = InferenceService(registry, settings, recorder or MetricsRecorder(), forwarder, cache)
     return Serving(settings=settings, registry=registry, service=service)

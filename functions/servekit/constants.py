@@ -16,6 +16,7 @@ __all__ = [
     "ENV_MODEL_DIR",
     "ENV_PREFIX",
     "ENV_XRAY_SUBSEGMENTS",
+    "GPU_PROXY_HANDLER",
     "INFERENCE_HANDLER",
     "LAMBDA_MODEL_DIR",
     "MANIFEST_FILENAME",
@@ -46,3 +47,6 @@ INFERENCE_HANDLER: Final = "servekit.handlers.inference.handler"
 
 SERVICE_NAME: Final = "servekit"
 METRICS_NAMESPACE: Final = "Servekit"
+
+# "module.function" of the GPU proxy Lambda (POST /gpu/predict -> the SageMaker endpoint).
+GPU_PROXY_HANDLER: Final = "servekit.handlers.gpu_proxy.handler"

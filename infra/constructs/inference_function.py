@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from aws_cdk import RemovalPolicy
+from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
@@ -52,6 +53,7 @@ class InferenceFunction(ServekitFunction):
         code: the code asset; defaults to :func:`infra.assets.stage_function_asset`.
         removal_policy: for the log group.
         extra_environment: added to (and overriding) :func:`inference_environment`.
+        vpc, vpc_subnets, security_groups: put the function in a VPC (the cache's).
 
     Attributes:
         function: the ``aws_lambda.Function``.
@@ -69,6 +71,9 @@ class InferenceFunction(ServekitFunction):
         code: lambda_.Code | None = None,
         removal_policy: RemovalPolicy = RemovalPolicy.DESTROY,
         extra_environment: Mapping[str, str] | None = None,
+        vpc: ec2.IVpc | None = None,
+        vpc_subnets: ec2.SubnetSelection | None = None,
+        security_groups: Sequence[ec2.ISecurityGroup] | None = None,
     ) -> None:
         super().__init__(
             scope,
@@ -85,4 +90,7 @@ class InferenceFunction(ServekitFunction):
             reserved_concurrency=config.reserved_concurrency,
             environment={**inference_environment(config), **(extra_environment or {})},
             removal_policy=removal_policy,
+            vpc=vpc,
+            vpc_subnets=vpc_subnets,
+            security_groups=security_groups,
         )

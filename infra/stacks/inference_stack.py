@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from aws_cdk import CfnOutput, RemovalPolicy, Stack, Tags
+from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
@@ -17,21 +18,34 @@ from infra.assets import stage_function_asset
 from infra.config import ServekitConfig
 from infra.constants import (
     ASYNC_JOBS_ID,
+    CACHE_ID,
     DEPENDENCIES_LAYER_ID,
+    GPU_ENDPOINT_ID,
+    GPU_PROXY_FUNCTION_ID,
+    GPU_PROXY_INTEGRATION_ID,
+    GPU_PROXY_ROUTES,
     HTTP_API_ID,
     INFERENCE_FUNCTION_ID,
+    NETWORK_ID,
     OUTPUT_API_URL,
+    OUTPUT_CACHE_ENDPOINT,
     OUTPUT_FUNCTION_NAME,
+    OUTPUT_GPU_ENDPOINT_NAME,
     OUTPUT_LAYER_ARN,
     PROJECT_NAME,
     SESSIONS_ID,
+    SQS_ENDPOINT_ID,
     TAG_PROJECT,
     TAG_STAGE,
 )
 from infra.constructs.async_jobs import AsyncJobs
+from infra.constructs.cache import InferenceCache
 from infra.constructs.dependencies_layer import DependenciesLayer
+from infra.constructs.gpu_endpoint import GpuEndpoint
+from infra.constructs.gpu_proxy_function import GpuProxyFunction
 from infra.constructs.http_api import InferenceHttpApi
 from infra.constructs.inference_function import InferenceFunction
+from infra.constructs.network import ServekitNetwork
 from infra.constructs.sessions import SessionsCapability
 
 __all__ = ["InferenceStack"]
@@ -71,7 +85,6 @@ class InferenceStack(Stack):
             RemovalPolicy.RETAIN if config.removal_policy == "retain" else RemovalPolicy.DESTROY
         )
         inference = config.inference
-
         self.layer = DependenciesLayer(
             self,
             DEPENDENCIES_LAYER_ID,
@@ -83,6 +96,26 @@ class InferenceStack(Stack):
         self.code = function_code or lambda_.Code.from_asset(
             str(stage_function_asset(self.bundled_models(config)))
         )
+        # The cache (servekit.cache.enabled) brings the VPC; without it there is no VPC at all.
+        self.network: ServekitNetwork | None = None
+        self.cache: InferenceCache | None = None
+        if config.cache.enabled:
+            self.network = ServekitNetwork(
+                self,
+                NETWORK_ID,
+                cidr=config.cache.vpc_cidr,
+                max_azs=config.cache.max_azs,
+                log_retention_days=inference.log_retention_days,
+                removal_policy=removal,
+            )
+            self.cache = InferenceCache(
+                self,
+                CACHE_ID,
+                network=self.network,
+                config=config.cache,
+                stage=config.stage,
+                removal_policy=removal,
+            )
         self.function = InferenceFunction(
             self,
             INFERENCE_FUNCTION_ID,
@@ -90,7 +123,11 @@ class InferenceStack(Stack):
             layers=[self.layer.layer],
             code=self.code,
             removal_policy=removal,
+            **(self.cache.function_options() if self.cache else {}),
         )
+        if self.cache:
+            self.cache.grant_client(self.function.role)
+            CfnOutput(self, OUTPUT_CACHE_ENDPOINT, value=self.cache.endpoint)
         self.api = InferenceHttpApi(
             self,
             HTTP_API_ID,
@@ -100,6 +137,29 @@ class InferenceStack(Stack):
             removal_policy=removal,
         )
 
+        self.gpu_endpoint: GpuEndpoint | None = None
+        self.gpu_proxy: GpuProxyFunction | None = None
+        gpu = config.gpu_endpoint
+        if gpu.enabled:
+            self.gpu_endpoint = GpuEndpoint(
+                self, GPU_ENDPOINT_ID, config=gpu, stage=config.stage, removal_policy=removal
+            )
+            CfnOutput(self, OUTPUT_GPU_ENDPOINT_NAME, value=self.gpu_endpoint.endpoint_name)
+            if not gpu.async_inference.enabled:  # an async endpoint takes InvokeEndpointAsync
+                self.gpu_proxy = GpuProxyFunction(
+                    self,
+                    GPU_PROXY_FUNCTION_ID,
+                    config=gpu,
+                    endpoint=self.gpu_endpoint,
+                    code=self.code,
+                    layers=[self.layer.layer],
+                    architecture=inference.architecture,
+                    log_retention_days=inference.log_retention_days,
+                    removal_policy=removal,
+                )
+                self.api.add_function_routes(
+                    GPU_PROXY_INTEGRATION_ID, self.gpu_proxy.function, list(GPU_PROXY_ROUTES)
+                )
         self.sessions: SessionsCapability | None = None
         if config.sessions.enabled:
             self.sessions = SessionsCapability(
@@ -114,6 +174,13 @@ class InferenceStack(Stack):
                 api=self.api,
                 removal_policy=removal,
             )
+            if self.network is not None and self.cache is not None:
+                # The hybrid path sends to SQS from inside the NAT-less VPC: an endpoint for it.
+                self.network.add_interface_endpoint(
+                    SQS_ENDPOINT_ID,
+                    ec2.InterfaceVpcEndpointAwsService.SQS,
+                    clients=[self.cache.client_security_group],
+                )
 
         self.jobs: AsyncJobs | None = None
         if config.jobs.enabled:

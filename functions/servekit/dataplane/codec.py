@@ -15,7 +15,7 @@ from servekit.dataplane.errors import ApiError
 
 __all__ = ["PredictRequest", "check_content_type", "decode_predict_request", "encode"]
 
-_PREDICT_FIELDS = frozenset({"inputs", "model", "session"})
+_PREDICT_FIELDS = frozenset({"inputs", "inputs_ref", "model", "session"})
 _JSON_OPTIONS = orjson.OPT_SERIALIZE_NUMPY
 
 
@@ -25,6 +25,7 @@ class PredictRequest:
     model: str | None
     session: Any = None
     """Optional: session events to forward to the session service (see servekit.sessions)."""
+    inputs_ref: str | None = None  # "s3://bucket/key": inputs by reference (data cache)
 
 
 def encode(payload: Any) -> bytes:
@@ -70,12 +71,22 @@ def decode_predict_request(body: bytes, max_body_bytes: int) -> PredictRequest:
             "unknown_field",
             f"unknown field(s) {sorted(unknown)}; allowed: {sorted(_PREDICT_FIELDS)}",
         )
-    if "inputs" not in document:
+    inputs_ref = document.get("inputs_ref")
+    if "inputs" not in document and inputs_ref is None:
         raise ApiError(422, "missing_field", "field 'inputs' is required")
+    if inputs_ref is not None and ("inputs" in document or not isinstance(inputs_ref, str)):
+        raise ApiError(
+            422, "invalid_field", "'inputs_ref' must be an s3:// URI string, sent without 'inputs'"
+        )
     model = document.get("model")
     if model is not None and (not isinstance(model, str) or not model):
         raise ApiError(422, "invalid_field", "field 'model' must be a non-empty string")
-    return PredictRequest(inputs=document["inputs"], model=model, session=document.get("session"))
+    return PredictRequest(
+        inputs=document.get("inputs"),
+        model=model,
+        inputs_ref=inputs_ref,
+        session=document.get("session"),
+    )
 
 
 def _json_error_message(exc: orjson.JSONDecodeError) -> str:

@@ -7,13 +7,16 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
 from servekit import __version__
-from servekit.dataplane.codec import check_content_type, decode_predict_request
+from servekit.dataplane.codec import PredictRequest, check_content_type, decode_predict_request
 from servekit.dataplane.errors import ApiError
 from servekit.runtime.model import LoadedModel
 from servekit.runtime.validation import InvalidInputError, to_batch
 from servekit.settings import Settings
 
-if TYPE_CHECKING:  # the registry imports onnxruntime; importing this module must not
+if TYPE_CHECKING:
+    # servekit.cache imports the dataplane's errors: no import cycle at runtime; the registry
+    # imports onnxruntime, which importing this module (the jobs API does) must not.
+    from servekit.cache import CacheWiring
     from servekit.runtime.registry import ModelRegistry
 
 __all__ = ["InferenceService", "Recorder", "SessionForwarder"]
@@ -41,11 +44,17 @@ class InferenceService:
         settings: Settings,
         recorder: Recorder,
         forwarder: SessionForwarder | None = None,
+        cache: CacheWiring | None = None,
     ) -> None:
         self.registry = registry
         self.settings = settings
         self.recorder = recorder
         self.forwarder = forwarder
+        if cache is None:  # no cache: rows go straight to the model
+            from servekit.cache import CacheSettings, build_cache
+
+            cache = build_cache(CacheSettings())
+        self.cache = cache
 
     def health(self) -> dict[str, Any]:
         return {"status": "ok", "version": __version__, "models": self.registry.names}
@@ -67,22 +76,23 @@ class InferenceService:
             model = self._model(request.model)
             forward = self._forward(request.session)
             try:
-                batch = to_batch(request.inputs, model.manifest.input, self.settings.max_rows)
+                batch = self._batch(request, model)
             except InvalidInputError as exc:
                 raise ApiError(422, exc.code, f"{exc.message} (model {model.name})") from None
         except ApiError as exc:
             self.recorder.rejected(exc.code)
             raise
         started = time.perf_counter()
-        prediction = model.predict(batch)
+        rows = self.cache.predictor.predict(model, batch)
         self.recorder.prediction(model, len(batch), (time.perf_counter() - started) * 1000.0)
         labels = model.manifest.labels
-        probabilities = prediction.probabilities
         response: dict[str, Any] = {
             "model": {"name": model.name, "version": model.version},
             "predictions": [
-                {"label": labels[index], "score": row[index], "probabilities": row}
-                for index, row in zip(prediction.class_indices.tolist(), probabilities, strict=True)
+                {"label": labels[index], "score": row[index], "probabilities": row, "cached": hit}
+                for index, row, hit in zip(
+                    rows.class_indices, rows.probabilities, rows.cached, strict=True
+                )
             ],
         }
         if forward is not None:
@@ -99,6 +109,16 @@ class InferenceService:
                 "field 'session' needs the session events queue, which this deployment lacks",
             )
         return self.forwarder.prepare(session)
+
+    def _batch(self, request: PredictRequest, model: LoadedModel) -> Any:
+        if request.inputs_ref is not None:  # by reference: fetched through the data cache
+            return self.cache.inputs.load(
+                request.inputs_ref,
+                model.manifest.input,
+                self.settings.max_rows,
+                self.settings.max_body_bytes,
+            )
+        return to_batch(request.inputs, model.manifest.input, self.settings.max_rows)
 
     def _model(self, name: str | None) -> LoadedModel:
         model = self.registry.get(name)

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from pathlib import Path
 
 from servekit.constants import MANIFEST_FILENAME, MODEL_FILENAME
 from servekit.runtime.errors import ModelLoadError
 from servekit.runtime.manifest import Manifest
 from servekit.runtime.model import LoadedModel
-from servekit.runtime.session import create_session
+from servekit.runtime.session import CPU_PROVIDERS, create_session
 
 __all__ = ["load_model", "sha256_file"]
 
@@ -24,7 +25,9 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
-def load_model(model_dir: Path, intra_op_threads: int) -> LoadedModel:
+def load_model(
+    model_dir: Path, intra_op_threads: int, providers: Sequence[str] = CPU_PROVIDERS
+) -> LoadedModel:
     """Load ``model_dir`` after checking the model file against the manifest's sha256.
 
     A mismatch means a truncated upload or a model swapped without its manifest: refusing to
@@ -41,7 +44,7 @@ def load_model(model_dir: Path, intra_op_threads: int) -> LoadedModel:
             f"{manifest.sha256[:12]}…, {model_path} is {actual[:12]}…"
         )
     try:
-        session = create_session(model_path, intra_op_threads)
+        session = create_session(model_path, intra_op_threads, providers)
     except Exception as exc:  # onnxruntime raises its own untyped exception classes
         raise ModelLoadError(f"onnxruntime cannot load {model_path}: {exc}") from exc
     _check_signature(manifest, session)

@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import onnxruntime as ort
 
-__all__ = ["create_session"]
+__all__ = ["CPU_PROVIDERS", "create_session"]
+
+CPU_PROVIDERS: tuple[str, ...] = ("CPUExecutionProvider",)
 
 
-def create_session(model_path: Path, intra_op_threads: int) -> ort.InferenceSession:
-    """Create a CPU inference session with explicit thread counts.
+def create_session(
+    model_path: Path, intra_op_threads: int, providers: Sequence[str] = CPU_PROVIDERS
+) -> ort.InferenceSession:
+    """Create an inference session (CPU unless ``providers`` says otherwise) with explicit
+    thread counts.
 
     Thread counts are always set: left at 0, onnxruntime sizes its pool from the host's cores
     and pins threads to them, which fails or thrashes in Lambda's CPU-limited sandbox.
@@ -23,6 +29,4 @@ def create_session(model_path: Path, intra_op_threads: int) -> ort.InferenceSess
     # Spinning workers burn the function's CPU share between requests for no gain.
     options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     options.log_severity_level = 3  # errors only: warnings would land in every cold start's logs
-    return ort.InferenceSession(
-        str(model_path), sess_options=options, providers=["CPUExecutionProvider"]
-    )
+    return ort.InferenceSession(str(model_path), sess_options=options, providers=list(providers))

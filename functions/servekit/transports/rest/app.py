@@ -30,11 +30,13 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
     status: {"model": schemas.ErrorResponse, "description": description}
     for status, description in {
         400: "Malformed JSON or body",
-        404: "Unknown model or route",
+        403: "inputs_ref names a bucket this function does not read inputs from",
+        404: "Unknown model or route (or no object at inputs_ref)",
         413: "Body over SERVEKIT_MAX_BODY_BYTES",
         415: "Content-Type is not application/json",
         422: "Missing or unknown field, wrong shape or dtype, non-finite value, too many rows",
         500: "Unexpected failure (no details; quote the correlation id)",
+        502: "The object at inputs_ref could not be read",
     }.items()
 }
 

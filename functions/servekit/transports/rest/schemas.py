@@ -26,9 +26,16 @@ class PredictRequest(BaseModel):
         extra="forbid",
         json_schema_extra={"examples": [{"model": "digits-logreg", "inputs": [[0.0] * 64]}]},
     )
-    inputs: list[list[float]] | list[float] = Field(
+    inputs: list[list[float]] | list[float] | None = Field(
+        default=None,
         description="One row, or a list of rows, shaped like the model's input without the "
         "batch dimension (see GET /models). Numbers only; finite; at most SERVEKIT_MAX_ROWS rows."
+        " Required unless inputs_ref is given.",
+    )
+    inputs_ref: str | None = Field(
+        default=None,
+        description="Instead of inputs: s3://bucket/key of a JSON object holding them (a bucket "
+        "listed in SERVEKIT_CACHE_INPUT_BUCKETS). The fetched, validated tensor is cached.",
     )
     model: str | None = Field(
         default=None, description="Model name; the default model when omitted."
@@ -50,6 +57,7 @@ class Prediction(BaseModel):
     label: str = Field(description="The most probable label.")
     score: float = Field(description="Probability of that label.")
     probabilities: list[float] = Field(description="One probability per label, in label order.")
+    cached: bool = Field(description="Whether this row was answered from the inference cache.")
 
 
 class PredictResponse(BaseModel):

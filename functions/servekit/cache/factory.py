@@ -1,0 +1,56 @@
+"""Builds the cache objects from settings: what the bootstrap wires into the service."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from servekit.cache.backends.base import Backend
+from servekit.cache.backends.memory import MemoryBackend
+from servekit.cache.breaker import CircuitBreaker
+from servekit.cache.data_cache import InputLoader
+from servekit.cache.failopen import FailOpenCache
+from servekit.cache.metrics import CacheMetricsRecorder, CacheRecorder
+from servekit.cache.predictor import CachingPredictor, DirectPredictor, Predictor
+from servekit.cache.settings import CacheSettings
+
+__all__ = ["CacheWiring", "build_backend", "build_cache"]
+
+
+@dataclass(frozen=True, slots=True)
+class CacheWiring:
+    settings: CacheSettings
+    predictor: Predictor
+    inputs: InputLoader
+    cache: FailOpenCache | None
+
+
+def build_backend(settings: CacheSettings) -> Backend:
+    if settings.backend == "redis":
+        # Imported here only: without a Redis URL the cold start never loads the client.
+        from servekit.cache.backends.redis_backend import RedisBackend
+
+        backend = RedisBackend(settings)
+        # Connect (TLS, IAM token) during the cold start rather than in the first request;
+        # a cache that is down costs one connect timeout here, and nothing fails.
+        backend.ping()
+        return backend
+    return MemoryBackend(settings.memory_max_items)
+
+
+def build_cache(
+    settings: CacheSettings | None = None,
+    recorder: CacheRecorder | None = None,
+    backend: Backend | None = None,
+) -> CacheWiring:
+    """The predictor and input loader for ``settings`` (default: ``SERVEKIT_CACHE_*``)."""
+    settings = settings or CacheSettings.from_env()
+    if not settings.enabled and backend is None:
+        return CacheWiring(settings, DirectPredictor(), InputLoader(settings, None), None)
+    cache = FailOpenCache(
+        backend or build_backend(settings),
+        CircuitBreaker(settings.breaker_failures, settings.breaker_reset_s),
+        recorder or CacheMetricsRecorder(),
+    )
+    return CacheWiring(
+        settings, CachingPredictor(cache, settings), InputLoader(settings, cache), cache
+    )

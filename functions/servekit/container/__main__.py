@@ -1,0 +1,48 @@
+"""``python -m servekit.container``: the SageMaker serving container's server (``serve``)."""
+
+from __future__ import annotations
+
+import sys
+
+from servekit.container.app import ContainerApp
+from servekit.container.backends import load_backend
+from servekit.container.service import ContainerService
+from servekit.container.settings import ContainerSettings
+from servekit.runtime.errors import RuntimeCoreError
+from servekit.settings import SettingsError
+
+__all__ = ["build_app", "main"]
+
+# SageMaker reuses connections to the container; keep them open longer than its idle time.
+KEEP_ALIVE_S = 75
+
+
+def build_app(settings: ContainerSettings) -> ContainerApp:
+    """Load the model (start-up, before the port opens) and build the ASGI app."""
+    return ContainerApp(ContainerService(load_backend(settings), settings))
+
+
+def main() -> int:
+    import uvicorn
+
+    try:
+        settings = ContainerSettings.from_env()
+        app = build_app(settings)
+    except (SettingsError, RuntimeCoreError) as exc:
+        print(f"servekit container: cannot start: {exc}", file=sys.stderr)
+        return 2
+    uvicorn.run(
+        app,
+        host=settings.host,
+        port=settings.port,
+        lifespan="on",
+        access_log=False,
+        log_level="warning",
+        timeout_keep_alive=KEEP_ALIVE_S,
+        backlog=2048,
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
