@@ -61,7 +61,16 @@ def gpu_stacks(tmp_path_factory: pytest.TempPathFactory, model_dir: Path) -> dic
     app = cdk.App(context=base, outdir=str(tmp_path_factory.mktemp("cdk-out-gpu")))
     stacks = {
         stage: add_inference_stack(
-            app, parse_config({**servekit, "stage": stage, "gpu_endpoint": gpu})
+            app,
+            parse_config(
+                {
+                    **servekit,
+                    "stage": stage,
+                    "gpu_endpoint": gpu,
+                    # async jobs has its own bucket and topic: not what these tests pin
+                    "jobs": {**servekit["jobs"], "enabled": False},
+                }
+            ),
         )
         for stage, gpu in (("gpu", realtime), ("gpuasync", asynchronous))
     }
