@@ -2,6 +2,7 @@
 SHELL := /bin/bash
 PY := .venv/bin/python
 PORT ?= 8000
+ARGS ?=
 # jsii warns on every synth that Node 20 is past end of life; the CDK works with it.
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 
@@ -14,7 +15,7 @@ setup-test:           ## ...plus the CDK CLI (npm), the Lambda layer and the tes
 	scripts/setup.sh test
 
 run: setup            ## serve the API on http://127.0.0.1:$(PORT) with the example models
-	.venv/bin/servekit serve --port $(PORT)
+	.venv/bin/servekit serve --port $(PORT) $(ARGS)
 
 test: setup-test lint pytest  ## everything CI runs
 

@@ -26,6 +26,14 @@ def add_parser(commands: Any) -> None:
     parser.add_argument(
         "--emit-metrics", action="store_true", help="print EMF metric blobs to stdout"
     )
+    parser.add_argument(
+        "--no-aws",
+        action="store_true",
+        help="serve /predict only, without the embedded AWS (moto) and the queue pollers",
+    )
+    parser.add_argument(
+        "--aws-port", type=int, default=0, help="port of the embedded AWS (default: a free one)"
+    )
     parser.set_defaults(run=run)
 
 
@@ -54,11 +62,29 @@ def run(args: argparse.Namespace) -> int:
     from servekit.bootstrap import build_serving
     from servekit.transports.rest import create_app
 
-    app = create_app(build_serving().service, flush_metrics_per_request=True)
-    url = f"http://{args.host}:{args.port}"
-    print(f"\nservekit is serving on {url}  (API docs: {url}/docs)\nTry it:\n")
-    print("  " + curl_example(url, args.model_dir / args.default_model) + "\n", flush=True)
-    uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
+    local_aws = None
+    routers: list[Any] = []
+    if not args.no_aws:
+        from servekit_cli.local.poller import load_object
+        from servekit_cli.local.stack import LocalStack
+
+        local_aws = LocalStack(port=args.aws_port).start()
+        routers = [load_object(spec)() for spec in local_aws.resources.routers]
+    try:
+        app = create_app(build_serving().service, flush_metrics_per_request=True, routers=routers)
+        url = f"http://{args.host}:{args.port}"
+        print(f"\nservekit is serving on {url}  (API docs: {url}/docs)")
+        if local_aws is not None:
+            print(
+                f"embedded AWS (moto) on {local_aws.emulator.endpoint_url}; "
+                f"{len(local_aws.pollers)} queue poller(s); state in {local_aws.state_file}"
+            )
+        print("Try it:\n\n  " + curl_example(url, args.model_dir / args.default_model) + "\n")
+        sys.stdout.flush()
+        uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
+    finally:
+        if local_aws is not None:
+            local_aws.stop()
     return 0
 
 

@@ -13,6 +13,7 @@ from aws_cdk import CfnOutput, RemovalPolicy, Stack, Tags
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
+from infra.assets import stage_function_asset
 from infra.config import ServekitConfig
 from infra.constants import (
     DEPENDENCIES_LAYER_ID,
@@ -43,6 +44,7 @@ class InferenceStack(Stack):
 
     Attributes:
         config, layer, function, api: the config and the three capability constructs.
+        code: the code asset every function shares.
     """
 
     def __init__(
@@ -73,12 +75,16 @@ class InferenceStack(Stack):
             removal_policy=removal,
             zip_path=layer_zip,
         )
+        # One code asset (runtime package + bundled models) shared by every function.
+        self.code = function_code or lambda_.Code.from_asset(
+            str(stage_function_asset(self.bundled_models(config)))
+        )
         self.function = InferenceFunction(
             self,
             INFERENCE_FUNCTION_ID,
             config=inference,
             layers=[self.layer.layer],
-            code=function_code,
+            code=self.code,
             removal_policy=removal,
         )
         self.api = InferenceHttpApi(
@@ -106,3 +112,8 @@ class InferenceStack(Stack):
 
         Tags.of(self).add(TAG_PROJECT, PROJECT_NAME)
         Tags.of(self).add(TAG_STAGE, config.stage)
+
+    @staticmethod
+    def bundled_models(config: ServekitConfig) -> list[str]:
+        """The models the code asset carries: every model some enabled function serves."""
+        return list(dict.fromkeys(config.inference.models))

@@ -57,3 +57,10 @@ def test_bad_values_fail_with_the_variable_named(env: dict[str, str], fragment: 
 )
 def test_threads_follow_lambda_memory(memory_mb: str, threads: int) -> None:
     assert default_threads({"AWS_LAMBDA_FUNCTION_MEMORY_SIZE": memory_mb}) == threads
+
+
+def test_the_cli_looks_for_the_stack_name_the_cdk_app_deploys() -> None:
+    from infra.constants import inference_stack_name
+    from servekit_cli.target import stack_name
+
+    assert stack_name("prod") == inference_stack_name("prod") == "Servekit-prod-Inference"

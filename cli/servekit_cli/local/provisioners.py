@@ -1,0 +1,9 @@
+"""Every capability's local provisioner, run in order by ``LocalStack``."""
+
+from __future__ import annotations
+
+from servekit_cli.local.resources import Provisioner
+
+__all__ = ["PROVISIONERS"]
+
+PROVISIONERS: list[Provisioner] = []

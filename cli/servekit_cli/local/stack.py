@@ -1,0 +1,97 @@
+"""The whole local stack: emulator + every capability's resources + pollers + a state file.
+
+``servekit serve`` starts one; the CLI finds it again through the state file
+(``.servekit/local.json``: the emulator's endpoint and the capabilities' outputs).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from servekit_cli.local.emulator import MotoEmulator
+from servekit_cli.local.poller import SqsPoller
+from servekit_cli.local.resources import LocalResources, ProvisionContext, Provisioner
+
+__all__ = ["DEFAULT_STATE_FILE", "LocalStack"]
+
+DEFAULT_STATE_FILE = Path(".servekit") / "local.json"
+
+
+class LocalStack:
+    """Start with :meth:`start`; :attr:`resources` then holds what every provisioner made."""
+
+    def __init__(
+        self,
+        provisioners: Sequence[Provisioner] | None = None,
+        *,
+        port: int = 0,
+        region: str = "us-east-1",
+        state_file: Path | None = DEFAULT_STATE_FILE,
+        poll: bool = True,
+    ) -> None:
+        if provisioners is None:
+            from servekit_cli.local.provisioners import PROVISIONERS
+
+            provisioners = PROVISIONERS
+        self.provisioners = list(provisioners)
+        self.emulator = MotoEmulator(port=port, region=region)
+        self.state_file = state_file
+        self.poll = poll
+        self.resources = LocalResources()
+        self.pollers: list[SqsPoller] = []
+
+    def start(self) -> LocalStack:
+        """Start moto, export its env into this process, provision, start the pollers."""
+        self.emulator.start()
+        os.environ.update(self.emulator.env)
+        import boto3
+
+        session = boto3.Session(region_name=self.emulator.region)
+        context = ProvisionContext(session, self.emulator.endpoint_url, self.emulator.region)
+        merged = LocalResources()
+        for provision in self.provisioners:
+            made = provision(context)
+            merged.env.update(made.env)
+            merged.outputs.update(made.outputs)
+            merged.bindings.extend(made.bindings)
+            merged.routers.extend(made.routers)
+        self.resources = merged
+        os.environ.update(merged.env)
+        if self.poll:
+            sqs = session.client("sqs", endpoint_url=self.emulator.endpoint_url)
+            for binding in merged.bindings:
+                poller = SqsPoller(sqs, binding, region=self.emulator.region)
+                poller.start()
+                self.pollers.append(poller)
+        if self.state_file is not None:
+            self._write_state(self.state_file)
+        return self
+
+    def stop(self) -> None:
+        for poller in self.pollers:
+            poller.stop()
+        self.pollers.clear()
+        self.emulator.stop()
+        if self.state_file is not None:
+            self.state_file.unlink(missing_ok=True)
+
+    def state(self) -> dict[str, Any]:
+        return {
+            "endpoint_url": self.emulator.endpoint_url,
+            "region": self.emulator.region,
+            "outputs": self.resources.outputs,
+        }
+
+    def _write_state(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(self.state(), indent=2) + "\n")
+
+    def __enter__(self) -> LocalStack:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
