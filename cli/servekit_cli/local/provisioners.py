@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from servekit_cli.local import batch
 from servekit_cli.local.resources import Provisioner
 
 __all__ = ["PROVISIONERS"]
 
-PROVISIONERS: list[Provisioner] = []
+PROVISIONERS: list[Provisioner] = [batch.provision]

@@ -153,7 +153,7 @@ class BatchService:
             "created_at": batch["created_at"],
             "updated_at": batch["updated_at"],
             "finished_at": batch.get("finished_at"),
-            "output": self._output(batch_id),
+            **self._output(batch_id),
         }
         if batch.get("error"):
             view["error"] = {"code": batch.get("error_code", ""), "message": batch["error"]}

@@ -41,7 +41,7 @@ class BatchSettings:
     inference_rows: int = DEFAULT_INFERENCE_ROWS
     """SERVEKIT_BATCH_INFERENCE_ROWS: rows per onnxruntime call inside a chunk."""
 
-    max_receive: int = 3
+    max_receive: int = shapes.DEFAULT_MAX_RECEIVE
     """SERVEKIT_BATCH_MAX_RECEIVE: the chunk queue's maxReceiveCount; on the last receive a
     transient failure is recorded as a FAILED chunk (re-runnable) instead of reaching the DLQ."""
 
@@ -71,7 +71,7 @@ class BatchSettings:
             chunk_queue_url=env.get(shapes.ENV_BATCH_CHUNK_QUEUE_URL, ""),
             chunk_rows=_int(env, shapes.ENV_BATCH_CHUNK_ROWS, DEFAULT_CHUNK_ROWS),
             inference_rows=_int(env, shapes.ENV_BATCH_INFERENCE_ROWS, DEFAULT_INFERENCE_ROWS),
-            max_receive=_int(env, shapes.ENV_BATCH_MAX_RECEIVE, 3),
+            max_receive=_int(env, shapes.ENV_BATCH_MAX_RECEIVE, shapes.DEFAULT_MAX_RECEIVE),
             validate_rows=_int(env, shapes.ENV_BATCH_VALIDATE_ROWS, 1000),
             ttl_days=_int(env, shapes.ENV_BATCH_TTL_DAYS, 7),
             schedule_prefix=env.get(shapes.ENV_BATCH_SCHEDULE_PREFIX) or shapes.SCHEDULED_PREFIX,

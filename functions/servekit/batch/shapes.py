@@ -16,6 +16,9 @@ __all__ = [
     "BATCH_SPLITTER_HANDLER",
     "BATCH_WORKER_HANDLER",
     "CHUNK_ITEM_PREFIX",
+    "DEFAULT_MAX_RECEIVE",
+    "DEFAULT_SPLITTER_TIMEOUT_S",
+    "DEFAULT_WORKER_TIMEOUT_S",
     "ENV_BATCH_BUCKET",
     "ENV_BATCH_CHUNK_QUEUE_URL",
     "ENV_BATCH_CHUNK_ROWS",
@@ -30,12 +33,18 @@ __all__ = [
     "FINAL_STATUSES",
     "INPUTS_PREFIX",
     "MESSAGE_VERSION",
+    "OUTPUT_BATCH_BUCKET",
+    "OUTPUT_BATCH_CHUNK_DLQ_URL",
+    "OUTPUT_BATCH_CHUNK_QUEUE_URL",
+    "OUTPUT_BATCH_SPLIT_QUEUE_URL",
+    "OUTPUT_BATCH_TABLE",
     "OUTPUT_MANIFEST",
     "OUTPUT_SUCCESS",
     "PARTITION_KEY",
     "SCHEDULED_PREFIX",
     "SORT_KEY",
     "TTL_ATTRIBUTE",
+    "VISIBILITY_TIMEOUT_FACTOR",
     "BatchStatus",
     "ChunkStatus",
     "batch_prefix",
@@ -123,3 +132,18 @@ BATCH_API_HANDLER: Final = "servekit.handlers.batch_api.handler"
 BATCH_SPLITTER_HANDLER: Final = "servekit.handlers.batch_splitter.handler"
 BATCH_WORKER_HANDLER: Final = "servekit.handlers.batch_worker.handler"
 BATCH_SCHEDULE_HANDLER: Final = "servekit.handlers.batch_schedule.handler"
+
+# --- queue and function defaults (infra/config.py and the local provisioner start here) ----
+DEFAULT_MAX_RECEIVE: Final = 3
+"""maxReceiveCount of the split and chunk queues before a message moves to the DLQ."""
+VISIBILITY_TIMEOUT_FACTOR: Final = 6
+"""Queue visibility timeout = this times the consuming function's timeout (AWS's guidance)."""
+DEFAULT_WORKER_TIMEOUT_S: Final = 120
+DEFAULT_SPLITTER_TIMEOUT_S: Final = 300
+
+# --- the stack's outputs the CLI reads (CfnOutput ids = keys of .servekit/local.json) ------
+OUTPUT_BATCH_BUCKET: Final = "BatchBucketName"
+OUTPUT_BATCH_TABLE: Final = "BatchTableName"
+OUTPUT_BATCH_SPLIT_QUEUE_URL: Final = "BatchSplitQueueUrl"
+OUTPUT_BATCH_CHUNK_QUEUE_URL: Final = "BatchChunkQueueUrl"
+OUTPUT_BATCH_CHUNK_DLQ_URL: Final = "BatchChunkDlqUrl"
