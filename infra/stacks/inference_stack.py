@@ -16,6 +16,7 @@ from constructs import Construct
 from infra.assets import stage_function_asset
 from infra.config import ServekitConfig
 from infra.constants import (
+    BATCH_PIPELINE_ID,
     DEPENDENCIES_LAYER_ID,
     HTTP_API_ID,
     INFERENCE_FUNCTION_ID,
@@ -26,6 +27,7 @@ from infra.constants import (
     TAG_PROJECT,
     TAG_STAGE,
 )
+from infra.constructs.batch_pipeline import BatchPipeline
 from infra.constructs.dependencies_layer import DependenciesLayer
 from infra.constructs.http_api import InferenceHttpApi
 from infra.constructs.inference_function import InferenceFunction
@@ -95,6 +97,19 @@ class InferenceStack(Stack):
             log_retention_days=inference.log_retention_days,
             removal_policy=removal,
         )
+
+        self.batch: BatchPipeline | None = None
+        if config.batch.enabled:
+            self.batch = BatchPipeline(
+                self,
+                BATCH_PIPELINE_ID,
+                config=config.batch,
+                inference=inference,
+                code=self.code,
+                layers=[self.layer.layer],
+                api=self.api,
+                removal_policy=removal,
+            )
 
         CfnOutput(self, OUTPUT_API_URL, value=self.api.url, description="HTTP API invoke URL")
         CfnOutput(

@@ -103,6 +103,23 @@ def synth(tmp_path_factory: pytest.TempPathFactory, model_dir: Path) -> Synthesi
 
 
 @pytest.fixture(scope="session")
+def core(tmp_path_factory: pytest.TempPathFactory, model_dir: Path) -> Synthesized:
+    """The cdk.json app with every optional capability (a section with ``enabled``) turned
+    off: the synchronous inference stack alone, as test_infra_inference_stack pins it."""
+    outdir = tmp_path_factory.mktemp("cdk-out-core")
+    context = copy.deepcopy(load_cdk_json_context())
+    context[CONTEXT_KEY] = {
+        key: {**value, "enabled": False}
+        if isinstance(value, dict) and "enabled" in value
+        else value
+        for key, value in context[CONTEXT_KEY].items()
+    }
+    app = build_app(context, outdir=str(outdir))
+    stacks = [child for child in app.node.children if isinstance(child, InferenceStack)]
+    return _synthesized(app, stacks[0])
+
+
+@pytest.fixture(scope="session")
 def variants(tmp_path_factory: pytest.TempPathFactory, model_dir: Path) -> dict[str, Synthesized]:
     """One app, two stacks: ``jwt`` (JWT authorizer + CORS) and ``public`` (auth none + CORS)."""
     outdir = tmp_path_factory.mktemp("cdk-out-variants")

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
+import pytest
 from aws_cdk import Token
 from aws_cdk.assertions import Match
 
@@ -40,6 +41,12 @@ if TYPE_CHECKING:
     from tests.infra.conftest import Synthesized
 
 EXPECTED_ROUTE_KEYS = {f"{method} {path}" for method, path in EXPLICIT_ROUTES} | {"$default"}
+
+
+@pytest.fixture(scope="module")
+def synth(core: Synthesized) -> Synthesized:
+    """This module pins the inference stack alone (optional capabilities off)."""
+    return core
 
 
 def _function(synth: Synthesized) -> dict[str, Any]:

@@ -75,7 +75,9 @@ def test_checks_pass_on_the_live_construct_tree(
         assert result.violations == [], [v.rule_name for v in result.violations]
 
 
-def test_default_stack_acknowledges_exactly_the_expected_findings(synth: Synthesized) -> None:
+def test_default_stack_acknowledges_exactly_the_expected_findings(core: Synthesized) -> None:
+    """The inference stack alone (optional capabilities off): its two known findings."""
+    synth = core
     acknowledged = {
         (rule, logical_id) for logical_id, rule, _ in _acknowledgements(synth.template_json)
     }
@@ -115,7 +117,8 @@ def test_checks_do_fire_without_the_acknowledgements(tmp_path: Path) -> None:
         function_code=lambda_.Code.from_inline("def handler(event, context): ..."),
     )
     result = AwsSolutionsChecks().validate_scope(app)
-    assert {v.rule_name for v in result.violations} == {
-        "AwsSolutions-IAM5[Resource::*]",
-        "AwsSolutions-L1",
-    }
+    found = {v.rule_name for v in result.violations}
+    assert {"AwsSolutions-IAM5[Resource::*]", "AwsSolutions-L1"} <= found
+    # beyond those: the batch pipeline's bucket-prefix grants (acknowledged in infra/nag.py)
+    for rule in found - {"AwsSolutions-IAM5[Resource::*]", "AwsSolutions-L1"}:
+        assert rule.startswith("AwsSolutions-IAM5[Resource::<BatchPipelineResourcesBucket"), rule
