@@ -288,3 +288,31 @@ def test_state_file_lists_the_batch_outputs(env: BatchStack) -> None:
         shapes.OUTPUT_BATCH_CHUNK_DLQ_URL,
     ):
         assert state["outputs"][key] == env.outputs[key]
+
+
+def test_fastapi_router_gives_the_same_answers_as_the_lambda_fast_path(env: BatchStack) -> None:
+    from fastapi.testclient import TestClient
+
+    from servekit.batch.rest import batch_api_router
+    from servekit.bootstrap import build_serving
+    from servekit.transports.rest import create_app
+
+    service = env.modules["batch_api"].service
+    client = TestClient(create_app(build_serving().service, routers=[batch_api_router(service)]))
+    uri = env.upload("inputs/parity.jsonl", jsonl(digits_rows(5, seed=7)))
+    for body in (
+        {"input": "s3://x"},
+        {"input": uri, "model": "nope"},
+        {"input": uri, "chunk_rows": "many"},
+    ):
+        response = client.post("/batches", json=body)
+        assert (response.status_code, response.json()) == env.api("POST", "/batches", body)
+    response = client.post("/batches", json={"input": uri, "model": MODEL})
+    assert response.status_code == 202
+    assert response.headers["location"] == response.json()["status_url"]
+    env.drain()
+    batch_id = response.json()["batch_id"]
+    got = client.get(f"/batches/{batch_id}")
+    assert (got.status_code, got.json()) == env.api("GET", f"/batches/{batch_id}")
+    assert got.json()["status"] == shapes.BatchStatus.COMPLETE
+    assert client.get("/batches/missing").json()["error"]["code"] == "batch_not_found"

@@ -13,10 +13,10 @@ class BatchInputError(ValueError):
     """
 
     def __init__(self, code: str, message: str, line: int | None = None) -> None:
-        super().__init__(message)
         self.code = code
         self.message = f"line {line}: {message}" if line is not None else message
         self.line = line
+        super().__init__(self.message)
 
 
 class PoisonChunkError(RuntimeError):
