@@ -58,6 +58,10 @@ def test_csv_header_quotes_and_bom() -> None:
         (b'{"x": [1,2,3]}\n', "invalid_row", "line 1: an object line must be"),
         (b"7\n", "invalid_row", "line 1: expected an array of 3 numbers, got int"),
         (b"[1,2,1e39]\n", "out_of_range", "line 1: values exceed the range of float32"),
+        (b"[1,null,3]\n", "invalid_dtype", "line 1: holds null"),
+        (b"[1,2,3]\n[[1],[2],[3]]\n", "invalid_dtype", "line 2: holds an array"),
+        (b"[1,2,3]\n[1,2,3,4]\n", "invalid_shape", "line 2: has 4 values"),
+        (b"[1,2,3]\n[1,2," + b"1" + b"0" * 40 + b"]\n", "out_of_range", "line 2: values exceed"),
     ],
 )
 def test_jsonl_errors_name_the_line(data: bytes, code: str, message: str) -> None:

@@ -30,6 +30,8 @@ FORMATS: Final = ("jsonl", "csv")
 MAX_LINE_BYTES: Final = 1 << 20
 _EXTENSIONS: Final = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl", ".csv": "csv"}
 _NUMBERS: Final = frozenset({int, float})
+# JSON tokens that are not numbers or arrays: a block without any is checked in one numpy call.
+_NOT_NUMBERS: Final = (b'"', b"{", b"true", b"false", b"null")
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,9 +116,10 @@ def _row_width(spec: TensorSpec) -> int:
     return int(row_shape[0])
 
 
-def _parse_jsonl(lines: list[bytes], numbers: list[int], width: int) -> npt.NDArray[np.float64]:
+def _parse_jsonl(lines: list[bytes], numbers: list[int], width: int) -> npt.NDArray[Any]:
+    document = b"[" + b",".join(lines) + b"]"
     try:
-        rows = orjson.loads(b"[" + b",".join(lines) + b"]")
+        rows = orjson.loads(document)
     except orjson.JSONDecodeError:
         for line, number in zip(lines, numbers, strict=True):
             try:
@@ -124,6 +127,20 @@ def _parse_jsonl(lines: list[bytes], numbers: list[int], width: int) -> npt.NDAr
             except orjson.JSONDecodeError as exc:
                 raise BatchInputError("malformed_line", f"not valid JSON ({exc})", number) from None
         raise  # pragma: no cover - the joined document failed, so one line must fail
+    if not any(token in document for token in _NOT_NUMBERS):
+        # Only arrays of numbers can be here: numpy's own type inference checks the rest in C
+        # (a ragged block raises, a nested one has ndim 3, an integer past int64 is 'O').
+        try:
+            fast = np.array(rows)
+        except ValueError:
+            fast = None
+        if (
+            fast is not None
+            and fast.ndim == 2
+            and fast.shape[1] == width
+            and fast.dtype.kind in "if"
+        ):
+            return fast
     for index, item in enumerate(rows):
         row = item
         if type(row) is dict:
@@ -185,7 +202,7 @@ def _parse_csv(lines: list[bytes], numbers: list[int], width: int) -> npt.NDArra
     raise BatchInputError("malformed_line", "cannot be read as CSV", numbers[0])
 
 
-def _cast(rows: npt.NDArray[np.float64], numbers: list[int], spec: TensorSpec) -> npt.NDArray[Any]:
+def _cast(rows: npt.NDArray[Any], numbers: list[int], spec: TensorSpec) -> npt.NDArray[Any]:
     finite = np.isfinite(rows).all(axis=1)
     if not finite.all():
         number = numbers[int(np.argmin(finite))]
