@@ -316,3 +316,42 @@ def test_fastapi_router_gives_the_same_answers_as_the_lambda_fast_path(env: Batc
     assert (got.status_code, got.json()) == env.api("GET", f"/batches/{batch_id}")
     assert got.json()["status"] == shapes.BatchStatus.COMPLETE
     assert client.get("/batches/missing").json()["error"]["code"] == "batch_not_found"
+
+
+def test_transient_failure_is_redelivered_by_sqs_then_recorded_on_the_last_receive(
+    env: BatchStack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    queue = env.outputs[shapes.OUTPUT_BATCH_CHUNK_QUEUE_URL]
+    dlq = env.outputs[shapes.OUTPUT_BATCH_CHUNK_DLQ_URL]
+    worker = env.modules["batch_worker"].worker
+    assert worker.settings.max_receive == shapes.DEFAULT_MAX_RECEIVE == 3
+    attempts: list[int] = []
+
+    def broken(model: Any, chunk_rows: np.ndarray) -> Any:
+        attempts.append(len(chunk_rows))
+        raise TimeoutError("onnxruntime took too long")
+
+    monkeypatch.setattr(worker, "_predict", broken)
+    batch_id = submit(env, env.upload("inputs/transient.jsonl", jsonl(digits_rows(10, seed=8))))
+    env.splitter.drain(idle_polls=1)
+    # Redeliver at once instead of after the visibility timeout (30 s locally).
+    env.sqs.set_queue_attributes(QueueUrl=queue, Attributes={"VisibilityTimeout": "0"})
+    try:
+        env.worker.drain(idle_polls=2)
+    finally:
+        env.sqs.set_queue_attributes(QueueUrl=queue, Attributes={"VisibilityTimeout": "30"})
+    assert attempts == [10, 10, 10]  # received three times: twice reported as failures
+    body = status_of(env, batch_id)
+    assert body["status"] == shapes.BatchStatus.FAILED  # its only chunk failed
+    (failed,) = body["failed_chunks"]
+    assert failed["error"] == "failed 3 times, last: TimeoutError: onnxruntime took too long"
+    assert env.queue_depth(shapes.OUTPUT_BATCH_CHUNK_QUEUE_URL) == 0
+    depth = env.sqs.get_queue_attributes(
+        QueueUrl=dlq, AttributeNames=["ApproximateNumberOfMessages"]
+    )
+    assert depth["Attributes"]["ApproximateNumberOfMessages"] == "0"  # recorded, not parked
+    status, rerun = env.api("POST", f"/batches/{batch_id}/rerun")
+    assert status == 202 and rerun["rerun_chunks"] == 1
+    monkeypatch.undo()
+    env.worker.drain(idle_polls=1)
+    assert status_of(env, batch_id)["status"] == shapes.BatchStatus.COMPLETE
