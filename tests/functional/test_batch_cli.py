@@ -136,3 +136,9 @@ def test_progress_line() -> None:
     assert progress_line(status, width=8) == "[####....] 2/4 chunks, 1 failed  RUNNING"
     empty = {"status": "SPLITTING", "chunks": {"total": 0, "done": 0, "failed": 0}}
     assert progress_line(empty, width=4) == "[....] 0/0 chunks  SPLITTING"
+
+
+def test_local_server_documents_the_batch_routes(served: Path) -> None:
+    spec = httpx.get(os.environ["SERVEKIT_API_URL"] + "/openapi.json").json()
+    assert {"/batches", "/batches/{batch_id}", "/batches/{batch_id}/rerun"} <= set(spec["paths"])
+    assert spec["paths"]["/batches"]["post"]["requestBody"]["required"] is True
