@@ -355,3 +355,35 @@ def test_transient_failure_is_redelivered_by_sqs_then_recorded_on_the_last_recei
     monkeypatch.undo()
     env.worker.drain(idle_polls=1)
     assert status_of(env, batch_id)["status"] == shapes.BatchStatus.COMPLETE
+
+
+def test_redelivered_split_message_requeues_chunks_lost_in_a_crash(env: BatchStack) -> None:
+    """A splitter that died after recording its chunks but before queueing them all: the
+    split message comes back (receive count 2) and the pending chunks are queued again."""
+    batch_id = submit(env, env.upload("inputs/crash.jsonl", jsonl(digits_rows(30, seed=9))),
+                      chunk_rows=10)  # fmt: skip
+    split_queue = env.outputs[shapes.OUTPUT_BATCH_SPLIT_QUEUE_URL]
+    (message,) = env.sqs.receive_message(
+        QueueUrl=split_queue, MessageSystemAttributeNames=list(RECORD_ATTRIBUTES)
+    )["Messages"]
+    arn = env.sqs.get_queue_attributes(QueueUrl=split_queue, AttributeNames=["QueueArn"])
+    event = lambda_sqs_event([message], arn["Attributes"]["QueueArn"], "us-east-1")
+    handler = env.modules["batch_splitter"].handler
+    assert handler(event, LambdaContext()) == {"batchItemFailures": []}
+    env.sqs.purge_queue(QueueUrl=env.outputs[shapes.OUTPUT_BATCH_CHUNK_QUEUE_URL])  # "lost"
+    assert status_of(env, batch_id)["status"] == shapes.BatchStatus.RUNNING
+    event["Records"][0]["attributes"]["ApproximateReceiveCount"] = "2"
+    assert handler(event, LambdaContext()) == {"batchItemFailures": []}
+    env.sqs.delete_message(QueueUrl=split_queue, ReceiptHandle=message["ReceiptHandle"])
+    env.worker.drain(idle_polls=1)
+    body = status_of(env, batch_id)
+    assert body["status"] == shapes.BatchStatus.COMPLETE
+    assert body["chunks"] == {"total": 3, "done": 3, "failed": 0}
+
+
+def test_invalid_split_message_is_dropped_with_a_log_not_retried(env: BatchStack) -> None:
+    split_queue = env.outputs[shapes.OUTPUT_BATCH_SPLIT_QUEUE_URL]
+    env.sqs.send_message(QueueUrl=split_queue, MessageBody='{"v": 9}')
+    env.sqs.send_message(QueueUrl=split_queue, MessageBody='{"v": 1, "batch_id": "unknown"}')
+    env.splitter.drain(idle_polls=1)
+    assert env.queue_depth(shapes.OUTPUT_BATCH_SPLIT_QUEUE_URL) == 0
