@@ -73,6 +73,17 @@ TAG_PROJECT: Final = "project"
 TAG_STAGE: Final = "stage"
 PROJECT_NAME: Final = "servekit"
 
+# --- sessions (infra/constructs/sessions.py) -----------------------------------------------
+
+SESSIONS_ID: Final = "Sessions"
+SESSIONS_TABLE_ID: Final = "Table"
+SESSIONS_FUNCTION_ID: Final = "Function"
+SESSIONS_WORKER_ID: Final = "EventsWorker"
+SESSIONS_QUEUE_ID: Final = "EventsQueue"
+SESSIONS_DLQ_ID: Final = "EventsDlq"
+SESSIONS_DLQ_ALARM_ID: Final = "EventsDlqAlarm"
+SESSIONS_INTEGRATION_ID: Final = "SessionsIntegration"
+
 # --- batch pipeline (infra/constructs/batch_pipeline.py) -----------------------------------
 
 BATCH_PIPELINE_ID: Final = "BatchPipeline"

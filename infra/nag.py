@@ -22,6 +22,7 @@ from cdk_nag import AwsSolutionsChecks
 from constructs import IConstruct
 
 from infra.constructs.batch_pipeline import BatchPipeline
+from infra.constructs.servekit_function import ServekitFunction
 from infra.stacks.inference_stack import InferenceStack
 
 __all__ = ["Acknowledged", "acknowledge_inference_findings", "add_nag_checks"]
@@ -117,8 +118,12 @@ def acknowledge_inference_findings(stack: InferenceStack) -> list[Acknowledged]:
         Validations.of(scope).acknowledge(Acknowledgment(id=rule_id, reason=reason))
         done.append(Acknowledged(scope.node.path, rule_id, reason))
 
-    ack(stack.function.role, "AwsSolutions-IAM5[Resource::*]", XRAY_WILDCARD)
-    ack(stack.function.function, "AwsSolutions-L1", PINNED_RUNTIME)
+    functions: list[ServekitFunction] = [stack.function]
+    if stack.sessions is not None:
+        functions += [stack.sessions.function, stack.sessions.worker]
+    for servekit_function in functions:
+        ack(servekit_function.role, "AwsSolutions-IAM5[Resource::*]", XRAY_WILDCARD)
+        ack(servekit_function.function, "AwsSolutions-L1", PINNED_RUNTIME)
     if stack.config.api.auth == "none":
         ack(stack.api.http_api, "AwsSolutions-APIG4", _public_api_reason(stack.config.stage))
     elif stack.api.cors_preflight_route is not None:

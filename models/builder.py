@@ -26,23 +26,26 @@ from models.output import (
     write_model_files,
     write_stamp,
 )
+from models.session_build import HIT_RATE_K, build_session_model
+from models.session_specs import SESSION_REGISTRY, SessionModelSpec, select_session_specs
 from models.specs import ModelSpec, select_specs
 from models.training import Split, load_split, train
 from models.verification import check_onnx_model, evaluate
 
-__all__ = ["BuildResult", "build", "build_model"]
+__all__ = ["BuildResult", "build", "build_model", "build_session"]
 
 
 @dataclass(frozen=True, slots=True)
 class BuildResult:
     """What one model build produced (the files are in ``directory``)."""
 
-    spec: ModelSpec
+    spec: ModelSpec | SessionModelSpec
     directory: Path
     size: int
     sha256: str
     test_accuracy: float
     seconds: float
+    score_name: str = "test accuracy"
 
 
 def build_model(spec: ModelSpec, split: Split, directory: Path) -> BuildResult:
@@ -74,7 +77,34 @@ def build_model(spec: ModelSpec, split: Split, directory: Path) -> BuildResult:
     )
 
 
-def _up_to_date(out: Path, specs: Sequence[ModelSpec]) -> bool:
+def build_session(spec: SessionModelSpec, directory: Path) -> BuildResult:
+    """Build one session recommender (see models/session_build.py) into ``directory``."""
+    started = time.perf_counter()
+    built = build_session_model(spec, directory)
+    return BuildResult(
+        spec=spec,
+        directory=directory,
+        size=built.size,
+        sha256=built.sha256,
+        test_accuracy=built.hit_rate,
+        seconds=time.perf_counter() - started,
+        score_name=f"hit rate @{HIT_RATE_K}",
+    )
+
+
+def _selection(only: Sequence[str] | None) -> tuple[list[ModelSpec], list[SessionModelSpec]]:
+    """The digits and session specs named in ``only`` (every model when it is empty)."""
+    if not only:
+        return select_specs(None), select_session_specs(None)
+    session_names = {spec.name for spec in SESSION_REGISTRY}
+    others = [name for name in only if name not in session_names]
+    sessions = [name for name in only if name in session_names]
+    return (select_specs(others) if others else []), (
+        select_session_specs(sessions) if sessions else []
+    )
+
+
+def _up_to_date(out: Path, specs: Sequence[ModelSpec | SessionModelSpec]) -> bool:
     """Print the "up to date" lines and return True if every spec's directory is intact."""
     installed = {spec.name: installed_manifest(out, spec.name) for spec in specs}
     if not all(found is not None for found in installed.values()):
@@ -91,7 +121,8 @@ def _up_to_date(out: Path, specs: Sequence[ModelSpec]) -> bool:
 
 def build(out: Path, only: Sequence[str] | None = None, if_changed: bool = False) -> int:
     """Build the selected models into ``out``; print one line per model. Returns 0."""
-    specs = select_specs(only)
+    digits_specs, session_specs = _selection(only)
+    specs: list[ModelSpec | SessionModelSpec] = [*digits_specs, *session_specs]
     names = frozenset(spec.name for spec in specs)
     out.mkdir(parents=True, exist_ok=True)
     key = stamp_key()
@@ -100,10 +131,13 @@ def build(out: Path, only: Sequence[str] | None = None, if_changed: bool = False
     if if_changed and stamped_key == key and names <= stamped_models and _up_to_date(out, specs):
         return 0
 
-    split = load_split()
     staging = Path(tempfile.mkdtemp(prefix=".build-", dir=out))
     try:
-        results = [build_model(spec, split, staging / spec.name) for spec in specs]
+        results: list[BuildResult] = []
+        if digits_specs:
+            split = load_split()
+            results += [build_model(spec, split, staging / spec.name) for spec in digits_specs]
+        results += [build_session(spec, staging / spec.name) for spec in session_specs]
         for result in results:
             install(result.directory, out / result.spec.name)
     finally:
@@ -115,7 +149,7 @@ def build(out: Path, only: Sequence[str] | None = None, if_changed: bool = False
     for result in results:
         print(
             f"{result.spec.name} {result.spec.version}: {result.size} bytes, "
-            f"sha256 {result.sha256[:12]}, test accuracy {result.test_accuracy:.4f} "
+            f"sha256 {result.sha256[:12]}, {result.score_name} {result.test_accuracy:.4f} "
             f"({result.seconds:.1f} s)"
         )
     return 0

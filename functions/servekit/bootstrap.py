@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
 from servekit.dataplane.service import InferenceService, Recorder
 from servekit.observability import MetricsRecorder, logger
 from servekit.runtime.registry import ModelRegistry
+from servekit.sessions.forwarding import EventForwarder
+from servekit.sessions.metrics import SessionMetrics
+from servekit.sessions.shapes import ENV_SESSION_EVENTS_QUEUE_URL
 from servekit.settings import Settings
 
 __all__ = ["Serving", "build_serving"]
@@ -31,5 +35,9 @@ def build_serving(settings: Settings | None = None, recorder: Recorder | None = 
             "fast_path": settings.fast_path,
         },
     )
-    service = InferenceService(registry, settings, recorder or MetricsRecorder())
+    queue_url = os.environ.get(ENV_SESSION_EVENTS_QUEUE_URL)  # the hybrid path, when deployed
+    forwarder = (
+        EventForwarder(queue_url, on_failure=SessionMetrics().not_forwarded) if queue_url else None
+    )
+    service = InferenceService(registry, settings, recorder or MetricsRecorder(), forwarder)
     return Serving(settings=settings, registry=registry, service=service)

@@ -24,6 +24,7 @@ from infra.constants import (
     OUTPUT_FUNCTION_NAME,
     OUTPUT_LAYER_ARN,
     PROJECT_NAME,
+    SESSIONS_ID,
     TAG_PROJECT,
     TAG_STAGE,
 )
@@ -31,6 +32,7 @@ from infra.constructs.batch_pipeline import BatchPipeline
 from infra.constructs.dependencies_layer import DependenciesLayer
 from infra.constructs.http_api import InferenceHttpApi
 from infra.constructs.inference_function import InferenceFunction
+from infra.constructs.sessions import SessionsCapability
 
 __all__ = ["InferenceStack"]
 
@@ -98,6 +100,21 @@ class InferenceStack(Stack):
             removal_policy=removal,
         )
 
+        self.sessions: SessionsCapability | None = None
+        if config.sessions.enabled:
+            self.sessions = SessionsCapability(
+                self,
+                SESSIONS_ID,
+                config=config.sessions,
+                code=self.code,
+                layers=[self.layer.layer],
+                architecture=inference.architecture,
+                log_retention_days=inference.log_retention_days,
+                inference_function=self.function.function,
+                api=self.api,
+                removal_policy=removal,
+            )
+
         self.batch: BatchPipeline | None = None
         if config.batch.enabled:
             self.batch = BatchPipeline(
@@ -131,4 +148,5 @@ class InferenceStack(Stack):
     @staticmethod
     def bundled_models(config: ServekitConfig) -> list[str]:
         """The models the code asset carries: every model some enabled function serves."""
-        return list(dict.fromkeys(config.inference.models))
+        sessions = [config.sessions.model] if config.sessions.enabled else []
+        return list(dict.fromkeys([*config.inference.models, *sessions]))

@@ -100,7 +100,7 @@ def test_correlation_id_round_trip(client: httpx.Client) -> None:
 
 def test_openapi_documents_every_route_and_error(client: httpx.Client) -> None:
     spec = client.get("/openapi.json").json()
-    # the local server also carries the capabilities' routers (batches, jobs, ...)
+    # the capabilities' routers (sessions, ...) add their own paths to the local app
     assert {"/health", "/models", "/models/{name}", "/predict"} <= set(spec["paths"])
     predict = spec["paths"]["/predict"]["post"]
     assert predict["requestBody"]["required"] is True

@@ -68,7 +68,7 @@ def test_a_manifest_that_disagrees_is_refused(
 
 def test_registry_discovers_all_models_and_picks_the_default(model_dir: Path) -> None:
     registry = ModelRegistry.from_settings(Settings(model_dir=model_dir, intra_op_threads=1))
-    assert registry.names == ["digits-logreg", "digits-mlp"]
+    assert registry.names == ["digits-logreg", "digits-mlp", "session-recs-v1", "session-recs-v2"]
     assert registry.get(None) is registry.get("digits-logreg")
     assert registry.get("nope") is None
 

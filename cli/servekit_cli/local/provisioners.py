@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from servekit_cli.local import batch
 from servekit_cli.local.resources import Provisioner
+from servekit_cli.local.sessions import provision_sessions
 
 __all__ = ["PROVISIONERS"]
 
-PROVISIONERS: list[Provisioner] = [batch.provision]
+PROVISIONERS: list[Provisioner] = [provision_sessions, batch.provision]

@@ -15,7 +15,7 @@ from servekit.dataplane.errors import ApiError
 
 __all__ = ["PredictRequest", "check_content_type", "decode_predict_request", "encode"]
 
-_PREDICT_FIELDS = frozenset({"inputs", "model"})
+_PREDICT_FIELDS = frozenset({"inputs", "model", "session"})
 _JSON_OPTIONS = orjson.OPT_SERIALIZE_NUMPY
 
 
@@ -23,6 +23,8 @@ _JSON_OPTIONS = orjson.OPT_SERIALIZE_NUMPY
 class PredictRequest:
     inputs: Any
     model: str | None
+    session: Any = None
+    """Optional: session events to forward to the session service (see servekit.sessions)."""
 
 
 def encode(payload: Any) -> bytes:
@@ -73,7 +75,7 @@ def decode_predict_request(body: bytes, max_body_bytes: int) -> PredictRequest:
     model = document.get("model")
     if model is not None and (not isinstance(model, str) or not model):
         raise ApiError(422, "invalid_field", "field 'model' must be a non-empty string")
-    return PredictRequest(inputs=document["inputs"], model=model)
+    return PredictRequest(inputs=document["inputs"], model=model, session=document.get("session"))
 
 
 def _json_error_message(exc: orjson.JSONDecodeError) -> str:

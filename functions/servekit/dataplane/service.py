@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Any, Protocol
 
 from servekit import __version__
@@ -13,7 +14,7 @@ from servekit.runtime.registry import ModelRegistry
 from servekit.runtime.validation import InvalidInputError, to_batch
 from servekit.settings import Settings
 
-__all__ = ["InferenceService", "Recorder"]
+__all__ = ["InferenceService", "Recorder", "SessionForwarder"]
 
 
 class Recorder(Protocol):
@@ -24,11 +25,25 @@ class Recorder(Protocol):
     def rejected(self, code: str) -> None: ...
 
 
+class SessionForwarder(Protocol):
+    """The hybrid path (servekit.sessions.forwarding): checks a request's ``session`` field
+    before inference (ApiError if malformed) and returns the send to run after it."""
+
+    def prepare(self, raw: Any) -> Callable[[], dict[str, Any]]: ...
+
+
 class InferenceService:
-    def __init__(self, registry: ModelRegistry, settings: Settings, recorder: Recorder) -> None:
+    def __init__(
+        self,
+        registry: ModelRegistry,
+        settings: Settings,
+        recorder: Recorder,
+        forwarder: SessionForwarder | None = None,
+    ) -> None:
         self.registry = registry
         self.settings = settings
         self.recorder = recorder
+        self.forwarder = forwarder
 
     def health(self) -> dict[str, Any]:
         return {"status": "ok", "version": __version__, "models": self.registry.names}
@@ -48,6 +63,7 @@ class InferenceService:
             check_content_type(content_type)
             request = decode_predict_request(body, self.settings.max_body_bytes)
             model = self._model(request.model)
+            forward = self._forward(request.session)
             try:
                 batch = to_batch(request.inputs, model.manifest.input, self.settings.max_rows)
             except InvalidInputError as exc:
@@ -60,13 +76,27 @@ class InferenceService:
         self.recorder.prediction(model, len(batch), (time.perf_counter() - started) * 1000.0)
         labels = model.manifest.labels
         probabilities = prediction.probabilities
-        return {
+        response: dict[str, Any] = {
             "model": {"name": model.name, "version": model.version},
             "predictions": [
                 {"label": labels[index], "score": row[index], "probabilities": row}
                 for index, row in zip(prediction.class_indices.tolist(), probabilities, strict=True)
             ],
         }
+        if forward is not None:
+            response["session"] = forward()  # never raises: the prediction stands
+        return response
+
+    def _forward(self, session: Any) -> Callable[[], dict[str, Any]] | None:
+        if session is None:
+            return None
+        if self.forwarder is None:
+            raise ApiError(
+                422,
+                "sessions_not_configured",
+                "field 'session' needs the session events queue, which this deployment lacks",
+            )
+        return self.forwarder.prepare(session)
 
     def _model(self, name: str | None) -> LoadedModel:
         model = self.registry.get(name)

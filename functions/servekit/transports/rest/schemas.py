@@ -7,6 +7,8 @@ with what the service really accepts and answers.
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import BaseModel, ConfigDict, Field
 
 __all__ = [
@@ -31,6 +33,12 @@ class PredictRequest(BaseModel):
     model: str | None = Field(
         default=None, description="Model name; the default model when omitted."
     )
+    session: dict[str, Any] | None = Field(
+        default=None,
+        description='Hybrid pattern: {"id": "<session>", "events": [{"item", "type"}]} queues '
+        "these events for that session (through SQS) after the prediction; see the response's "
+        "'session' field.",
+    )
 
 
 class ModelRef(BaseModel):
@@ -47,6 +55,11 @@ class Prediction(BaseModel):
 class PredictResponse(BaseModel):
     model: ModelRef
     predictions: list[Prediction] = Field(description="One per input row, in input order.")
+    session: dict[str, Any] | None = Field(
+        default=None,
+        description="With a request 'session': its id, the event_ids and whether they were "
+        "forwarded (false: replay them with POST /sessions/{id}/events).",
+    )
 
 
 class TensorSpec(BaseModel):

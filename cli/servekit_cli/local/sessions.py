@@ -1,0 +1,67 @@
+"""Local resources of the sessions capability: the table, the hybrid queue and its DLQ.
+
+Same shapes as ``infra/constructs/sessions.py`` (both import ``servekit.sessions.shapes``):
+key, TTL attribute, on-demand billing, the queue's visibility timeout and redrive policy. The
+events queue is bound to the real worker handler, polled as Lambda would; the session routes
+join the local app through :func:`servekit.sessions.bootstrap.session_api_router_from_env`.
+"""
+
+from __future__ import annotations
+
+import json
+
+from servekit.sessions import shapes
+from servekit_cli.local.resources import LocalResources, ProvisionContext, QueueBinding
+
+__all__ = ["provision_sessions"]
+
+
+def provision_sessions(ctx: ProvisionContext) -> LocalResources:
+    dynamodb = ctx.session.client("dynamodb", endpoint_url=ctx.endpoint_url)
+    table = f"servekit-{ctx.stage}-sessions"
+    dynamodb.create_table(
+        TableName=table,
+        AttributeDefinitions=[{"AttributeName": shapes.TABLE_PARTITION_KEY, "AttributeType": "S"}],
+        KeySchema=[{"AttributeName": shapes.TABLE_PARTITION_KEY, "KeyType": "HASH"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    dynamodb.update_time_to_live(
+        TableName=table,
+        TimeToLiveSpecification={"Enabled": True, "AttributeName": shapes.ATTR_EXPIRES_AT},
+    )
+
+    sqs = ctx.session.client("sqs", endpoint_url=ctx.endpoint_url)
+    dlq = sqs.create_queue(QueueName=f"servekit-{ctx.stage}-session-events-dlq")["QueueUrl"]
+    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    queue = sqs.create_queue(
+        QueueName=f"servekit-{ctx.stage}-session-events",
+        Attributes={
+            "VisibilityTimeout": str(shapes.QUEUE_VISIBILITY_TIMEOUT_S),
+            "RedrivePolicy": json.dumps(
+                {
+                    "deadLetterTargetArn": dlq_arn,
+                    "maxReceiveCount": str(shapes.QUEUE_MAX_RECEIVE_COUNT),
+                }
+            ),
+        },
+    )["QueueUrl"]
+    return LocalResources(
+        env={shapes.ENV_SESSIONS_TABLE: table, shapes.ENV_SESSION_EVENTS_QUEUE_URL: queue},
+        outputs={
+            shapes.OUTPUT_SESSIONS_TABLE: table,
+            shapes.OUTPUT_EVENTS_QUEUE_URL: queue,
+            shapes.OUTPUT_EVENTS_DLQ_URL: dlq,
+        },
+        bindings=[
+            QueueBinding(
+                queue_url=queue,
+                handler=":".join(shapes.EVENTS_WORKER_HANDLER.rsplit(".", 1)),
+                batch_size=shapes.EVENTS_WORKER_BATCH_SIZE,
+                function_name="servekit-session-events-worker",
+                timeout_s=shapes.EVENTS_WORKER_TIMEOUT_S,
+            )
+        ],
+        routers=["servekit.sessions.bootstrap:session_api_router_from_env"],
+    )

@@ -1,0 +1,67 @@
+"""Settings of the sessions capability, read once from ``SERVEKIT_*`` environment variables."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from servekit.sessions import shapes
+from servekit.settings import SettingsError
+
+__all__ = ["SessionSettings"]
+
+
+@dataclass(frozen=True, slots=True)
+class SessionSettings:
+    table: str
+    """SERVEKIT_SESSIONS_TABLE: the DynamoDB table holding one record per session."""
+
+    model: str = shapes.DEFAULT_SESSIONS_MODEL
+    """SERVEKIT_SESSIONS_MODEL: the session model served (a folder under SERVEKIT_MODEL_DIR)."""
+
+    ttl_s: int = shapes.DEFAULT_TTL_S
+    """SERVEKIT_SESSIONS_TTL_S: a session expires this long after its last write."""
+
+    max_events: int = shapes.DEFAULT_MAX_EVENTS
+    """SERVEKIT_SESSIONS_MAX_EVENTS: history kept per session (the latest events)."""
+
+    max_attempts: int = shapes.DEFAULT_MAX_ATTEMPTS
+    """SERVEKIT_SESSIONS_MAX_ATTEMPTS: conditional-write attempts before a 429."""
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> SessionSettings:
+        env = os.environ if environ is None else environ
+        table = env.get(shapes.ENV_SESSIONS_TABLE)
+        if not table:
+            raise SettingsError(f"{shapes.ENV_SESSIONS_TABLE} is not set")
+        settings = cls(
+            table=table,
+            model=env.get(shapes.ENV_SESSIONS_MODEL) or shapes.DEFAULT_SESSIONS_MODEL,
+            ttl_s=_int(env, shapes.ENV_SESSIONS_TTL_S, shapes.DEFAULT_TTL_S, 60),
+            max_events=_int(env, shapes.ENV_SESSIONS_MAX_EVENTS, shapes.DEFAULT_MAX_EVENTS, 1),
+            max_attempts=_int(
+                env, shapes.ENV_SESSIONS_MAX_ATTEMPTS, shapes.DEFAULT_MAX_ATTEMPTS, 1
+            ),
+        )
+        # ~200 bytes per stored event at most (64-char ids): keep the guard out of reach.
+        if settings.max_events * 200 > shapes.MAX_RECORD_BYTES:
+            raise SettingsError(
+                f"{shapes.ENV_SESSIONS_MAX_EVENTS}={settings.max_events} could exceed the "
+                f"{shapes.MAX_RECORD_BYTES}-byte record guard; use at most "
+                f"{shapes.MAX_RECORD_BYTES // 200}"
+            )
+        return settings
+
+
+def _int(env: Mapping[str, str], name: str, default: int, minimum: int) -> int:
+    raw = env.get(name)
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be an integer, got {raw!r}") from None
+    if value < minimum:
+        raise SettingsError(f"{name} must be at least {minimum}, got {value}")
+    return value
