@@ -11,6 +11,7 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
+from servekit.batch.dynamo import DynamoTable, Item
 from servekit.batch.shapes import (
     BATCH_ITEM,
     CHUNK_ITEM_PREFIX,
@@ -24,18 +25,11 @@ from servekit.batch.shapes import (
 
 __all__ = ["BatchManifest"]
 
-Item = dict[str, Any]
 
-
-class BatchManifest:
+class BatchManifest(DynamoTable):
     def __init__(self, dynamodb: Any, table: str, ttl_days: int = 7) -> None:
-        from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
-
-        self.db = dynamodb
-        self.table = table
+        super().__init__(dynamodb, table)
         self.ttl_s = ttl_days * 86_400
-        self._to = TypeSerializer().serialize
-        self._from = TypeDeserializer().deserialize
 
     # --- batch record ------------------------------------------------------------------------
     def create(self, batch_id: str, fields: Mapping[str, Any]) -> bool:
@@ -55,7 +49,7 @@ class BatchManifest:
         try:
             self.db.put_item(
                 TableName=self.table,
-                Item=self._key(batch_id, BATCH_ITEM) | self._item(item),
+                Item=self.key(batch_id, BATCH_ITEM) | self.item(item),
                 ConditionExpression="attribute_not_exists(#pk)",
                 ExpressionAttributeNames={"#pk": PARTITION_KEY},
             )
@@ -64,11 +58,11 @@ class BatchManifest:
         return True
 
     def get(self, batch_id: str) -> Item | None:
-        return self._get(batch_id, BATCH_ITEM)
+        return self.get_item(batch_id, BATCH_ITEM)
 
     def fail(self, batch_id: str, code: str, message: str) -> bool:
         """SPLITTING → FAILED with the reason (the input was rejected)."""
-        return self._update(
+        return self.update(
             batch_id,
             "SET #s = :failed, error_code = :code, #e = :message, updated_at = :now,"
             " finished_at = :now",
@@ -83,8 +77,8 @@ class BatchManifest:
         requests = [
             {
                 "PutRequest": {
-                    "Item": self._key(batch_id, chunk_item(index))
-                    | self._item(
+                    "Item": self.key(batch_id, chunk_item(index))
+                    | self.item(
                         {
                             "chunk": index,
                             "first_row": first_row,
@@ -103,7 +97,7 @@ class BatchManifest:
             pending: Any = {self.table: requests[start : start + 25]}
             while pending:  # BatchWriteItem may leave some items for a retry
                 pending = self.db.batch_write_item(RequestItems=pending).get("UnprocessedItems")
-        return self._update(
+        return self.update(
             batch_id,
             "SET #s = :running, chunks_total = :total, total_rows = :rows, updated_at = :now",
             {
@@ -116,7 +110,7 @@ class BatchManifest:
 
     def finish(self, batch: Item, status: str) -> bool:
         """RUNNING → ``status`` if the counters are still the ones the caller saw."""
-        return self._update(
+        return self.update(
             batch[PARTITION_KEY],
             "SET #s = :status, updated_at = :now, finished_at = :now",
             {":status": status},
@@ -132,7 +126,7 @@ class BatchManifest:
 
     def reopen(self, batch_id: str, was: str) -> bool:
         """A final (or stuck RUNNING) batch → RUNNING for a re-run."""
-        return self._update(
+        return self.update(
             batch_id,
             "SET #s = :running, updated_at = :now REMOVE finished_at ADD attempt :one",
             {":running": BatchStatus.RUNNING, ":one": 1},
@@ -141,7 +135,7 @@ class BatchManifest:
 
     # --- chunk records -----------------------------------------------------------------------
     def chunk(self, batch_id: str, index: int) -> Item | None:
-        return self._get(batch_id, chunk_item(index))
+        return self.get_item(batch_id, chunk_item(index))
 
     def chunks(self, batch_id: str) -> list[Item]:
         items: list[Item] = []
@@ -149,12 +143,12 @@ class BatchManifest:
             "TableName": self.table,
             "KeyConditionExpression": "#pk = :id AND begins_with(#sk, :chunk)",
             "ExpressionAttributeNames": {"#pk": PARTITION_KEY, "#sk": SORT_KEY},
-            "ExpressionAttributeValues": self._item({":id": batch_id, ":chunk": CHUNK_ITEM_PREFIX}),
+            "ExpressionAttributeValues": self.item({":id": batch_id, ":chunk": CHUNK_ITEM_PREFIX}),
             "ConsistentRead": True,
         }
         while True:
             page = self.db.query(**kwargs)
-            items += [self._plain(item) for item in page.get("Items", [])]
+            items += [self.plain(item) for item in page.get("Items", [])]
             if "LastEvaluatedKey" not in page:
                 return items
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
@@ -184,16 +178,16 @@ class BatchManifest:
             chunk_update += " REMOVE #e"
             names["#e"] = "error"
         counter = "chunks_failed" if failed else "chunks_done"
-        return self._transact(
+        return self.transact(
             [
                 {
                     "Update": {
                         "TableName": self.table,
-                        "Key": self._key(batch_id, chunk_item(index)),
+                        "Key": self.key(batch_id, chunk_item(index)),
                         "UpdateExpression": chunk_update,
                         "ConditionExpression": "#s = :pending AND attempt = :attempt",
                         "ExpressionAttributeNames": names,
-                        "ExpressionAttributeValues": self._item(values),
+                        "ExpressionAttributeValues": self.item(values),
                     }
                 },
                 self._count(batch_id, counter, 1),
@@ -202,16 +196,16 @@ class BatchManifest:
 
     def reset_chunk(self, batch_id: str, index: int, attempt: int) -> bool:
         """FAILED (at ``attempt``) → PENDING at ``attempt + 1``, uncounting the failure."""
-        return self._transact(
+        return self.transact(
             [
                 {
                     "Update": {
                         "TableName": self.table,
-                        "Key": self._key(batch_id, chunk_item(index)),
+                        "Key": self.key(batch_id, chunk_item(index)),
                         "UpdateExpression": "SET #s = :pending, attempt = :next REMOVE #e",
                         "ConditionExpression": "#s = :failed AND attempt = :attempt",
                         "ExpressionAttributeNames": {"#s": "status", "#e": "error"},
-                        "ExpressionAttributeValues": self._item(
+                        "ExpressionAttributeValues": self.item(
                             {
                                 ":pending": ChunkStatus.PENDING,
                                 ":failed": ChunkStatus.FAILED,
@@ -225,75 +219,12 @@ class BatchManifest:
             ]
         )
 
-    # --- plumbing ----------------------------------------------------------------------------
     def _count(self, batch_id: str, counter: str, delta: int) -> dict[str, Any]:
         return {
             "Update": {
                 "TableName": self.table,
-                "Key": self._key(batch_id, BATCH_ITEM),
+                "Key": self.key(batch_id, BATCH_ITEM),
                 "UpdateExpression": f"ADD {counter} :delta SET updated_at = :now",
-                "ExpressionAttributeValues": self._item(
-                    {":delta": delta, ":now": int(time.time())}
-                ),
+                "ExpressionAttributeValues": self.item({":delta": delta, ":now": int(time.time())}),
             }
         }
-
-    def _transact(self, items: list[dict[str, Any]]) -> bool:
-        try:
-            self.db.transact_write_items(TransactItems=items)
-        except self.db.exceptions.TransactionCanceledException as exc:
-            reasons = exc.response.get("CancellationReasons", [])
-            if any(r.get("Code") == "ConditionalCheckFailed" for r in reasons):
-                return False
-            raise
-        return True
-
-    def _update(
-        self,
-        batch_id: str,
-        expression: str,
-        values: Mapping[str, Any],
-        *,
-        condition: tuple[str, Mapping[str, Any]],
-        names: Mapping[str, str] | None = None,
-    ) -> bool:
-        try:
-            self.db.update_item(
-                TableName=self.table,
-                Key=self._key(batch_id, BATCH_ITEM),
-                UpdateExpression=expression,
-                ConditionExpression=condition[0],
-                ExpressionAttributeNames={"#s": "status", **(names or {})},
-                ExpressionAttributeValues=self._item(
-                    {**values, **condition[1], ":now": int(time.time())}
-                ),
-            )
-        except self.db.exceptions.ConditionalCheckFailedException:
-            return False
-        return True
-
-    def _get(self, batch_id: str, item: str) -> Item | None:
-        found = self.db.get_item(
-            TableName=self.table, Key=self._key(batch_id, item), ConsistentRead=True
-        ).get("Item")
-        return None if found is None else self._plain(found)
-
-    def _key(self, batch_id: str, item: str) -> dict[str, Any]:
-        return {PARTITION_KEY: {"S": batch_id}, SORT_KEY: {"S": item}}
-
-    def _item(self, fields: Mapping[str, Any]) -> dict[str, Any]:
-        return {name: self._to(value) for name, value in fields.items() if value is not None}
-
-    def _plain(self, item: Mapping[str, Any]) -> Item:
-        """A DynamoDB item as plain Python (numbers as int: the manifest stores no floats)."""
-        return {name: _number(self._from(value)) for name, value in item.items()}
-
-
-def _number(value: Any) -> Any:
-    from decimal import Decimal
-
-    if isinstance(value, Decimal):
-        return int(value)
-    if isinstance(value, list):
-        return [_number(v) for v in value]
-    return value

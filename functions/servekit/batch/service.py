@@ -8,7 +8,6 @@ rows), so a rejected request leaves no record, no message and no object behind.
 
 from __future__ import annotations
 
-import hashlib
 import re
 import uuid
 from collections.abc import Mapping
@@ -199,32 +198,6 @@ class BatchService:
         logger.info("batch re-run", extra={"batch_id": batch_id, "chunks": len(requeue)})
         body = {**self._accepted(batch_id, BatchStatus.RUNNING), "rerun_chunks": len(requeue)}
         return HttpResponse(body, 202, {"location": body["status_url"]})
-
-    # --- the schedule ------------------------------------------------------------------------
-    def start_scheduled(self) -> list[str]:
-        """Start a batch for each file under the schedule prefix not seen before.
-
-        The batch id derives from the object's key and ETag, so a file is batched once, and
-        again only if it is replaced. Its rows are checked by the splitter (a bad file ends
-        FAILED with the line named, and is not retried on the next tick).
-        """
-        model = self.settings.schedule_model or self.default_model
-        started = []
-        for key in self.store.keys(self.settings.schedule_prefix):
-            if key.endswith("/"):
-                continue
-            etag = self.store.s3.head_object(Bucket=self.store.bucket, Key=key)["ETag"]
-            digest = hashlib.sha256(f"{key}\0{etag}".encode()).hexdigest()[:32]
-            batch_id = f"sched-{digest}"
-            if self.manifest.get(batch_id) is not None:
-                continue
-            try:
-                self.start(self.store.uri(key), model=model, batch_id=batch_id, check_rows=False)
-            except BatchInputError as exc:
-                logger.warning("scheduled input skipped", extra={"key": key, "error": exc.message})
-                continue
-            started.append(batch_id)
-        return started
 
     def _batch(self, batch_id: str) -> dict[str, Any]:
         batch = self.manifest.get(batch_id) if _BATCH_ID.match(batch_id) else None

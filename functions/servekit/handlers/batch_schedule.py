@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from servekit.batch.schedule import start_scheduled
 from servekit.batch.wiring import build_service
 from servekit.observability import logger
 
@@ -15,6 +16,6 @@ service = build_service()
 
 @logger.inject_lambda_context(clear_state=True)
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    started = service.start_scheduled()
+    started = start_scheduled(service)
     logger.info("scheduled batches started", extra={"batches": started})
     return {"started": started}
