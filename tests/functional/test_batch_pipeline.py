@@ -387,3 +387,45 @@ def test_invalid_split_message_is_dropped_with_a_log_not_retried(env: BatchStack
     env.sqs.send_message(QueueUrl=split_queue, MessageBody='{"v": 1, "batch_id": "unknown"}')
     env.splitter.drain(idle_polls=1)
     assert env.queue_depth(shapes.OUTPUT_BATCH_SPLIT_QUEUE_URL) == 0
+
+
+def test_one_sqs_batch_reports_only_the_transient_record_as_failed(
+    env: BatchStack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """worker_batch_size > 1: a good chunk, an invalid message and a chunk whose inference
+    fails transiently arrive together; only the last is handed back to SQS."""
+    rows = digits_rows(20, seed=10)
+    batch_id = submit(env, env.upload("inputs/mixed-batch.jsonl", jsonl(rows)), chunk_rows=10)
+    env.splitter.drain(idle_polls=1)
+    queue = env.outputs[shapes.OUTPUT_BATCH_CHUNK_QUEUE_URL]
+    env.sqs.send_message(QueueUrl=queue, MessageBody="not a chunk message")
+    messages: list[dict[str, Any]] = []
+    while len(messages) < 3:
+        messages += env.sqs.receive_message(
+            QueueUrl=queue, MaxNumberOfMessages=10, MessageSystemAttributeNames=["All"]
+        ).get("Messages", [])
+    worker = env.modules["batch_worker"].worker
+    real_predict = worker._predict
+
+    def predict(model: Any, chunk_rows: np.ndarray) -> Any:
+        if np.array_equal(chunk_rows[0], rows[10].astype(np.float32)):
+            raise ConnectionError("model store unreachable")
+        return real_predict(model, chunk_rows)
+
+    monkeypatch.setattr(worker, "_predict", predict)
+    arn = env.sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])
+    event = lambda_sqs_event(messages, arn["Attributes"]["QueueArn"], "us-east-1")
+    response = env.modules["batch_worker"].handler(event, LambdaContext())
+    transient = next(m["MessageId"] for m in messages if '"chunk":1' in m["Body"].replace(" ", ""))
+    assert response == {"batchItemFailures": [{"itemIdentifier": transient}]}
+    body = status_of(env, batch_id)
+    assert body["status"] == shapes.BatchStatus.RUNNING
+    assert body["chunks"] == {"total": 2, "done": 1, "failed": 0}  # chunk 1 stays PENDING
+    for message in messages:
+        env.sqs.delete_message(QueueUrl=queue, ReceiptHandle=message["ReceiptHandle"])
+    monkeypatch.undo()
+    status, _ = env.api("POST", f"/batches/{batch_id}/rerun")  # re-queues the unfinished chunk
+    assert status == 202
+    env.worker.drain(idle_polls=1)
+    assert status_of(env, batch_id)["status"] == shapes.BatchStatus.COMPLETE
+    assert_matches_onnxruntime(env, batch_id, rows)
