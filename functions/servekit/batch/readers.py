@@ -50,7 +50,7 @@ def detect_format(key: str, explicit: str | None = None) -> str:
                 "unsupported_format", f"format {explicit!r} is not supported; use one of {FORMATS}"
             )
         return explicit
-    lowered = key.lower().removesuffix(".gz")
+    lowered = key.lower()
     for extension, fmt in _EXTENSIONS.items():
         if lowered.endswith(extension):
             return fmt
