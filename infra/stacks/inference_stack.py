@@ -17,6 +17,7 @@ from constructs import Construct
 from infra.assets import stage_function_asset
 from infra.config import ServekitConfig
 from infra.constants import (
+    BATCH_PIPELINE_ID,
     CACHE_ID,
     DEPENDENCIES_LAYER_ID,
     GPU_ENDPOINT_ID,
@@ -37,6 +38,7 @@ from infra.constants import (
     TAG_PROJECT,
     TAG_STAGE,
 )
+from infra.constructs.batch_pipeline import BatchPipeline
 from infra.constructs.cache import InferenceCache
 from infra.constructs.dependencies_layer import DependenciesLayer
 from infra.constructs.gpu_endpoint import GpuEndpoint
@@ -179,6 +181,19 @@ class InferenceStack(Stack):
                     ec2.InterfaceVpcEndpointAwsService.SQS,
                     clients=[self.cache.client_security_group],
                 )
+
+        self.batch: BatchPipeline | None = None
+        if config.batch.enabled:
+            self.batch = BatchPipeline(
+                self,
+                BATCH_PIPELINE_ID,
+                config=config.batch,
+                inference=inference,
+                code=self.code,
+                layers=[self.layer.layer],
+                api=self.api,
+                removal_policy=removal,
+            )
 
         CfnOutput(self, OUTPUT_API_URL, value=self.api.url, description="HTTP API invoke URL")
         CfnOutput(

@@ -75,7 +75,8 @@ def test_checks_pass_on_the_live_construct_tree(
         assert result.violations == [], [v.rule_name for v in result.violations]
 
 
-def test_default_stack_acknowledges_exactly_the_expected_findings(synth: Synthesized) -> None:
+def test_default_stack_acknowledges_exactly_the_expected_findings(core: Synthesized) -> None:
+    synth = core  # the inference stack alone; each capability pins its own findings
     acknowledged = {
         (rule, logical_id) for logical_id, rule, _ in _acknowledgements(synth.template_json)
     }
@@ -115,7 +116,7 @@ def test_checks_do_fire_without_the_acknowledgements(tmp_path: Path) -> None:
         function_code=lambda_.Code.from_inline("def handler(event, context): ..."),
     )
     result = AwsSolutionsChecks().validate_scope(app)
-    assert {v.rule_name for v in result.violations} == {
+    assert {v.rule_name for v in result.violations} >= {  # capabilities add their own
         "AwsSolutions-IAM5[Resource::*]",
         "AwsSolutions-L1",
     }

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from servekit_cli.local import batch
 from servekit_cli.local.resources import Provisioner
 from servekit_cli.local.sessions import provision_sessions
 
 __all__ = ["PROVISIONERS"]
 
-PROVISIONERS: list[Provisioner] = [provision_sessions]
+PROVISIONERS: list[Provisioner] = [provision_sessions, batch.provision]
