@@ -13,13 +13,15 @@ reason that says why the finding is accepted, so a reviewer reads them in one pl
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final
 
-from aws_cdk import Acknowledgment, App, Validations
+from aws_cdk import Acknowledgment, App, CfnElement, Stack, Validations
 from cdk_nag import AwsSolutionsChecks
 from constructs import IConstruct
 
+from infra.constructs.batch_pipeline import BatchPipeline
 from infra.constructs.servekit_function import ServekitFunction
 from infra.gpu_nag import acknowledge_gpu_findings
 from infra.nag_jobs import acknowledge_jobs_findings
@@ -48,6 +50,49 @@ CORS_PREFLIGHT: Final = (
     "cannot carry the authorizer (AWS's documented setup for a $default route with an "
     "authorizer). It only reaches the app's OPTIONS answer; every other route is authorized."
 )
+
+
+BATCH_INPUT_OBJECTS: Final = (
+    "A batch's input is any object of the batch bucket the caller names (s3://<bucket>/<key>, "
+    "checked to be in this bucket), so reading inputs needs <bucket>/*: only s3:GetObject, "
+    "only on this one bucket, which holds nothing but batch inputs and outputs."
+)
+BATCH_FILES: Final = (
+    "Each batch writes its chunk arrays and part files under batches/<batch id>/, an id made "
+    "at run time, so the grant is the batches/* prefix of this one bucket, with only the object "
+    "actions the function performs (no bucket-wide or account-wide access)."
+)
+
+
+def _bucket_objects_finding(stack: Stack, bucket: IConstruct, suffix: str) -> str:
+    cfn = bucket.node.default_child
+    assert isinstance(cfn, CfnElement)
+    logical_id = stack.resolve(stack.get_logical_id(cfn))
+    return f"AwsSolutions-IAM5[Resource::<{logical_id}.Arn>/{suffix}]"
+
+
+def _acknowledge_batch_findings(
+    pipeline: BatchPipeline, ack: Callable[[IConstruct, str, str], None]
+) -> None:
+    stack = Stack.of(pipeline)
+    bucket = pipeline.resources.bucket
+    functions = [pipeline.api_function, pipeline.splitter, pipeline.worker]
+    if pipeline.schedule_function is not None:
+        functions.append(pipeline.schedule_function)
+    for fn in functions:
+        ack(fn.role, "AwsSolutions-IAM5[Resource::*]", XRAY_WILDCARD)
+        ack(fn.function, "AwsSolutions-L1", PINNED_RUNTIME)
+    for fn in (pipeline.api_function, pipeline.splitter):
+        ack(fn.role, _bucket_objects_finding(stack, bucket, "*"), BATCH_INPUT_OBJECTS)
+    for fn in (pipeline.splitter, pipeline.worker):
+        ack(fn.role, _bucket_objects_finding(stack, bucket, "batches/*"), BATCH_FILES)
+    if pipeline.schedule_function is not None:
+        prefix = pipeline.config.schedule.input_prefix
+        ack(
+            pipeline.schedule_function.role,
+            _bucket_objects_finding(stack, bucket, f"{prefix}*"),
+            BATCH_INPUT_OBJECTS,
+        )
 
 
 def _public_api_reason(stage: str) -> str:
@@ -105,4 +150,6 @@ def acknowledge_inference_findings(stack: InferenceStack) -> list[Acknowledged]:
     elif stack.api.cors_preflight_route is not None:
         ack(stack.api.cors_preflight_route, "AwsSolutions-APIG4", CORS_PREFLIGHT)
     acknowledge_gpu_findings(stack, ack)
+    if stack.batch is not None:
+        _acknowledge_batch_findings(stack.batch, ack)
     return done

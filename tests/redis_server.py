@@ -56,7 +56,12 @@ class RedisServer:
                 "no",
                 "--protected-mode",
                 "yes",
-                *(["--cluster-enabled", "yes"] if self.cluster else []),
+                # The cluster bus defaults to port + 10000, past 65535 for a high free port.
+                *(
+                    ["--cluster-enabled", "yes", "--cluster-port", str(_free_port())]
+                    if self.cluster
+                    else []
+                ),
             ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,

@@ -6,7 +6,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from servekit_cli import jobs, serve
+from servekit_cli import batch, jobs, serve
 
 __all__ = ["main"]
 
@@ -15,6 +15,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="servekit", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     serve.add_parser(commands)
+    batch.add_parser(commands)
     jobs.add_parser(commands)  # `servekit jobs ...` and `servekit dlq ...`
     args = parser.parse_args(argv)
     result: int = args.run(args)

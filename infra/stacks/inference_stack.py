@@ -18,6 +18,7 @@ from infra.assets import stage_function_asset
 from infra.config import ServekitConfig
 from infra.constants import (
     ASYNC_JOBS_ID,
+    BATCH_PIPELINE_ID,
     CACHE_ID,
     DEPENDENCIES_LAYER_ID,
     GPU_ENDPOINT_ID,
@@ -39,6 +40,7 @@ from infra.constants import (
     TAG_STAGE,
 )
 from infra.constructs.async_jobs import AsyncJobs
+from infra.constructs.batch_pipeline import BatchPipeline
 from infra.constructs.cache import InferenceCache
 from infra.constructs.dependencies_layer import DependenciesLayer
 from infra.constructs.gpu_endpoint import GpuEndpoint
@@ -181,6 +183,19 @@ class InferenceStack(Stack):
                     ec2.InterfaceVpcEndpointAwsService.SQS,
                     clients=[self.cache.client_security_group],
                 )
+
+        self.batch: BatchPipeline | None = None
+        if config.batch.enabled:
+            self.batch = BatchPipeline(
+                self,
+                BATCH_PIPELINE_ID,
+                config=config.batch,
+                inference=inference,
+                code=self.code,
+                layers=[self.layer.layer],
+                api=self.api,
+                removal_policy=removal,
+            )
 
         self.jobs: AsyncJobs | None = None
         if config.jobs.enabled:

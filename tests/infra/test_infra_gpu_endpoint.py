@@ -42,7 +42,14 @@ AB_VARIANTS = [
 @pytest.fixture(scope="session")
 def gpu_stacks(tmp_path_factory: pytest.TempPathFactory, model_dir: Path) -> dict[str, Synthesized]:
     base = copy.deepcopy(load_cdk_json_context())
-    servekit = base[CONTEXT_KEY]
+    # The other optional capabilities (jobs, batch, sessions...) are off: their buckets,
+    # topics and functions are not what these tests pin.
+    servekit = {
+        key: {**value, "enabled": False}
+        if isinstance(value, dict) and "enabled" in value
+        else value
+        for key, value in base[CONTEXT_KEY].items()
+    }
     realtime = {
         **servekit["gpu_endpoint"],
         "enabled": True,
@@ -61,16 +68,7 @@ def gpu_stacks(tmp_path_factory: pytest.TempPathFactory, model_dir: Path) -> dic
     app = cdk.App(context=base, outdir=str(tmp_path_factory.mktemp("cdk-out-gpu")))
     stacks = {
         stage: add_inference_stack(
-            app,
-            parse_config(
-                {
-                    **servekit,
-                    "stage": stage,
-                    "gpu_endpoint": gpu,
-                    # async jobs has its own bucket and topic: not what these tests pin
-                    "jobs": {**servekit["jobs"], "enabled": False},
-                }
-            ),
+            app, parse_config({**servekit, "stage": stage, "gpu_endpoint": gpu})
         )
         for stage, gpu in (("gpu", realtime), ("gpuasync", asynchronous))
     }

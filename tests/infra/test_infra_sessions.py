@@ -47,6 +47,16 @@ def _ref_name(value: Any) -> str:
     return str(value["Fn::GetAtt"][0])
 
 
+def _own(synth: Synthesized, cfn_type: str) -> dict[str, dict[str, Any]]:
+    """This capability's resources of ``cfn_type`` (other capabilities have their own)."""
+    return {k: v for k, v in synth.resources(cfn_type).items() if k.startswith("Sessions")}
+
+
+def _own_one(synth: Synthesized, cfn_type: str) -> tuple[str, dict[str, Any]]:
+    (found,) = _own(synth, cfn_type).items()
+    return found
+
+
 def _function(synth: Synthesized, handler: str) -> tuple[str, dict[str, Any]]:
     found = [
         (logical_id, resource)
@@ -70,7 +80,7 @@ def _role_statements(synth: Synthesized, function: dict[str, Any]) -> list[dict[
 
 
 def test_table_shape_and_safety(synth: Synthesized) -> None:
-    _, table = synth.one("AWS::DynamoDB::Table")
+    _, table = _own_one(synth, "AWS::DynamoDB::Table")
     props = table["Properties"]
     assert props["KeySchema"] == [{"AttributeName": shapes.TABLE_PARTITION_KEY, "KeyType": "HASH"}]
     assert props["BillingMode"] == "PAY_PER_REQUEST"
@@ -85,7 +95,7 @@ def test_table_shape_and_safety(synth: Synthesized) -> None:
 
 
 def test_queue_and_dlq_are_encrypted_tls_only_and_bounded(synth: Synthesized) -> None:
-    queues = synth.resources("AWS::SQS::Queue")
+    queues = _own(synth, "AWS::SQS::Queue")
     assert len(queues) == 2
     main = [q for q in queues.values() if "RedrivePolicy" in q["Properties"]]
     assert len(main) == 1
@@ -94,7 +104,7 @@ def test_queue_and_dlq_are_encrypted_tls_only_and_bounded(synth: Synthesized) ->
     assert props["RedrivePolicy"]["maxReceiveCount"] == shapes.QUEUE_MAX_RECEIVE_COUNT
     for queue in queues.values():
         assert queue["Properties"]["SqsManagedSseEnabled"] is True
-    policies = synth.resources("AWS::SQS::QueuePolicy")
+    policies = _own(synth, "AWS::SQS::QueuePolicy")
     denies = [
         s
         for p in policies.values()
@@ -106,7 +116,7 @@ def test_queue_and_dlq_are_encrypted_tls_only_and_bounded(synth: Synthesized) ->
 
 
 def test_session_function_may_only_touch_items_of_its_table(synth: Synthesized) -> None:
-    table_id, _ = synth.one("AWS::DynamoDB::Table")
+    table_id, _ = _own_one(synth, "AWS::DynamoDB::Table")
     _, function = _function(synth, shapes.SESSIONS_HANDLER)
     env = function["Properties"]["Environment"]["Variables"]
     assert _ref_name(env[shapes.ENV_SESSIONS_TABLE]) == table_id
@@ -123,7 +133,7 @@ def test_session_function_may_only_touch_items_of_its_table(synth: Synthesized) 
 
 def test_worker_consumes_the_queue_with_partial_failures(synth: Synthesized) -> None:
     worker_id, worker = _function(synth, shapes.EVENTS_WORKER_HANDLER)
-    (mapping,) = synth.resources("AWS::Lambda::EventSourceMapping").values()
+    (mapping,) = _own(synth, "AWS::Lambda::EventSourceMapping").values()
     props = mapping["Properties"]
     assert _ref_name(props["FunctionName"]) == worker_id
     assert props["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
@@ -193,7 +203,7 @@ def test_an_alarm_watches_the_dlq(synth: Synthesized) -> None:
     props = alarm["Properties"]
     dlq = [
         logical_id
-        for logical_id, q in synth.resources("AWS::SQS::Queue").items()
+        for logical_id, q in _own(synth, "AWS::SQS::Queue").items()
         if "RedrivePolicy" not in q["Properties"]
     ]
     assert props["MetricName"] == "ApproximateNumberOfMessagesVisible"

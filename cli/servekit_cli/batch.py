@@ -1,0 +1,178 @@
+"""``servekit batch``: submit a JSONL/CSV file as a batch, watch it, fetch its results, re-run.
+
+Works against the local stack (``make run``; the default) or a deployed stack
+(``--stage dev``, with AWS credentials): the file is uploaded to the batch bucket named by the
+stack's outputs, the batch is started and watched through the HTTP API, and results are read
+straight from the output prefix the batch's manifest lists.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TextIO
+
+from servekit.batch import shapes
+from servekit_cli.api_client import ApiClient, ApiError
+from servekit_cli.target import Target, TargetError, resolve_target
+
+__all__ = ["add_parser", "progress_line"]
+
+_FINAL = ("COMPLETE", "PARTIAL", "FAILED")
+DEFAULT_LOCAL_API = "http://127.0.0.1:8000"
+
+
+def add_parser(commands: Any) -> None:
+    parser = commands.add_parser("batch", help="batch inference over a JSONL or CSV file")
+    verbs = parser.add_subparsers(dest="verb", required=True)
+
+    def verb(name: str, help_text: str) -> argparse.ArgumentParser:
+        sub: argparse.ArgumentParser = verbs.add_parser(name, help=help_text)
+        sub.add_argument("--stage", help="a deployed stack's stage (default: the local stack)")
+        sub.add_argument("--region", help="AWS region of the deployed stack")
+        sub.add_argument(
+            "--api-url",
+            default=os.environ.get("SERVEKIT_API_URL"),
+            help=f"the HTTP API (default: {DEFAULT_LOCAL_API} locally, the stack's ApiUrl)",
+        )
+        return sub
+
+    submit = verb("submit", "upload FILE and start a batch; prints the batch id")
+    submit.add_argument("file", type=Path, help="a .jsonl/.ndjson or .csv file of rows")
+    submit.add_argument("--model", help="a served model (default: the default model)")
+    submit.add_argument("--chunk-rows", type=int, help="rows per chunk")
+    submit.add_argument("--wait", action="store_true", help="wait, with a progress bar")
+    submit.set_defaults(run=_safe(_submit))
+    status = verb("status", "the batch's status as JSON")
+    status.add_argument("batch_id")
+    status.set_defaults(run=_safe(_status))
+    results = verb("results", "the batch's output rows as JSON Lines, in input order")
+    results.add_argument("batch_id")
+    results.add_argument("-o", "--output", type=Path, help="write here (default: stdout)")
+    results.set_defaults(run=_safe(_results))
+    rerun = verb("rerun", "redo the batch's failed chunks")
+    rerun.add_argument("batch_id")
+    rerun.add_argument("--wait", action="store_true", help="wait, with a progress bar")
+    rerun.set_defaults(run=_safe(_rerun))
+
+
+def _connect(args: argparse.Namespace) -> tuple[Target, ApiClient]:
+    target = resolve_target(local=args.stage is None, stage=args.stage or "dev", region=args.region)
+    if target.is_local:
+        return target, ApiClient(args.api_url or DEFAULT_LOCAL_API)
+    return target, ApiClient(args.api_url or target.output("ApiUrl"), region=target.region)
+
+
+def _submit(args: argparse.Namespace) -> int:
+    target, api = _connect(args)
+    if not args.file.is_file():
+        raise TargetError(f"no file {args.file}")
+    bucket = target.output(shapes.OUTPUT_BATCH_BUCKET)
+    key = f"{shapes.INPUTS_PREFIX}{uuid.uuid4().hex[:12]}/{args.file.name}"
+    target.client("s3").upload_file(str(args.file), bucket, key)  # multipart, streamed
+    body: dict[str, Any] = {"input": f"s3://{bucket}/{key}"}
+    if args.model:
+        body["model"] = args.model
+    if args.chunk_rows:
+        body["chunk_rows"] = args.chunk_rows
+    started = api.post("/batches", body)
+    print(started["batch_id"], flush=True)
+    return _wait(api, started["batch_id"]) if args.wait else 0
+
+
+def _status(args: argparse.Namespace) -> int:
+    _, api = _connect(args)
+    print(json.dumps(api.get(f"/batches/{args.batch_id}"), indent=2))
+    return 0
+
+
+def _rerun(args: argparse.Namespace) -> int:
+    _, api = _connect(args)
+    print(json.dumps(api.post(f"/batches/{args.batch_id}/rerun")), flush=True)
+    return _wait(api, args.batch_id) if args.wait else 0
+
+
+def _results(args: argparse.Namespace) -> int:
+    target, api = _connect(args)
+    status = api.get(f"/batches/{args.batch_id}")
+    if status["status"] not in ("COMPLETE", "PARTIAL"):
+        print(f"batch {args.batch_id} has no results: it is {status['status']}", file=sys.stderr)
+        return 1
+    s3 = target.client("s3")
+    bucket, prefix = status["output"].removeprefix("s3://").split("/", 1)
+    manifest = json.loads(s3.get_object(Bucket=bucket, Key=prefix + "manifest.json")["Body"].read())
+    sink = args.output.open("wb") if args.output else sys.stdout.buffer
+    try:
+        for part in manifest["parts"]:
+            body = s3.get_object(Bucket=bucket, Key=prefix + part["key"])["Body"]
+            for chunk in body.iter_chunks(1 << 20):
+                sink.write(chunk)
+    finally:
+        if args.output:
+            sink.close()
+    if manifest["failed_chunks"]:
+        missing = sum(c["rows"] for c in manifest["failed_chunks"])
+        print(
+            f"{missing} rows missing: {len(manifest['failed_chunks'])} chunk(s) failed "
+            f"(`servekit batch rerun {args.batch_id}` redoes them)",
+            file=sys.stderr,
+        )
+        return 1
+    return 0
+
+
+def _wait(api: ApiClient, batch_id: str, poll_s: float = 0.5) -> int:
+    interactive = sys.stderr.isatty()
+    while True:
+        status = api.get(f"/batches/{batch_id}")
+        line = progress_line(status)
+        if interactive:  # redraw one line in a terminal; one line per poll in a log
+            print("\r" + line, end="", file=sys.stderr, flush=True)
+        else:
+            print(line, file=sys.stderr, flush=True)
+        if status["status"] in _FINAL:
+            if interactive:
+                print(file=sys.stderr)
+            _explain(status, sys.stderr)
+            return 0 if status["status"] == "COMPLETE" else 1
+        time.sleep(poll_s)
+
+
+def progress_line(status: dict[str, Any], width: int = 30) -> str:
+    """``[#########.....]  6/10 chunks  RUNNING`` (no dependency beyond the standard library)."""
+    chunks = status["chunks"]
+    total, finished = chunks["total"], chunks["done"] + chunks["failed"]
+    filled = width * finished // total if total else 0
+    bar = "#" * filled + "." * (width - filled)
+    failed = f", {chunks['failed']} failed" if chunks["failed"] else ""
+    return f"[{bar}] {finished}/{total} chunks{failed}  {status['status']}"
+
+
+def _explain(status: dict[str, Any], out: TextIO) -> None:
+    if status.get("error"):
+        print(f"error: {status['error']['message']}", file=out)
+    for chunk in status.get("failed_chunks", []):
+        print(
+            f"chunk {chunk['chunk']} (rows from {chunk['first_row']}): {chunk['error']}", file=out
+        )
+    if status["status"] in ("COMPLETE", "PARTIAL"):
+        print(f"output: {status['output']}", file=out)
+
+
+def _safe(command: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
+    """API and stack errors end the command with their message and exit status 2."""
+
+    def run(args: argparse.Namespace) -> int:
+        try:
+            return command(args)
+        except (ApiError, TargetError) as exc:
+            print(f"servekit batch {args.verb}: {exc}", file=sys.stderr)
+            return 2
+
+    return run

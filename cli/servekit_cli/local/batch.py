@@ -1,0 +1,113 @@
+"""The batch pipeline on the local stack: bucket, table, split/chunk queues with DLQs, pollers.
+
+Resource shapes (key names, TTL attribute, maxReceiveCount, the visibility-timeout rule) come
+from ``servekit.batch.shapes``, as in the CDK construct. Locally the worker's timeout is a few
+seconds, so a failed chunk is redelivered in 30 s rather than the deployed 12 minutes.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Final
+
+from servekit.batch import shapes
+from servekit_cli.local.resources import LocalResources, ProvisionContext, QueueBinding
+
+__all__ = ["LOCAL_SPLITTER_TIMEOUT_S", "LOCAL_WORKER_TIMEOUT_S", "create_resources", "provision"]
+
+LOCAL_WORKER_TIMEOUT_S: Final = 5
+LOCAL_SPLITTER_TIMEOUT_S: Final = 10
+
+
+def provision(context: ProvisionContext) -> LocalResources:
+    """Create the batch resources in the emulator; bind its queues to the batch handlers."""
+    made = create_resources(
+        context.session.client("s3", endpoint_url=context.endpoint_url),
+        context.session.client("dynamodb", endpoint_url=context.endpoint_url),
+        context.session.client("sqs", endpoint_url=context.endpoint_url),
+        prefix=f"servekit-{context.stage}",
+    )
+    env = {
+        shapes.ENV_BATCH_BUCKET: made[shapes.OUTPUT_BATCH_BUCKET],
+        shapes.ENV_BATCH_TABLE: made[shapes.OUTPUT_BATCH_TABLE],
+        shapes.ENV_BATCH_SPLIT_QUEUE_URL: made[shapes.OUTPUT_BATCH_SPLIT_QUEUE_URL],
+        shapes.ENV_BATCH_CHUNK_QUEUE_URL: made[shapes.OUTPUT_BATCH_CHUNK_QUEUE_URL],
+        shapes.ENV_BATCH_MAX_RECEIVE: str(shapes.DEFAULT_MAX_RECEIVE),
+    }
+    bindings = [
+        QueueBinding(
+            made[shapes.OUTPUT_BATCH_SPLIT_QUEUE_URL],
+            _handler(shapes.BATCH_SPLITTER_HANDLER),
+            batch_size=1,
+            function_name="batch-splitter",
+            timeout_s=LOCAL_SPLITTER_TIMEOUT_S,
+        ),
+        QueueBinding(
+            made[shapes.OUTPUT_BATCH_CHUNK_QUEUE_URL],
+            _handler(shapes.BATCH_WORKER_HANDLER),
+            batch_size=1,
+            function_name="batch-worker",
+            timeout_s=LOCAL_WORKER_TIMEOUT_S,
+        ),
+    ]
+    return LocalResources(
+        env=env,
+        outputs=made,
+        bindings=bindings,
+        routers=["servekit.batch.rest:local_router"],
+    )
+
+
+def create_resources(s3: Any, dynamodb: Any, sqs: Any, *, prefix: str) -> dict[str, str]:
+    """Create the batch bucket, table and queues; return them keyed like the stack's outputs."""
+    bucket = f"{prefix}-batch"
+    s3.create_bucket(Bucket=bucket)
+    table = f"{prefix}-batches"
+    dynamodb.create_table(
+        TableName=table,
+        BillingMode="PAY_PER_REQUEST",
+        AttributeDefinitions=[
+            {"AttributeName": shapes.PARTITION_KEY, "AttributeType": "S"},
+            {"AttributeName": shapes.SORT_KEY, "AttributeType": "S"},
+        ],
+        KeySchema=[
+            {"AttributeName": shapes.PARTITION_KEY, "KeyType": "HASH"},
+            {"AttributeName": shapes.SORT_KEY, "KeyType": "RANGE"},
+        ],
+    )
+    dynamodb.update_time_to_live(
+        TableName=table,
+        TimeToLiveSpecification={"Enabled": True, "AttributeName": shapes.TTL_ATTRIBUTE},
+    )
+    split_queue, _ = _queue_with_dlq(sqs, f"{prefix}-batch-split", LOCAL_SPLITTER_TIMEOUT_S)
+    chunk_queue, chunk_dlq = _queue_with_dlq(sqs, f"{prefix}-batch-chunks", LOCAL_WORKER_TIMEOUT_S)
+    return {
+        shapes.OUTPUT_BATCH_BUCKET: bucket,
+        shapes.OUTPUT_BATCH_TABLE: table,
+        shapes.OUTPUT_BATCH_SPLIT_QUEUE_URL: split_queue,
+        shapes.OUTPUT_BATCH_CHUNK_QUEUE_URL: chunk_queue,
+        shapes.OUTPUT_BATCH_CHUNK_DLQ_URL: chunk_dlq,
+    }
+
+
+def _queue_with_dlq(sqs: Any, name: str, timeout_s: int) -> tuple[str, str]:
+    dlq = sqs.create_queue(QueueName=f"{name}-dlq")["QueueUrl"]
+    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    queue = sqs.create_queue(
+        QueueName=name,
+        Attributes={
+            "VisibilityTimeout": str(shapes.VISIBILITY_TIMEOUT_FACTOR * timeout_s),
+            "RedrivePolicy": json.dumps(
+                {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": shapes.DEFAULT_MAX_RECEIVE}
+            ),
+        },
+    )["QueueUrl"]
+    return str(queue), str(dlq)
+
+
+def _handler(dotted: str) -> str:
+    """``servekit.handlers.x.handler`` (Lambda's spelling) → ``servekit.handlers.x:handler``."""
+    module, _, function = dotted.rpartition(".")
+    return f"{module}:{function}"

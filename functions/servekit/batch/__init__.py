@@ -1,0 +1,8 @@
+"""Batch inference: an input file in S3 → chunks on SQS → vectorized workers → part files in S3.
+
+``shapes`` holds the resource shapes (table keys, statuses, S3 layout, env names) shared with
+``infra/`` and the local provisioner; ``service`` is what the HTTP routes, the CLI and the
+schedule call; ``splitter`` and ``worker`` are what the queue handlers run.
+"""
+
+__all__: list[str] = []

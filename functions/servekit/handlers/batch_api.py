@@ -1,0 +1,45 @@
+"""Batch API Lambda: ``POST /batches``, ``GET /batches/{id}``, ``POST /batches/{id}/rerun``.
+
+Only the batch routes reach this function (the HTTP API routes them here), so it answers them
+on the fast path and anything else with the JSON 404 — FastAPI is never imported. Model
+manifests (input shapes) are read at import; no onnxruntime session is created here.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from servekit.batch.routes import batch_routes
+from servekit.batch.wiring import build_service
+from servekit.dataplane.errors import ApiError
+from servekit.observability import logger, metrics
+from servekit.transports.lambda_http import LambdaHandler, LambdaHttpTransport
+
+__all__ = ["handler"]
+
+service = build_service()
+
+
+def _not_found() -> LambdaHandler:
+    def answer(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        http = event.get("requestContext", {}).get("http", {})
+        error = ApiError.route_not_found(http.get("method", "GET"), event.get("rawPath", "/"))
+        from servekit.dataplane.codec import encode
+
+        return {
+            "statusCode": error.status,
+            "headers": {"content-type": "application/json"},
+            "body": encode(error.to_body()).decode(),
+            "isBase64Encoded": False,
+        }
+
+    return answer
+
+
+transport = LambdaHttpTransport(batch_routes(service), _not_found)
+
+
+@metrics.log_metrics
+@logger.inject_lambda_context(clear_state=True)
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    return transport(event, context)

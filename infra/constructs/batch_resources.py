@@ -1,0 +1,140 @@
+"""The batch pipeline's storage and queues: bucket (+ its access-log bucket), table, queues.
+
+Shapes (key names, TTL attribute, S3 prefixes, the visibility-timeout rule) come from
+``servekit.batch.shapes``, which the runtime and the local provisioner read too.
+"""
+
+from __future__ import annotations
+
+from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_sqs as sqs
+from constructs import Construct
+
+from infra.config import BatchConfig
+from infra.constants import (
+    BATCH_ACCESS_LOGS_BUCKET_ID,
+    BATCH_BUCKET_ID,
+    BATCH_CHUNK_DLQ_ID,
+    BATCH_CHUNK_QUEUE_ID,
+    BATCH_SPLIT_DLQ_ID,
+    BATCH_SPLIT_QUEUE_ID,
+    BATCH_TABLE_ID,
+)
+from servekit.batch import shapes
+
+__all__ = ["ACCESS_LOG_EXPIRATION_DAYS", "DLQ_RETENTION", "BatchResources"]
+
+ACCESS_LOG_EXPIRATION_DAYS = 90
+DLQ_RETENTION = Duration.days(14)  # SQS's maximum: time to look at and re-drive a dead chunk
+
+
+class BatchResources(Construct):
+    """Attributes: bucket, access_logs_bucket, table, split_queue, split_dlq, chunk_queue,
+    chunk_dlq."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: BatchConfig,
+        removal_policy: RemovalPolicy,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        # Grant S3 log delivery through a bucket policy, not the legacy LogDeliveryWrite ACL
+        # (ACLs stay disabled on both buckets). The flag is scoped to this construct only.
+        self.node.set_context("@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy", True)
+        # Buckets hold user data and CloudFormation cannot delete a non-empty bucket: they are
+        # retained whatever removal_policy says (the lifecycle rules keep them from growing).
+        self.access_logs_bucket = s3.Bucket(
+            self,
+            BATCH_ACCESS_LOGS_BUCKET_ID,
+            encryption=s3.BucketEncryption.S3_MANAGED,  # log delivery cannot write to SSE-KMS
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            enforce_ssl=True,
+            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+            lifecycle_rules=[
+                s3.LifecycleRule(
+                    id="ExpireAccessLogs", expiration=Duration.days(ACCESS_LOG_EXPIRATION_DAYS)
+                )
+            ],
+            removal_policy=RemovalPolicy.RETAIN,
+        )
+        self.bucket = s3.Bucket(
+            self,
+            BATCH_BUCKET_ID,
+            encryption=s3.BucketEncryption.S3_MANAGED,
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            enforce_ssl=True,
+            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+            server_access_logs_bucket=self.access_logs_bucket,
+            server_access_logs_prefix="batch-bucket/",
+            lifecycle_rules=[
+                s3.LifecycleRule(
+                    id="ExpireBatchFiles",
+                    prefix="batches/",
+                    expiration=Duration.days(config.output_expiration_days),
+                ),
+                s3.LifecycleRule(
+                    id="ExpireInputs",
+                    prefix=shapes.INPUTS_PREFIX,
+                    expiration=Duration.days(config.input_expiration_days),
+                ),
+                s3.LifecycleRule(
+                    id="AbortIncompleteUploads",
+                    abort_incomplete_multipart_upload_after=Duration.days(1),
+                ),
+            ],
+            removal_policy=RemovalPolicy.RETAIN,
+        )
+        self.table = dynamodb.Table(
+            self,
+            BATCH_TABLE_ID,
+            partition_key=dynamodb.Attribute(
+                name=shapes.PARTITION_KEY, type=dynamodb.AttributeType.STRING
+            ),
+            sort_key=dynamodb.Attribute(name=shapes.SORT_KEY, type=dynamodb.AttributeType.STRING),
+            billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
+            encryption=dynamodb.TableEncryption.AWS_MANAGED,
+            point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
+                point_in_time_recovery_enabled=True
+            ),
+            time_to_live_attribute=shapes.TTL_ATTRIBUTE,
+            removal_policy=removal_policy,
+        )
+        self.split_dlq = self._queue(BATCH_SPLIT_DLQ_ID, retention=DLQ_RETENTION)
+        self.split_queue = self._queue(
+            BATCH_SPLIT_QUEUE_ID,
+            visibility_s=shapes.VISIBILITY_TIMEOUT_FACTOR * config.splitter_timeout_s,
+            dlq=sqs.DeadLetterQueue(
+                queue=self.split_dlq, max_receive_count=config.max_receive_count
+            ),
+        )
+        self.chunk_dlq = self._queue(BATCH_CHUNK_DLQ_ID, retention=DLQ_RETENTION)
+        self.chunk_queue = self._queue(
+            BATCH_CHUNK_QUEUE_ID,
+            visibility_s=shapes.VISIBILITY_TIMEOUT_FACTOR * config.worker_timeout_s,
+            dlq=sqs.DeadLetterQueue(
+                queue=self.chunk_dlq, max_receive_count=config.max_receive_count
+            ),
+        )
+
+    def _queue(
+        self,
+        construct_id: str,
+        *,
+        visibility_s: int | None = None,
+        dlq: sqs.DeadLetterQueue | None = None,
+        retention: Duration | None = None,
+    ) -> sqs.Queue:
+        return sqs.Queue(
+            self,
+            construct_id,
+            encryption=sqs.QueueEncryption.SQS_MANAGED,
+            enforce_ssl=True,
+            visibility_timeout=Duration.seconds(visibility_s) if visibility_s else None,
+            dead_letter_queue=dlq,
+            retention_period=retention,
+        )
