@@ -13,15 +13,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from servekit import constants
+from servekit.envvars import SettingsError
+from servekit.envvars import env_bool as _bool
+from servekit.envvars import env_int as _int
 
 __all__ = ["Settings", "SettingsError", "default_threads", "threads_for_memory"]
 
 LAMBDA_VCPU_MEMORY_MB = 1769  # Lambda allots about one vCPU per 1,769 MB of memory...
 LAMBDA_MAX_VCPUS = 6  # ...and at most six.
-
-
-class SettingsError(ValueError):
-    """An environment variable holds a value the runtime cannot use."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,28 +85,3 @@ def default_threads(env: Mapping[str, str]) -> int:
 def threads_for_memory(memory_mb: int) -> int:
     """Lambda's vCPU share for ``memory_mb``: one per 1,769 MB, at least one, at most six."""
     return max(1, min(LAMBDA_MAX_VCPUS, round(memory_mb / LAMBDA_VCPU_MEMORY_MB)))
-
-
-def _int(env: Mapping[str, str], name: str, default: int, minimum: int) -> int:
-    raw = env.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise SettingsError(f"{name} must be an integer, got {raw!r}") from None
-    if value < minimum:
-        raise SettingsError(f"{name} must be at least {minimum}, got {value}")
-    return value
-
-
-def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
-    raw = env.get(name)
-    if raw is None or raw == "":
-        return default
-    lowered = raw.strip().lower()
-    if lowered in {"1", "true", "yes", "on"}:
-        return True
-    if lowered in {"0", "false", "no", "off"}:
-        return False
-    raise SettingsError(f"{name} must be true or false, got {raw!r}")

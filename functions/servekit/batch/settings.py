@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from servekit.batch import shapes
+from servekit.envvars import env_int as _int
 from servekit.settings import SettingsError
 
 __all__ = ["DEFAULT_CHUNK_ROWS", "DEFAULT_INFERENCE_ROWS", "BatchSettings"]
@@ -77,16 +78,3 @@ class BatchSettings:
             schedule_prefix=env.get(shapes.ENV_BATCH_SCHEDULE_PREFIX) or shapes.SCHEDULED_PREFIX,
             schedule_model=env.get(shapes.ENV_BATCH_SCHEDULE_MODEL) or None,
         )
-
-
-def _int(env: Mapping[str, str], name: str, default: int) -> int:
-    raw = env.get(name)
-    if not raw:
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise SettingsError(f"{name} must be an integer, got {raw!r}") from None
-    if value < 1:
-        raise SettingsError(f"{name} must be at least 1, got {value}")
-    return value

@@ -13,7 +13,9 @@ from dataclasses import dataclass
 from typing import Literal
 
 from servekit.cache import constants as names
-from servekit.settings import SettingsError, _bool, _int
+from servekit.envvars import env_bool as _bool
+from servekit.envvars import env_int as _int
+from servekit.settings import SettingsError
 
 __all__ = ["CacheSettings"]
 

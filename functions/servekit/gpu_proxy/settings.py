@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Final
 
+from servekit.envvars import env_int as _int
 from servekit.settings import SettingsError
 
 __all__ = [
@@ -95,16 +96,3 @@ class GpuProxySettings:
             budget_s=_int(env, ENV_BUDGET_MS, 25_000, 1) / 1000,
             max_body_bytes=_int(env, ENV_MAX_BODY_BYTES, 6 * 1024 * 1024, 64),
         )
-
-
-def _int(env: Mapping[str, str], name: str, default: int, minimum: int) -> int:
-    raw = env.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise SettingsError(f"{name} must be an integer, got {raw!r}") from None
-    if value < minimum:
-        raise SettingsError(f"{name} must be at least {minimum}, got {value}")
-    return value

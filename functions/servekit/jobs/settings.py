@@ -10,8 +10,9 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from servekit.envvars import env_int as _int
+from servekit.envvars import env_required as _required
 from servekit.jobs import constants as c
-from servekit.settings import SettingsError
 
 __all__ = ["JobsSettings"]
 
@@ -60,23 +61,3 @@ class JobsSettings:
             callback_allow_http=env.get(c.ENV_JOBS_CALLBACK_ALLOW_HTTP, "").lower()
             in {"1", "true", "yes", "on"},
         )
-
-
-def _required(env: Mapping[str, str], name: str) -> str:
-    value = env.get(name)
-    if not value:
-        raise SettingsError(f"{name} is not set")
-    return value
-
-
-def _int(env: Mapping[str, str], name: str, default: int) -> int:
-    raw = env.get(name)
-    if not raw:
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise SettingsError(f"{name} must be an integer, got {raw!r}") from None
-    if value < 1:
-        raise SettingsError(f"{name} must be at least 1, got {value}")
-    return value

@@ -6,6 +6,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from servekit.envvars import env_int as _int
 from servekit.sessions import shapes
 from servekit.settings import SettingsError
 
@@ -52,16 +53,3 @@ class SessionSettings:
                 f"{shapes.MAX_RECORD_BYTES // 200}"
             )
         return settings
-
-
-def _int(env: Mapping[str, str], name: str, default: int, minimum: int) -> int:
-    raw = env.get(name)
-    if not raw:
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise SettingsError(f"{name} must be an integer, got {raw!r}") from None
-    if value < minimum:
-        raise SettingsError(f"{name} must be at least {minimum}, got {value}")
-    return value
