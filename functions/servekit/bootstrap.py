@@ -9,8 +9,6 @@ from servekit.cache import build_cache
 from servekit.dataplane.service import InferenceService, Recorder
 from servekit.observability import MetricsRecorder, logger
 from servekit.runtime.registry import ModelRegistry
-from servekit.sessions.forwarding import EventForwarder
-from servekit.sessions.metrics import SessionMetrics
 from servekit.sessions.shapes import ENV_SESSION_EVENTS_QUEUE_URL
 from servekit.settings import Settings
 
@@ -39,8 +37,11 @@ def build_serving(settings: Settings | None = None, recorder: Recorder | None = 
         },
     )
     queue_url = os.environ.get(ENV_SESSION_EVENTS_QUEUE_URL)  # the hybrid path, when deployed
-    forwarder = (
-        EventForwarder(queue_url, on_failure=SessionMetrics().not_forwarded) if queue_url else None
-    )
+    forwarder = None
+    if queue_url:  # imported only then: without the hybrid path it costs no cold start
+        from servekit.sessions.forwarding import EventForwarder
+        from servekit.sessions.metrics import SessionMetrics
+
+        forwarder = EventForwarder(queue_url, on_failure=SessionMetrics().not_forwarded)
     service = InferenceService(registry, settings, recorder or MetricsRecorder(), forwarder, cache)
     return Serving(settings=settings, registry=registry, service=service)

@@ -6,9 +6,11 @@ loader of inputs given by reference. Nothing here imports ``redis`` or ``boto3``
 time; each is imported when its feature is first configured or used.
 """
 
+from typing import Any
+
 from servekit.cache.factory import CacheWiring, build_cache
-from servekit.cache.predictor import CachingPredictor, DirectPredictor, Predictor, RowResults
 from servekit.cache.settings import CacheSettings
+from servekit.cache.types import DirectPredictor, Predictor, RowResults
 
 __all__ = [
     "CacheSettings",
@@ -19,3 +21,11 @@ __all__ = [
     "RowResults",
     "build_cache",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "CachingPredictor":  # imported on use: a service without a cache never needs it
+        from servekit.cache.predictor import CachingPredictor
+
+        return CachingPredictor
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

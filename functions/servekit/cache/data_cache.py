@@ -12,18 +12,20 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
 import orjson
 
-from servekit.cache.failopen import FailOpenCache
 from servekit.cache.keys import data_key
 from servekit.cache.settings import CacheSettings
 from servekit.dataplane.errors import ApiError
 from servekit.runtime.manifest import TensorSpec
 from servekit.runtime.validation import to_batch
+
+if TYPE_CHECKING:
+    from servekit.cache.failopen import FailOpenCache
 
 __all__ = ["Fetch", "InputLoader", "parse_s3_uri", "s3_fetch"]
 

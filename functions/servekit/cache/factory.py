@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from servekit.cache.backends.base import Backend
-from servekit.cache.backends.memory import MemoryBackend
-from servekit.cache.breaker import CircuitBreaker
 from servekit.cache.data_cache import InputLoader
-from servekit.cache.failopen import FailOpenCache
-from servekit.cache.metrics import CacheMetricsRecorder, CacheRecorder
-from servekit.cache.predictor import CachingPredictor, DirectPredictor, Predictor
 from servekit.cache.settings import CacheSettings
+from servekit.cache.types import DirectPredictor, Predictor
+
+if TYPE_CHECKING:
+    from servekit.cache.backends.base import Backend
+    from servekit.cache.failopen import FailOpenCache
+    from servekit.cache.metrics import CacheRecorder
 
 __all__ = ["CacheWiring", "build_backend", "build_cache"]
 
@@ -25,6 +26,8 @@ class CacheWiring:
 
 
 def build_backend(settings: CacheSettings) -> Backend:
+    from servekit.cache.backends.memory import MemoryBackend
+
     if settings.backend == "redis":
         # Imported here only: without a Redis URL the cold start never loads the client.
         from servekit.cache.backends.redis_backend import RedisBackend
@@ -46,6 +49,12 @@ def build_cache(
     settings = settings or CacheSettings.from_env()
     if not settings.enabled and backend is None:
         return CacheWiring(settings, DirectPredictor(), InputLoader(settings, None), None)
+    # The cache's machinery is imported only when a cache is on: off, it costs no cold start.
+    from servekit.cache.breaker import CircuitBreaker
+    from servekit.cache.failopen import FailOpenCache
+    from servekit.cache.metrics import CacheMetricsRecorder
+    from servekit.cache.predictor import CachingPredictor
+
     cache = FailOpenCache(
         backend or build_backend(settings),
         CircuitBreaker(settings.breaker_failures, settings.breaker_reset_s),

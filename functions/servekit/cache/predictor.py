@@ -12,7 +12,7 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -22,38 +22,13 @@ from servekit.cache.failopen import FailOpenCache
 from servekit.cache.keys import lease_key, row_keys
 from servekit.cache.settings import CacheSettings
 from servekit.cache.singleflight import SingleFlight
+from servekit.cache.types import DirectPredictor, Predictor, RowResults
 from servekit.runtime.model import LoadedModel
 
 __all__ = ["CachingPredictor", "DirectPredictor", "Predictor", "RowResults"]
 
 _LOCAL_WAIT_S = 30.0  # a leader in this process always finishes (finally); this is a backstop
 _POLL_S = 0.005
-
-
-@dataclass(frozen=True, slots=True)
-class RowResults:
-    """Probabilities per row (in request order), whether each came from the cache, model rows."""
-
-    probabilities: npt.NDArray[np.float32]
-    cached: list[bool]
-    computed_rows: int
-
-    @property
-    def class_indices(self) -> list[int]:
-        indices: list[int] = self.probabilities.argmax(axis=1).tolist()
-        return indices
-
-
-class Predictor(Protocol):
-    def predict(self, model: LoadedModel, batch: npt.NDArray[Any]) -> RowResults: ...
-
-
-class DirectPredictor:
-    """No cache: the model runs on every row."""
-
-    def predict(self, model: LoadedModel, batch: npt.NDArray[Any]) -> RowResults:
-        probabilities = model.predict(batch).probabilities
-        return RowResults(probabilities, [False] * len(batch), len(batch))
 
 
 @dataclass

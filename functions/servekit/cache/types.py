@@ -1,0 +1,40 @@
+"""What the inference service runs rows through: the predictor protocol, its results, and the
+predictor with no cache, kept apart so that a service without a cache imports nothing else."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import numpy as np
+import numpy.typing as npt
+
+from servekit.runtime.model import LoadedModel
+
+__all__ = ["DirectPredictor", "Predictor", "RowResults"]
+
+
+@dataclass(frozen=True, slots=True)
+class RowResults:
+    """Probabilities per row (in request order), whether each came from the cache, model rows."""
+
+    probabilities: npt.NDArray[np.float32]
+    cached: list[bool]
+    computed_rows: int
+
+    @property
+    def class_indices(self) -> list[int]:
+        indices: list[int] = self.probabilities.argmax(axis=1).tolist()
+        return indices
+
+
+class Predictor(Protocol):
+    def predict(self, model: LoadedModel, batch: npt.NDArray[Any]) -> RowResults: ...
+
+
+class DirectPredictor:
+    """No cache: the model runs on every row."""
+
+    def predict(self, model: LoadedModel, batch: npt.NDArray[Any]) -> RowResults:
+        probabilities = model.predict(batch).probabilities
+        return RowResults(probabilities, [False] * len(batch), len(batch))
