@@ -21,7 +21,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from aws_cdk import CfnOutput, Duration, RemovalPolicy
-from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
@@ -35,6 +34,7 @@ from constructs import Construct
 from infra.config import InferenceConfig, JobsConfig
 from infra.constructs.http_api import InferenceHttpApi
 from infra.constructs.inference_function import inference_environment
+from infra.constructs.queues import dead_letter_alarm, encrypted_queue
 from infra.constructs.servekit_function import ServekitFunction
 from servekit.constants import ENV_INTRA_OP_THREADS
 from servekit.jobs import constants as c
@@ -66,38 +66,25 @@ class AsyncJobs(Construct):
         if visibility_s < c.VISIBILITY_TIMEOUT_FACTOR * config.worker_timeout_s:
             raise ValueError("the jobs queue's visibility timeout must be >= 6 x worker timeout")
 
-        self.dlq = sqs.Queue(
-            self,
-            "DeadLetterQueue",
-            encryption=sqs.QueueEncryption.SQS_MANAGED,
-            enforce_ssl=True,
-            retention_period=_DLQ_RETENTION,
-            removal_policy=removal_policy,
+        self.dlq = encrypted_queue(
+            self, "DeadLetterQueue", retention=_DLQ_RETENTION, removal_policy=removal_policy
         )
-        self.queue = sqs.Queue(
+        self.queue = encrypted_queue(
             self,
             "Queue",
-            encryption=sqs.QueueEncryption.SQS_MANAGED,
-            enforce_ssl=True,
-            visibility_timeout=Duration.seconds(visibility_s),
-            retention_period=Duration.days(config.message_retention_days),
-            dead_letter_queue=sqs.DeadLetterQueue(
+            visibility_s=visibility_s,
+            retention=Duration.days(config.message_retention_days),
+            dead_letter=sqs.DeadLetterQueue(
                 max_receive_count=config.max_receive_count, queue=self.dlq
             ),
             removal_policy=removal_policy,
         )
         # Someone should look at (and redrive) dead-lettered jobs: alarm on any DLQ message.
-        self.dlq_alarm = cloudwatch.Alarm(
+        self.dlq_alarm = dead_letter_alarm(
             self,
             "DeadLettersAlarm",
-            alarm_description="servekit async jobs landed in the DLQ: `servekit dlq list --aws`",
-            metric=self.dlq.metric_approximate_number_of_messages_visible(
-                period=Duration.minutes(1), statistic="Maximum"
-            ),
-            threshold=0,
-            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-            evaluation_periods=1,
-            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+            self.dlq,
+            "servekit async jobs landed in the DLQ: `servekit dlq list --aws`",
         )
         self.table = dynamodb.Table(
             self,

@@ -22,6 +22,7 @@ from infra.constants import (
     BATCH_SPLIT_QUEUE_ID,
     BATCH_TABLE_ID,
 )
+from infra.constructs.queues import encrypted_queue
 from servekit.batch import shapes
 
 __all__ = ["ACCESS_LOG_EXPIRATION_DAYS", "DLQ_RETENTION", "BatchResources"]
@@ -129,12 +130,6 @@ class BatchResources(Construct):
         dlq: sqs.DeadLetterQueue | None = None,
         retention: Duration | None = None,
     ) -> sqs.Queue:
-        return sqs.Queue(
-            self,
-            construct_id,
-            encryption=sqs.QueueEncryption.SQS_MANAGED,
-            enforce_ssl=True,
-            visibility_timeout=Duration.seconds(visibility_s) if visibility_s else None,
-            dead_letter_queue=dlq,
-            retention_period=retention,
+        return encrypted_queue(
+            self, construct_id, visibility_s=visibility_s, dead_letter=dlq, retention=retention
         )

@@ -18,7 +18,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from aws_cdk import CfnOutput, Duration, RemovalPolicy, Stack
-from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
@@ -38,6 +37,7 @@ from infra.constants import (
 )
 from infra.constructs.dependencies_layer import Architecture
 from infra.constructs.http_api import InferenceHttpApi
+from infra.constructs.queues import dead_letter_alarm, encrypted_queue
 from infra.constructs.servekit_function import ServekitFunction
 from servekit import constants
 from servekit.sessions import shapes
@@ -83,36 +83,21 @@ class SessionsCapability(Construct):
             deletion_protection=config.deletion_protection,
             removal_policy=removal_policy,
         )
-        self.dlq = sqs.Queue(
-            self,
-            SESSIONS_DLQ_ID,
-            encryption=sqs.QueueEncryption.SQS_MANAGED,
-            enforce_ssl=True,
-            retention_period=DLQ_RETENTION,
-        )
-        self.queue = sqs.Queue(
+        self.dlq = encrypted_queue(self, SESSIONS_DLQ_ID, retention=DLQ_RETENTION)
+        self.queue = encrypted_queue(
             self,
             SESSIONS_QUEUE_ID,
-            encryption=sqs.QueueEncryption.SQS_MANAGED,
-            enforce_ssl=True,
-            visibility_timeout=Duration.seconds(shapes.QUEUE_VISIBILITY_TIMEOUT_S),
-            dead_letter_queue=sqs.DeadLetterQueue(
+            visibility_s=shapes.QUEUE_VISIBILITY_TIMEOUT_S,
+            dead_letter=sqs.DeadLetterQueue(
                 max_receive_count=shapes.QUEUE_MAX_RECEIVE_COUNT, queue=self.dlq
             ),
         )
-
         # Anything in the DLQ is an event that was never applied: someone should look.
-        self.dlq_alarm = cloudwatch.Alarm(
+        self.dlq_alarm = dead_letter_alarm(
             self,
             SESSIONS_DLQ_ALARM_ID,
-            alarm_description="servekit session events landed in the DLQ (never applied)",
-            metric=self.dlq.metric_approximate_number_of_messages_visible(
-                period=Duration.minutes(1), statistic="Maximum"
-            ),
-            threshold=0,
-            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-            evaluation_periods=1,
-            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+            self.dlq,
+            "servekit session events landed in the DLQ (never applied)",
         )
 
         environment = {
