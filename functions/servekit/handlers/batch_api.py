@@ -11,32 +11,15 @@ from typing import Any
 
 from servekit.batch.routes import batch_routes
 from servekit.batch.wiring import build_service
-from servekit.dataplane.errors import ApiError
 from servekit.observability import logger, metrics
-from servekit.transports.lambda_http import LambdaHandler, LambdaHttpTransport
+from servekit.transports.lambda_http import LambdaHttpTransport, not_found_fallback
 
 __all__ = ["handler"]
 
 service = build_service()
 
 
-def _not_found() -> LambdaHandler:
-    def answer(event: dict[str, Any], context: Any) -> dict[str, Any]:
-        http = event.get("requestContext", {}).get("http", {})
-        error = ApiError.route_not_found(http.get("method", "GET"), event.get("rawPath", "/"))
-        from servekit.dataplane.codec import encode
-
-        return {
-            "statusCode": error.status,
-            "headers": {"content-type": "application/json"},
-            "body": encode(error.to_body()).decode(),
-            "isBase64Encoded": False,
-        }
-
-    return answer
-
-
-transport = LambdaHttpTransport(batch_routes(service), _not_found)
+transport = LambdaHttpTransport(batch_routes(service), not_found_fallback)
 
 
 @metrics.log_metrics

@@ -11,11 +11,9 @@ from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 
-from servekit.dataplane.codec import encode
-from servekit.dataplane.errors import ApiError
 from servekit.gpu_proxy import GpuProxyService, GpuProxySettings, gpu_proxy_routes, invoker_for
 from servekit.observability import logger, metrics
-from servekit.transports.lambda_http import LambdaHandler, LambdaHttpTransport
+from servekit.transports.lambda_http import LambdaHttpTransport, not_found_fallback
 
 __all__ = ["handler"]
 
@@ -37,23 +35,7 @@ settings = GpuProxySettings.from_env()
 service = GpuProxyService(settings, invoker_for(settings), recorder=_Metrics())
 
 
-def _not_found() -> LambdaHandler:
-    """Every path but the proxy's: a JSON 404 (the transport adds the correlation id)."""
-
-    def answer(event: dict[str, Any], context: Any) -> dict[str, Any]:
-        http = event.get("requestContext", {}).get("http", {})
-        error = ApiError.route_not_found(http.get("method", "GET"), event.get("rawPath", "/"))
-        return {
-            "statusCode": error.status,
-            "headers": {"content-type": "application/json"},
-            "body": encode(error.to_body()).decode(),
-            "isBase64Encoded": False,
-        }
-
-    return answer
-
-
-transport = LambdaHttpTransport(gpu_proxy_routes(service), _not_found)
+transport = LambdaHttpTransport(gpu_proxy_routes(service), not_found_fallback)
 
 
 @metrics.log_metrics

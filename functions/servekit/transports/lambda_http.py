@@ -20,7 +20,7 @@ from servekit.observability import logger
 from servekit.transports.correlation import CORRELATION_HEADER, resolve_correlation_id
 from servekit.transports.routing import HttpRequest, HttpResponse, Router
 
-__all__ = ["LambdaHttpTransport"]
+__all__ = ["LambdaHandler", "LambdaHttpTransport", "not_found_fallback"]
 
 LambdaHandler = Callable[[dict[str, Any], Any], dict[str, Any]]
 
@@ -124,3 +124,20 @@ def _response(
 def _internal(correlation_id: str) -> tuple[int, dict[str, Any]]:
     error = ApiError.internal(correlation_id)
     return error.status, error.to_body()
+
+
+def not_found_fallback() -> LambdaHandler:
+    """The fallback of a Lambda whose router is all it serves: a JSON 404 for anything else
+    (no FastAPI to import; the transport adds the correlation id)."""
+
+    def answer(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        http = event.get("requestContext", {}).get("http", {})
+        error = ApiError.route_not_found(http.get("method", "GET"), event.get("rawPath", "/"))
+        return {
+            "statusCode": error.status,
+            "headers": {"content-type": "application/json"},
+            "body": encode(error.to_body()).decode(),
+            "isBase64Encoded": False,
+        }
+
+    return answer
