@@ -20,7 +20,7 @@ from typing import Any, TextIO
 
 from servekit.batch import shapes
 from servekit_cli.api_client import ApiClient, ApiError
-from servekit_cli.target import Target, TargetError, resolve_target
+from servekit_cli.target import Target, TargetError, add_target_arguments, target_from_args
 
 __all__ = ["add_parser", "progress_line"]
 
@@ -34,8 +34,7 @@ def add_parser(commands: Any) -> None:
 
     def verb(name: str, help_text: str) -> argparse.ArgumentParser:
         sub: argparse.ArgumentParser = verbs.add_parser(name, help=help_text)
-        sub.add_argument("--stage", help="a deployed stack's stage (default: the local stack)")
-        sub.add_argument("--region", help="AWS region of the deployed stack")
+        add_target_arguments(sub)
         sub.add_argument(
             "--api-url",
             default=os.environ.get("SERVEKIT_API_URL"),
@@ -63,7 +62,7 @@ def add_parser(commands: Any) -> None:
 
 
 def _connect(args: argparse.Namespace) -> tuple[Target, ApiClient]:
-    target = resolve_target(local=args.stage is None, stage=args.stage or "dev", region=args.region)
+    target = target_from_args(args)
     if target.is_local:
         return target, ApiClient(args.api_url or DEFAULT_LOCAL_API)
     return target, ApiClient(args.api_url or target.output("ApiUrl"), region=target.region)

@@ -1,7 +1,7 @@
 """``servekit jobs`` (submit, status, results) and ``servekit dlq`` (list, redrive).
 
 Every command works on the local stack (``make run``; found through ``.servekit/local.json``)
-by default, or on a deployed stack with ``--aws [--stage dev]`` and AWS credentials.
+by default, or on a deployed stack with ``--aws`` or ``--stage dev`` and AWS credentials.
 Machine-readable output (one JSON object per line) goes to stdout; progress to stderr.
 """
 
@@ -19,7 +19,7 @@ from servekit.jobs.message import InvalidMessageError, message_from_document
 from servekit.jobs.redrive import list_dead_letters, redrive
 from servekit_cli.jobs_client import JobsClient, read_job_lines
 from servekit_cli.progress import Progress
-from servekit_cli.target import TargetError, resolve_target
+from servekit_cli.target import TargetError, add_target_arguments, target_from_args
 
 __all__ = ["add_parser"]
 
@@ -64,16 +64,14 @@ def add_parser(commands: Any) -> None:
 
 
 def _target_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--aws", action="store_true", help="the deployed stack, not local")
-    parser.add_argument("--stage", default="dev", help="deployed stage (with --aws)")
-    parser.add_argument("--region", default=None, help="AWS region (with --aws)")
+    add_target_arguments(parser)
     parser.add_argument("--api-url", default=None,
                         help=f"HTTP API URL for --via api (local: {LOCAL_API_URL})")  # fmt: skip
 
 
 def _client(args: argparse.Namespace) -> JobsClient:
-    target = resolve_target(local=not args.aws, stage=args.stage, region=args.region)
-    api_url = args.api_url or (target.outputs.get("ApiUrl") if args.aws else LOCAL_API_URL)
+    target = target_from_args(args)
+    api_url = args.api_url or (LOCAL_API_URL if target.is_local else target.outputs.get("ApiUrl"))
     return JobsClient(target, api_url)
 
 

@@ -7,6 +7,7 @@ and makes boto3 clients with :meth:`Target.client`.
 
 from __future__ import annotations
 
+import argparse
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,7 +15,14 @@ from typing import Any
 
 from servekit_cli.local.stack import DEFAULT_STATE_FILE
 
-__all__ = ["Target", "TargetError", "resolve_target", "stack_name"]
+__all__ = [
+    "Target",
+    "TargetError",
+    "add_target_arguments",
+    "resolve_target",
+    "stack_name",
+    "target_from_args",
+]
 
 _LOCAL_CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
 
@@ -88,3 +96,20 @@ def resolve_target(
         raise TargetError(f"cannot read stack {name}: {exc}") from None
     outputs = {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
     return Target(region=cloudformation.meta.region_name, outputs=outputs)
+
+
+def add_target_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--aws``/``--stage``/``--region``: every CLI command picks its stack the same way."""
+    parser.add_argument(
+        "--aws", action="store_true", help="a deployed stack (AWS credentials), not the local one"
+    )
+    parser.add_argument(
+        "--stage", default=None, help="the deployed stack's stage (implies --aws; default dev)"
+    )
+    parser.add_argument("--region", default=None, help="AWS region of the deployed stack")
+
+
+def target_from_args(args: argparse.Namespace) -> Target:
+    """The stack ``add_target_arguments``' options name: local unless --aws or --stage."""
+    deployed = bool(args.aws or args.stage)
+    return resolve_target(local=not deployed, stage=args.stage or "dev", region=args.region)

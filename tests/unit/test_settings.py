@@ -64,3 +64,29 @@ def test_the_cli_looks_for_the_stack_name_the_cdk_app_deploys() -> None:
     from servekit_cli.target import stack_name
 
     assert stack_name("prod") == inference_stack_name("prod") == "Servekit-prod-Inference"
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        ([], {"local": True, "stage": "dev", "region": None}),
+        (["--aws"], {"local": False, "stage": "dev", "region": None}),
+        (
+            ["--stage", "prod", "--region", "eu-west-1"],
+            {"local": False, "stage": "prod", "region": "eu-west-1"},
+        ),
+    ],
+)
+def test_every_cli_command_picks_its_stack_the_same_way(
+    argv: list[str], expected: dict[str, object], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import argparse
+
+    from servekit_cli import target
+
+    seen: dict[str, object] = {}
+    monkeypatch.setattr(target, "resolve_target", lambda **kwargs: seen.update(kwargs))
+    parser = argparse.ArgumentParser()
+    target.add_target_arguments(parser)
+    target.target_from_args(parser.parse_args(argv))
+    assert seen == expected
