@@ -6,6 +6,7 @@ import argparse
 import json
 import os
 import shlex
+import signal
 import socket
 import sys
 from pathlib import Path
@@ -103,6 +104,9 @@ def run(args: argparse.Namespace) -> int:
             )
         print("Try it:\n\n  " + curl_example(url, args.model_dir / args.default_model) + "\n")
         sys.stdout.flush()
+        # uvicorn re-raises SIGTERM after its graceful shutdown; exiting through SystemExit
+        # instead lets the finally below stop the pollers and remove the state file.
+        signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(0))
         uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
     finally:
         if local_aws is not None:

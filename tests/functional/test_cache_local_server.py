@@ -7,11 +7,12 @@ import socket
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.helpers import REPO_ROOT, example_request
+from tests.helpers import MODEL_DIR, example_request
 from tests.redis_server import RedisServer, _free_port, redis_server
 
 __all__ = ["redis_server"]  # the session fixture, used by this module
@@ -19,16 +20,17 @@ __all__ = ["redis_server"]  # the session fixture, used by this module
 
 @pytest.mark.parametrize("backend", ["memory", "redis"])
 def test_local_server_answers_repeats_from_the_cache(
-    serving_env: dict[str, str], redis_server: RedisServer, backend: str
+    serving_env: dict[str, str], redis_server: RedisServer, backend: str, tmp_path: Path
 ) -> None:
     port = _free_port()
     command = [sys.executable, "-m", "servekit_cli", "serve", "--port", str(port)]
+    command += ["--model-dir", str(MODEL_DIR)]
     if backend == "redis":
         redis_server.flush()
         command += ["--redis-url", redis_server.url]
     env = {k: v for k, v in os.environ.items() if not k.startswith("SERVEKIT_CACHE_")}
     process = subprocess.Popen(
-        command, cwd=REPO_ROOT, env={**env, **serving_env}, stdout=subprocess.DEVNULL
+        command, cwd=tmp_path, env={**env, **serving_env}, stdout=subprocess.DEVNULL
     )
     try:
         url = f"http://127.0.0.1:{port}"

@@ -31,11 +31,15 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def server(serving_env: dict[str, str]) -> Iterator[str]:
+def server(serving_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    # A scratch directory: the local stack's state file lands there, not in the checkout.
+    workdir = tmp_path_factory.mktemp("serve")
+    state_file = workdir / ".servekit" / "local.json"
     port = _free_port()
+    command = [sys.executable, "-m", "servekit_cli", "serve", "--port", str(port)]
     process = subprocess.Popen(
-        [sys.executable, "-m", "servekit_cli", "serve", "--port", str(port)],
-        cwd=REPO_ROOT,
+        [*command, "--model-dir", str(MODEL_DIR)],
+        cwd=workdir,
         env={**os.environ, **serving_env},
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -54,9 +58,11 @@ def server(serving_env: dict[str, str]) -> Iterator[str]:
     else:
         process.kill()
         pytest.fail("server did not answer /health within 30 s")
+    assert state_file.is_file()  # where the CLI finds the embedded AWS
     yield url
-    process.terminate()
-    process.wait(timeout=10)
+    process.terminate()  # SIGTERM: a graceful stop removes the state file
+    assert process.wait(timeout=20) == 0
+    assert not state_file.exists()
 
 
 @pytest.fixture(scope="module")
