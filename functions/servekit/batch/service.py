@@ -13,8 +13,6 @@ import uuid
 from collections.abc import Mapping
 from typing import Any, Final
 
-import orjson
-
 from servekit.batch.errors import BatchInputError
 from servekit.batch.manifest import BatchManifest
 from servekit.batch.messages import ChunkMessage, SplitMessage, send_all
@@ -27,7 +25,7 @@ from servekit.batch.shapes import (
     output_prefix,
 )
 from servekit.batch.storage import BatchStore, parse_s3_uri
-from servekit.dataplane.codec import check_content_type
+from servekit.dataplane.codec import check_content_type, decode_json_object
 from servekit.dataplane.errors import ApiError
 from servekit.observability import logger
 from servekit.runtime.manifest import Manifest
@@ -221,17 +219,7 @@ class BatchService:
 def _decode(body: bytes) -> dict[str, Any]:
     if not body.strip():
         raise ApiError(400, "empty_body", 'request body is empty; send {"input": "s3://..."}')
-    try:
-        document = orjson.loads(body)
-    except orjson.JSONDecodeError as exc:
-        raise ApiError(400, "malformed_json", f"request body is not valid JSON: {exc}") from None
-    if not isinstance(document, dict):
-        raise ApiError(422, "invalid_body", "request body must be a JSON object")
-    unknown = document.keys() - _FIELDS
-    if unknown:
-        raise ApiError(
-            422, "unknown_field", f"unknown field(s) {sorted(unknown)}; allowed: {sorted(_FIELDS)}"
-        )
+    document = decode_json_object(body, _FIELDS)
     if "input" not in document:
         raise ApiError(422, "missing_field", "field 'input' (an s3://bucket/key URI) is required")
     return document

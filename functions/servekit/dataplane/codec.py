@@ -13,10 +13,18 @@ import orjson
 
 from servekit.dataplane.errors import ApiError
 
-__all__ = ["PredictRequest", "check_content_type", "decode_predict_request", "encode"]
+__all__ = [
+    "PREDICT_OBJECT_MESSAGE",
+    "PredictRequest",
+    "check_content_type",
+    "decode_json_object",
+    "decode_predict_request",
+    "encode",
+]
 
 _PREDICT_FIELDS = frozenset({"inputs", "inputs_ref", "model", "session"})
 _JSON_OPTIONS = orjson.OPT_SERIALIZE_NUMPY
+PREDICT_OBJECT_MESSAGE = "request body must be a JSON object with an 'inputs' field"
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,9 +54,19 @@ def check_content_type(content_type: str | None) -> None:
         )
 
 
-def decode_predict_request(body: bytes, max_body_bytes: int) -> PredictRequest:
-    """Parse and shape-check a ``POST /predict`` body (values are checked per model later)."""
-    if len(body) > max_body_bytes:
+def decode_json_object(
+    body: bytes,
+    fields: frozenset[str],
+    *,
+    max_body_bytes: int | None = None,
+    object_message: str = "request body must be a JSON object",
+) -> dict[str, Any]:
+    """A request body that must be one JSON object with no field outside ``fields``.
+
+    Every JSON route decodes through here, so a too-large, empty, malformed or mis-shaped
+    body gets the same status, code and message on all of them.
+    """
+    if max_body_bytes is not None and len(body) > max_body_bytes:
         raise ApiError(
             413,
             "body_too_large",
@@ -61,16 +79,20 @@ def decode_predict_request(body: bytes, max_body_bytes: int) -> PredictRequest:
     except orjson.JSONDecodeError as exc:
         raise ApiError(400, "malformed_json", _json_error_message(exc)) from None
     if not isinstance(document, dict):
-        raise ApiError(
-            422, "invalid_body", "request body must be a JSON object with an 'inputs' field"
-        )
-    unknown = document.keys() - _PREDICT_FIELDS
+        raise ApiError(422, "invalid_body", object_message)
+    unknown = document.keys() - fields
     if unknown:
         raise ApiError(
-            422,
-            "unknown_field",
-            f"unknown field(s) {sorted(unknown)}; allowed: {sorted(_PREDICT_FIELDS)}",
+            422, "unknown_field", f"unknown field(s) {sorted(unknown)}; allowed: {sorted(fields)}"
         )
+    return document
+
+
+def decode_predict_request(body: bytes, max_body_bytes: int) -> PredictRequest:
+    """Parse and shape-check a ``POST /predict`` body (values are checked per model later)."""
+    document = decode_json_object(
+        body, _PREDICT_FIELDS, max_body_bytes=max_body_bytes, object_message=PREDICT_OBJECT_MESSAGE
+    )
     inputs_ref = document.get("inputs_ref")
     if "inputs" not in document and inputs_ref is None:
         raise ApiError(422, "missing_field", "field 'inputs' is required")

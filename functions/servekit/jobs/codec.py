@@ -1,7 +1,7 @@
 """``POST /jobs`` bodies: the /predict body plus an optional ``callback_url``.
 
-Body-level faults (size, empty, not JSON, not an object) are left to the /predict decoder so
-their codes and messages are the same on both routes.
+Body-level faults (size, empty, not JSON, not an object) go through the decoder /predict uses,
+so their codes and messages are the same on both routes.
 """
 
 from __future__ import annotations
@@ -9,9 +9,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-import orjson
-
-from servekit.dataplane.codec import check_content_type, decode_predict_request
+from servekit.dataplane.codec import (
+    PREDICT_OBJECT_MESSAGE,
+    check_content_type,
+    decode_json_object,
+)
 from servekit.dataplane.errors import ApiError
 
 __all__ = ["JobRequest", "check_callback_url", "decode_job_request"]
@@ -31,20 +33,9 @@ def decode_job_request(
     body: bytes, content_type: str | None, max_body_bytes: int, *, allow_http: bool
 ) -> JobRequest:
     check_content_type(content_type)
-    document: Any = None
-    if len(body) <= max_body_bytes and body.strip():
-        try:
-            document = orjson.loads(body)
-        except orjson.JSONDecodeError:
-            document = None
-    if not isinstance(document, dict):
-        decode_predict_request(body, max_body_bytes)  # raises /predict's error for this body
-        raise ApiError(422, "invalid_body", "request body must be a JSON object")  # unreachable
-    unknown = document.keys() - _FIELDS
-    if unknown:
-        raise ApiError(
-            422, "unknown_field", f"unknown field(s) {sorted(unknown)}; allowed: {sorted(_FIELDS)}"
-        )
+    document = decode_json_object(
+        body, _FIELDS, max_body_bytes=max_body_bytes, object_message=PREDICT_OBJECT_MESSAGE
+    )
     if "inputs" not in document:
         raise ApiError(422, "missing_field", "field 'inputs' is required")
     model = document.get("model")

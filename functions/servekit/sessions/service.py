@@ -12,9 +12,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-import orjson
-
-from servekit.dataplane.codec import check_content_type
+from servekit.dataplane.codec import check_content_type, decode_json_object
 from servekit.dataplane.errors import ApiError
 from servekit.sessions.errors import to_api_error
 from servekit.sessions.events import Event, check_session_id, now_ms, parse_event, parse_events
@@ -191,23 +189,6 @@ def _document(
     body: bytes, content_type: str | None, fields: frozenset[str], *, required: bool
 ) -> dict[str, Any]:
     check_content_type(content_type)
-    if len(body) > MAX_BODY_BYTES:
-        raise ApiError(
-            413, "body_too_large", f"body is {len(body)} bytes; the limit is {MAX_BODY_BYTES}"
-        )
-    if not body.strip():
-        if required:
-            raise ApiError(400, "empty_body", "request body is empty; send a JSON object")
-        return {}
-    try:
-        document = orjson.loads(body)
-    except orjson.JSONDecodeError as exc:
-        raise ApiError(400, "malformed_json", f"request body is not valid JSON: {exc}") from None
-    if not isinstance(document, dict):
-        raise ApiError(422, "invalid_body", "request body must be a JSON object")
-    unknown = document.keys() - fields
-    if unknown:
-        raise ApiError(
-            422, "unknown_field", f"unknown field(s) {sorted(unknown)}; allowed: {sorted(fields)}"
-        )
-    return document
+    if not required and not body.strip() and len(body) <= MAX_BODY_BYTES:
+        return {}  # a body-less predict: the stored history only
+    return decode_json_object(body, fields, max_body_bytes=MAX_BODY_BYTES)
