@@ -23,6 +23,7 @@ import orjson
 
 from servekit.batch.errors import BatchInputError
 from servekit.runtime.manifest import TensorSpec
+from servekit.runtime.validation import json_kind
 
 __all__ = ["FORMATS", "MAX_LINE_BYTES", "RowBlock", "detect_format", "iter_lines", "read_blocks"]
 
@@ -166,7 +167,7 @@ def _unwrap(row: dict[str, Any], number: int) -> Any:
 def _explain_row(row: Any, width: int, number: int) -> None:
     if type(row) is not list:
         raise BatchInputError(
-            "invalid_row", f"expected an array of {width} numbers, got {_kind(row)}", number
+            "invalid_row", f"expected an array of {width} numbers, got {json_kind(row)}", number
         )
     if len(row) != width:
         raise BatchInputError(
@@ -174,7 +175,7 @@ def _explain_row(row: Any, width: int, number: int) -> None:
         )
     bad = next(v for v in row if type(v) not in _NUMBERS)
     raise BatchInputError(
-        "invalid_dtype", f"holds {_kind(bad)}; every value must be a number", number
+        "invalid_dtype", f"holds {json_kind(bad)}; every value must be a number", number
     )
 
 
@@ -227,17 +228,3 @@ def _is_header(line: bytes) -> bool:
     except ValueError:
         return True
     return False
-
-
-def _kind(value: Any) -> str:
-    if isinstance(value, bool):
-        return "a boolean"
-    if value is None:
-        return "null"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, dict):
-        return "an object"
-    if isinstance(value, list):
-        return "an array"
-    return type(value).__name__

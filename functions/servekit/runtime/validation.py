@@ -15,7 +15,7 @@ import numpy.typing as npt
 from servekit.runtime.errors import RuntimeCoreError
 from servekit.runtime.manifest import TensorSpec
 
-__all__ = ["InvalidInputError", "to_batch"]
+__all__ = ["InvalidInputError", "json_kind", "to_batch"]
 
 _NUMBER_TYPES = frozenset({int, float})
 
@@ -67,12 +67,13 @@ def _check_row(row: Any, shape: tuple[int, ...], index: int) -> None:
     if not shape:
         if type(row) not in _NUMBER_TYPES:
             raise InvalidInputError(
-                "invalid_dtype", f"row {index} must be a number, got {_kind(row)}"
+                "invalid_dtype", f"row {index} must be a number, got {json_kind(row)}"
             )
         return
     if not isinstance(row, list):
         raise InvalidInputError(
-            "invalid_shape", f"row {index} must be an array of {shape[0]} values, got {_kind(row)}"
+            "invalid_shape",
+            f"row {index} must be an array of {shape[0]} values, got {json_kind(row)}",
         )
     if len(row) != shape[0]:
         raise InvalidInputError(
@@ -84,7 +85,7 @@ def _check_row(row: Any, shape: tuple[int, ...], index: int) -> None:
         if not set(map(type, row)) <= _NUMBER_TYPES:
             bad = next(v for v in row if type(v) not in _NUMBER_TYPES)
             raise InvalidInputError(
-                "invalid_dtype", f"row {index} holds {_kind(bad)}; every value must be a number"
+                "invalid_dtype", f"row {index} holds {json_kind(bad)}; every value must be a number"
             )
         return
     for inner in row:
@@ -112,7 +113,8 @@ def _cast(batch: npt.NDArray[np.float64], spec: TensorSpec) -> npt.NDArray[Any]:
     return batch.astype(dtype)
 
 
-def _kind(value: Any) -> str:
+def json_kind(value: Any) -> str:
+    """What a JSON value is, in words for error messages ('a string', 'null', 'an object')."""
     if isinstance(value, bool):
         return "a boolean"
     if value is None:
