@@ -11,7 +11,8 @@ from typing import Any
 import boto3
 import pytest
 
-from servekit_cli.local.poller import SqsPoller
+from servekit_cli.local.poller import SqsPoller, load_handler
+from servekit_cli.local.queues import create_queue_with_dlq
 from servekit_cli.local.resources import LocalResources, ProvisionContext, QueueBinding
 from servekit_cli.local.stack import LocalStack
 from servekit_cli.target import TargetError, resolve_target
@@ -38,19 +39,9 @@ def raising_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
 def _provision_queue(handler: str, max_receive: int = 2) -> Any:
     def provision(ctx: ProvisionContext) -> LocalResources:
         sqs = ctx.session.client("sqs", endpoint_url=ctx.endpoint_url)
-        dlq = sqs.create_queue(QueueName="test-dlq")["QueueUrl"]
-        dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["QueueArn"])["Attributes"][
-            "QueueArn"
-        ]
-        queue = sqs.create_queue(
-            QueueName="test-queue",
-            Attributes={
-                "VisibilityTimeout": "1",
-                "RedrivePolicy": json.dumps(
-                    {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": str(max_receive)}
-                ),
-            },
-        )["QueueUrl"]
+        queue, dlq = create_queue_with_dlq(
+            sqs, "test-queue", visibility_timeout_s=1, max_receive_count=max_receive
+        )
         return LocalResources(
             env={"TEST_QUEUE_URL": queue},
             outputs={"TestQueueUrl": queue, "TestDlqUrl": dlq},
@@ -149,6 +140,13 @@ def test_failed_messages_are_redelivered_then_dead_lettered(stack: LocalStack) -
     assert receive_counts == ["1", "2"]  # maxReceiveCount 2, then the redrive policy applies
     assert _count(sqs, url) == 0
     assert _count(sqs, dlq) == 1
+
+
+def test_handlers_load_in_lambdas_spelling_too() -> None:
+    assert load_handler(f"{__name__}.recording_handler") is recording_handler
+    assert load_handler(f"{__name__}:recording_handler") is recording_handler
+    with pytest.raises(ValueError, match=r"'module\.attribute'"):
+        load_handler("nodots")
 
 
 def test_a_raising_handler_fails_the_whole_batch(stack: LocalStack) -> None:

@@ -7,10 +7,10 @@ seconds, so a failed chunk is redelivered in 30 s rather than the deployed 12 mi
 
 from __future__ import annotations
 
-import json
 from typing import Any, Final
 
 from servekit.batch import shapes
+from servekit_cli.local.queues import create_queue_with_dlq
 from servekit_cli.local.resources import LocalResources, ProvisionContext, QueueBinding
 
 __all__ = ["LOCAL_SPLITTER_TIMEOUT_S", "LOCAL_WORKER_TIMEOUT_S", "create_resources", "provision"]
@@ -37,14 +37,14 @@ def provision(context: ProvisionContext) -> LocalResources:
     bindings = [
         QueueBinding(
             made[shapes.OUTPUT_BATCH_SPLIT_QUEUE_URL],
-            _handler(shapes.BATCH_SPLITTER_HANDLER),
+            shapes.BATCH_SPLITTER_HANDLER,
             batch_size=1,
             function_name="batch-splitter",
             timeout_s=LOCAL_SPLITTER_TIMEOUT_S,
         ),
         QueueBinding(
             made[shapes.OUTPUT_BATCH_CHUNK_QUEUE_URL],
-            _handler(shapes.BATCH_WORKER_HANDLER),
+            shapes.BATCH_WORKER_HANDLER,
             batch_size=1,
             function_name="batch-worker",
             timeout_s=LOCAL_WORKER_TIMEOUT_S,
@@ -79,8 +79,8 @@ def create_resources(s3: Any, dynamodb: Any, sqs: Any, *, prefix: str) -> dict[s
         TableName=table,
         TimeToLiveSpecification={"Enabled": True, "AttributeName": shapes.TTL_ATTRIBUTE},
     )
-    split_queue, _ = _queue_with_dlq(sqs, f"{prefix}-batch-split", LOCAL_SPLITTER_TIMEOUT_S)
-    chunk_queue, chunk_dlq = _queue_with_dlq(sqs, f"{prefix}-batch-chunks", LOCAL_WORKER_TIMEOUT_S)
+    split_queue, _ = _batch_queue(sqs, f"{prefix}-batch-split", LOCAL_SPLITTER_TIMEOUT_S)
+    chunk_queue, chunk_dlq = _batch_queue(sqs, f"{prefix}-batch-chunks", LOCAL_WORKER_TIMEOUT_S)
     return {
         shapes.OUTPUT_BATCH_BUCKET: bucket,
         shapes.OUTPUT_BATCH_TABLE: table,
@@ -90,24 +90,10 @@ def create_resources(s3: Any, dynamodb: Any, sqs: Any, *, prefix: str) -> dict[s
     }
 
 
-def _queue_with_dlq(sqs: Any, name: str, timeout_s: int) -> tuple[str, str]:
-    dlq = sqs.create_queue(QueueName=f"{name}-dlq")["QueueUrl"]
-    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["QueueArn"])["Attributes"][
-        "QueueArn"
-    ]
-    queue = sqs.create_queue(
-        QueueName=name,
-        Attributes={
-            "VisibilityTimeout": str(shapes.VISIBILITY_TIMEOUT_FACTOR * timeout_s),
-            "RedrivePolicy": json.dumps(
-                {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": shapes.DEFAULT_MAX_RECEIVE}
-            ),
-        },
-    )["QueueUrl"]
-    return str(queue), str(dlq)
-
-
-def _handler(dotted: str) -> str:
-    """``servekit.handlers.x.handler`` (Lambda's spelling) → ``servekit.handlers.x:handler``."""
-    module, _, function = dotted.rpartition(".")
-    return f"{module}:{function}"
+def _batch_queue(sqs: Any, name: str, consumer_timeout_s: int) -> tuple[str, str]:
+    return create_queue_with_dlq(
+        sqs,
+        name,
+        visibility_timeout_s=shapes.VISIBILITY_TIMEOUT_FACTOR * consumer_timeout_s,
+        max_receive_count=shapes.DEFAULT_MAX_RECEIVE,
+    )

@@ -3,11 +3,11 @@ notification topic, shaped by ``servekit.jobs.constants`` exactly as the CDK con
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any, Final
 
 from servekit.jobs import constants as c
+from servekit_cli.local.queues import create_queue_with_dlq
 from servekit_cli.local.resources import LocalResources, ProvisionContext, QueueBinding
 
 __all__ = [
@@ -40,19 +40,12 @@ def create_jobs_resources(
     """Create (or find again: every call is idempotent) the jobs resources."""
     prefix = f"servekit-{stage}-jobs"
     sqs = session.client("sqs", endpoint_url=endpoint_url)
-    dlq_url = sqs.create_queue(QueueName=f"{prefix}-dlq")["QueueUrl"]
-    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"][
-        "QueueArn"
-    ]
-    queue_url = sqs.create_queue(
-        QueueName=prefix,
-        Attributes={
-            "VisibilityTimeout": str(c.visibility_timeout_s(worker_timeout_s)),
-            "RedrivePolicy": json.dumps(
-                {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": max_receive_count}
-            ),
-        },
-    )["QueueUrl"]
+    queue_url, dlq_url = create_queue_with_dlq(
+        sqs,
+        prefix,
+        visibility_timeout_s=c.visibility_timeout_s(worker_timeout_s),
+        max_receive_count=max_receive_count,
+    )
 
     dynamodb = session.client("dynamodb", endpoint_url=endpoint_url)
     table = f"{prefix}-table"
@@ -96,14 +89,13 @@ def create_jobs_resources(
 def provision(context: ProvisionContext) -> LocalResources:
     """The jobs provisioner of ``servekit serve``: resources, worker poller, HTTP routes."""
     made = create_jobs_resources(context.session, context.endpoint_url, stage=context.stage)
-    module, _, function = c.JOBS_WORKER_HANDLER.rpartition(".")
     return LocalResources(
         env=made.env,
         outputs=made.outputs,
         bindings=[
             QueueBinding(
                 queue_url=made.queue_url,
-                handler=f"{module}:{function}",
+                handler=c.JOBS_WORKER_HANDLER,
                 batch_size=LOCAL_BATCH_SIZE,
                 max_batching_window_s=0.2,
                 function_name="servekit-jobs-worker",

@@ -27,15 +27,15 @@ _SQS_MAX_RECEIVE = 10  # ReceiveMessage returns at most 10 messages per call
 
 
 def load_object(spec: str) -> Any:
-    """Import ``module:attribute``."""
-    module_name, _, attribute = spec.partition(":")
-    if not attribute:
-        raise ValueError(f"{spec!r} is not 'module:attribute'")
+    """Import ``module:attribute``, or ``module.attribute`` as Lambda spells a handler."""
+    module_name, _, attribute = spec.partition(":") if ":" in spec else spec.rpartition(".")
+    if not module_name or not attribute:
+        raise ValueError(f"{spec!r} is neither 'module:attribute' nor 'module.attribute'")
     return getattr(importlib.import_module(module_name), attribute)
 
 
 def load_handler(spec: str) -> Callable[[dict[str, Any], Any], Any]:
-    """Import a Lambda handler given as ``module:function``."""
+    """Import a Lambda handler (``servekit.handlers.jobs_worker.handler``)."""
     handler: Callable[[dict[str, Any], Any], Any] = load_object(spec)
     return handler
 

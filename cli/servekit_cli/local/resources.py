@@ -24,7 +24,8 @@ class QueueBinding:
 
     queue_url: str
     handler: str
-    """``module:function`` of the Lambda handler; imported after the env is exported."""
+    """The Lambda handler as the function's configuration spells it (``module.function``);
+    imported after the env is exported."""
     batch_size: int = 10
     max_batching_window_s: float = 0.0
     function_name: str = "local"

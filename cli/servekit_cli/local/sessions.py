@@ -8,9 +8,8 @@ join the local app through :func:`servekit.sessions.bootstrap.session_api_router
 
 from __future__ import annotations
 
-import json
-
 from servekit.sessions import shapes
+from servekit_cli.local.queues import create_queue_with_dlq
 from servekit_cli.local.resources import LocalResources, ProvisionContext, QueueBinding
 
 __all__ = ["provision_sessions"]
@@ -31,22 +30,12 @@ def provision_sessions(ctx: ProvisionContext) -> LocalResources:
     )
 
     sqs = ctx.session.client("sqs", endpoint_url=ctx.endpoint_url)
-    dlq = sqs.create_queue(QueueName=f"servekit-{ctx.stage}-session-events-dlq")["QueueUrl"]
-    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["QueueArn"])["Attributes"][
-        "QueueArn"
-    ]
-    queue = sqs.create_queue(
-        QueueName=f"servekit-{ctx.stage}-session-events",
-        Attributes={
-            "VisibilityTimeout": str(shapes.QUEUE_VISIBILITY_TIMEOUT_S),
-            "RedrivePolicy": json.dumps(
-                {
-                    "deadLetterTargetArn": dlq_arn,
-                    "maxReceiveCount": str(shapes.QUEUE_MAX_RECEIVE_COUNT),
-                }
-            ),
-        },
-    )["QueueUrl"]
+    queue, dlq = create_queue_with_dlq(
+        sqs,
+        f"servekit-{ctx.stage}-session-events",
+        visibility_timeout_s=shapes.QUEUE_VISIBILITY_TIMEOUT_S,
+        max_receive_count=shapes.QUEUE_MAX_RECEIVE_COUNT,
+    )
     return LocalResources(
         env={shapes.ENV_SESSIONS_TABLE: table, shapes.ENV_SESSION_EVENTS_QUEUE_URL: queue},
         outputs={
@@ -57,7 +46,7 @@ def provision_sessions(ctx: ProvisionContext) -> LocalResources:
         bindings=[
             QueueBinding(
                 queue_url=queue,
-                handler=":".join(shapes.EVENTS_WORKER_HANDLER.rsplit(".", 1)),
+                handler=shapes.EVENTS_WORKER_HANDLER,
                 batch_size=shapes.EVENTS_WORKER_BATCH_SIZE,
                 function_name="servekit-session-events-worker",
                 timeout_s=shapes.EVENTS_WORKER_TIMEOUT_S,
