@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import socket
 import subprocess
 import time
 import urllib.request
@@ -19,6 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from _common import percentile
+
+from servekit_cli.local.emulator import free_port
 
 __all__ = [
     "LoadResult",
@@ -99,12 +100,6 @@ async def _run(port: int, requests: Sequence[bytes], clients: int, duration_s: f
 def run_load(port: int, requests: Sequence[bytes], clients: int, duration_s: float) -> LoadResult:
     """``clients`` closed-loop clients cycling through ``requests`` for ``duration_s``."""
     return asyncio.run(_run(port, requests, clients, duration_s))
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def start_server(

@@ -16,14 +16,9 @@ from pathlib import Path
 
 import pytest
 
+from servekit_cli.local.emulator import free_port
+
 __all__ = ["RedisServer", "redis_cluster", "redis_server"]
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 class RedisServer:
@@ -33,7 +28,7 @@ class RedisServer:
         self.binary = binary
         self.directory = directory
         self.cluster = cluster
-        self.port = _free_port()
+        self.port = free_port()
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -58,7 +53,7 @@ class RedisServer:
                 "yes",
                 # The cluster bus defaults to port + 10000, past 65535 for a high free port.
                 *(
-                    ["--cluster-enabled", "yes", "--cluster-port", str(_free_port())]
+                    ["--cluster-enabled", "yes", "--cluster-port", str(free_port())]
                     if self.cluster
                     else []
                 ),

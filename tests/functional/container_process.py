@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -12,22 +11,17 @@ from contextlib import contextmanager
 
 import httpx
 
+from servekit_cli.local.emulator import free_port
 from tests.helpers import MODEL_DIR, REPO_ROOT
 
 __all__ = ["container_server"]
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @contextmanager
 def container_server(**settings: str) -> Iterator[str]:
     """Run ``python -m servekit.container`` with ``SERVEKIT_CONTAINER_<KEY>=value`` settings;
     yield its base URL once ``GET /ping`` answers 200."""
-    port = _free_port()
+    port = free_port()
     env = {
         **os.environ,
         "SERVEKIT_CONTAINER_MODEL_DIR": str(MODEL_DIR),

@@ -5,10 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,52 +15,23 @@ import pytest
 from servekit_cli.__main__ import main
 from servekit_cli.batch import progress_line
 from tests.batch_support import csv, digits_rows, jsonl, reference
-from tests.helpers import MODEL_DIR
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-    return port
+from tests.local_server import local_server
 
 
 @pytest.fixture(scope="module")
 def served(serving_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """``servekit serve`` in a scratch directory (its .servekit/local.json lands there)."""
     workdir = tmp_path_factory.mktemp("serve")
-    port = _free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "servekit_cli", "serve", "--port", str(port),
-         "--model-dir", str(MODEL_DIR)],
-        cwd=workdir,
-        env={**os.environ, **serving_env},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"server exited early:\n{process.stdout.read() if process.stdout else ''}")
+    with local_server(workdir, {**os.environ, **serving_env}) as server:
+        saved = os.environ.get("SERVEKIT_API_URL")
+        os.environ["SERVEKIT_API_URL"] = server.url
         try:
-            if httpx.get(f"{url}/health", timeout=1).status_code == 200:
-                break
-        except httpx.TransportError:
-            time.sleep(0.2)
-    else:
-        process.kill()
-        pytest.fail("server did not answer /health within 60 s")
-    saved = os.environ.get("SERVEKIT_API_URL")
-    os.environ["SERVEKIT_API_URL"] = url
-    yield workdir
-    process.terminate()
-    process.wait(timeout=10)
-    if saved is None:
-        os.environ.pop("SERVEKIT_API_URL", None)
-    else:
-        os.environ["SERVEKIT_API_URL"] = saved
+            yield workdir
+        finally:
+            if saved is None:
+                os.environ.pop("SERVEKIT_API_URL", None)
+            else:
+                os.environ["SERVEKIT_API_URL"] = saved
 
 
 def run_cli(

@@ -4,16 +4,14 @@ from __future__ import annotations
 
 import os
 import socket
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.helpers import MODEL_DIR, example_request
-from tests.redis_server import RedisServer, _free_port, redis_server
+from tests.helpers import example_request
+from tests.local_server import local_server
+from tests.redis_server import RedisServer, redis_server
 
 __all__ = ["redis_server"]  # the session fixture, used by this module
 
@@ -22,32 +20,16 @@ __all__ = ["redis_server"]  # the session fixture, used by this module
 def test_local_server_answers_repeats_from_the_cache(
     serving_env: dict[str, str], redis_server: RedisServer, backend: str, tmp_path: Path
 ) -> None:
-    port = _free_port()
-    command = [sys.executable, "-m", "servekit_cli", "serve", "--port", str(port)]
-    command += ["--model-dir", str(MODEL_DIR)]
+    args: list[str] = []
     if backend == "redis":
         redis_server.flush()
-        command += ["--redis-url", redis_server.url]
+        args += ["--redis-url", redis_server.url]
     env = {k: v for k, v in os.environ.items() if not k.startswith("SERVEKIT_CACHE_")}
-    process = subprocess.Popen(
-        command, cwd=tmp_path, env={**env, **serving_env}, stdout=subprocess.DEVNULL
-    )
-    try:
-        url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{url}/health", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.1)
-        example = example_request("digits-mlp")
-        request = {"model": "digits-mlp", "inputs": example["inputs"]}
-        first = httpx.post(f"{url}/predict", json=request, timeout=10).json()
-        second = httpx.post(f"{url}/predict", json=request, timeout=10).json()
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
+    example = example_request("digits-mlp")
+    request = {"model": "digits-mlp", "inputs": example["inputs"]}
+    with local_server(tmp_path, {**env, **serving_env}, *args, timeout_s=30) as server:
+        first = httpx.post(f"{server.url}/predict", json=request, timeout=10).json()
+        second = httpx.post(f"{server.url}/predict", json=request, timeout=10).json()
     assert [p["cached"] for p in first["predictions"]] == [False, False]
     assert [p["cached"] for p in second["predictions"]] == [True, True]
     assert [p["label"] for p in second["predictions"]] == example["expected_labels"]

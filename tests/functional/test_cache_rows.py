@@ -19,7 +19,8 @@ from servekit.cache.metrics import NullCacheRecorder
 from servekit.runtime.model import LoadedModel
 from servekit.runtime.registry import ModelRegistry
 from servekit.settings import Settings
-from tests.redis_server import RedisServer, _free_port, redis_cluster, redis_server
+from servekit_cli.local.emulator import free_port
+from tests.redis_server import RedisServer, redis_cluster, redis_server
 
 __all__ = ["redis_cluster", "redis_server"]  # the session fixtures, used by this module
 
@@ -184,7 +185,7 @@ def test_cluster_protocol_as_elasticache_serverless_speaks_it(
 def test_a_cluster_that_is_down_at_start_costs_a_miss_not_the_cold_start(
     mlp: LoadedModel,
 ) -> None:
-    closed = f"redis://127.0.0.1:{_free_port()}/0"
+    closed = f"redis://127.0.0.1:{free_port()}/0"
     env = {"SERVEKIT_CACHE_URL": closed, "SERVEKIT_CACHE_CLUSTER": "true"}
     wiring = build_cache(CacheSettings.from_env(env), NullCacheRecorder())  # does not raise
     assert wiring.predictor.predict(mlp, ROW).cached == [False]

@@ -9,10 +9,7 @@ from __future__ import annotations
 import json
 import os
 import re
-import socket
 import subprocess
-import sys
-import time
 from collections.abc import Iterator
 
 import httpx
@@ -21,48 +18,19 @@ import pytest
 from servekit_cli.serve import curl_example
 from tests.contract import BAD_INPUT_CASES, JSON, ROW, Case
 from tests.helpers import MODEL_DIR, REPO_ROOT, LambdaContext, example_request, load_event
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-    return port
+from tests.local_server import local_server
 
 
 @pytest.fixture(scope="module")
 def server(serving_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    # A scratch directory: the local stack's state file lands there, not in the checkout.
-    workdir = tmp_path_factory.mktemp("serve")
-    state_file = workdir / ".servekit" / "local.json"
-    port = _free_port()
-    command = [sys.executable, "-m", "servekit_cli", "serve", "--port", str(port)]
-    process = subprocess.Popen(
-        [*command, "--model-dir", str(MODEL_DIR)],
-        cwd=workdir,
-        env={**os.environ, **serving_env},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"server exited early:\n{process.stdout.read() if process.stdout else ''}")
-        try:
-            if httpx.get(f"{url}/health", timeout=1).status_code == 200:
-                break
-        except httpx.TransportError:
-            time.sleep(0.1)
-    else:
-        process.kill()
-        pytest.fail("server did not answer /health within 30 s")
-    assert state_file.is_file()  # where the CLI finds the embedded AWS
-    yield url
-    process.terminate()  # SIGTERM: a graceful stop removes the state file
-    assert process.wait(timeout=20) == 0
-    assert not state_file.exists()
+    with local_server(
+        tmp_path_factory.mktemp("serve"), {**os.environ, **serving_env}, timeout_s=30
+    ) as served:
+        assert served.state_file.is_file()  # where the CLI finds the embedded AWS
+        yield served.url
+    # SIGTERM is a graceful stop that removes the state file
+    assert served.process.returncode == 0
+    assert not served.state_file.exists()
 
 
 @pytest.fixture(scope="module")
