@@ -44,15 +44,6 @@ OUTPUT_ACCESS_LOGS: Final = (
     "lifecycle-expired, KMS-encrypted, TLS-only, no public access). Object-level auditing is "
     "CloudTrail data events' job; a second log bucket would need the same acknowledgement."
 )
-XRAY_WILDCARD: Final = (
-    "xray:PutTraceSegments and xray:PutTelemetryRecords, added by active tracing, support no "
-    "resource-level permissions. The proxy's only other grants are its own log group and "
-    "sagemaker:InvokeEndpoint on its one endpoint."
-)
-PINNED_RUNTIME: Final = (
-    "Python 3.12 is pinned by design: the shared dependencies layer is built from cp312 wheels "
-    "and every function on it must match the layer's runtime."
-)
 
 
 def acknowledge_gpu_findings(stack: InferenceStack, ack: Ack) -> None:
@@ -82,9 +73,6 @@ def acknowledge_gpu_findings(stack: InferenceStack, ack: Ack) -> None:
                 f"AwsSolutions-IAM5[Resource::<{_arn_token(bucket)}>/{prefix}/*]",
                 OUTPUT_PREFIXES,
             )
-    if stack.gpu_proxy is not None:
-        ack(stack.gpu_proxy.role, "AwsSolutions-IAM5[Resource::*]", XRAY_WILDCARD)
-        ack(stack.gpu_proxy.function, "AwsSolutions-L1", PINNED_RUNTIME)
 
 
 def _arn_token(bucket: s3.IBucket) -> str:

@@ -76,12 +76,6 @@ def _acknowledge_batch_findings(
 ) -> None:
     stack = Stack.of(pipeline)
     bucket = pipeline.resources.bucket
-    functions = [pipeline.api_function, pipeline.splitter, pipeline.worker]
-    if pipeline.schedule_function is not None:
-        functions.append(pipeline.schedule_function)
-    for fn in functions:
-        ack(fn.role, "AwsSolutions-IAM5[Resource::*]", XRAY_WILDCARD)
-        ack(fn.function, "AwsSolutions-L1", PINNED_RUNTIME)
     for fn in (pipeline.api_function, pipeline.splitter):
         ack(fn.role, _bucket_objects_finding(stack, bucket, "*"), BATCH_INPUT_OBJECTS)
     for fn in (pipeline.splitter, pipeline.worker):
@@ -126,12 +120,13 @@ def acknowledge_inference_findings(stack: InferenceStack) -> list[Acknowledged]:
         Validations.of(scope).acknowledge(Acknowledgment(id=rule_id, reason=reason))
         done.append(Acknowledged(scope.node.path, rule_id, reason))
 
-    functions: list[ServekitFunction] = [stack.function]
-    if stack.sessions is not None:
-        functions += [stack.sessions.function, stack.sessions.worker]
-    for servekit_function in functions:
+    # Every function shares ServekitFunction's shape, hence the same two findings: one loop
+    # covers them all, whichever capabilities are on.
+    for servekit_function in stack.node.find_all():
+        if not isinstance(servekit_function, ServekitFunction):
+            continue
         wildcard = XRAY_WILDCARD
-        if stack.cache is not None and servekit_function is stack.function:
+        if servekit_function.function.is_bound_to_vpc:  # the cache's VPC: ENI management
             wildcard = f"{XRAY_WILDCARD} {VPC_ENI_WILDCARD}"
         ack(servekit_function.role, "AwsSolutions-IAM5[Resource::*]", wildcard)
         ack(servekit_function.function, "AwsSolutions-L1", PINNED_RUNTIME)

@@ -32,8 +32,6 @@ RESULTS_NO_ACCESS_LOGS: Final = (
 
 def acknowledge_jobs_findings(jobs: AsyncJobs) -> list[tuple[str, str, str]]:
     """Acknowledge the jobs construct's accepted findings; return (path, rule, reason)."""
-    from infra.nag import PINNED_RUNTIME, XRAY_WILDCARD
-
     done: list[tuple[str, str, str]] = []
 
     def ack(scope: IConstruct, rule_id: str, reason: str) -> None:
@@ -42,9 +40,7 @@ def acknowledge_jobs_findings(jobs: AsyncJobs) -> list[tuple[str, str, str]]:
 
     objects = f"AwsSolutions-IAM5[Resource::<{_logical_id(jobs.bucket)}.Arn>/{RESULTS_PREFIX}*]"
     for function in (jobs.api_function, jobs.worker):
-        ack(function.role, "AwsSolutions-IAM5[Resource::*]", XRAY_WILDCARD)
         ack(function.role, objects, RESULTS_OBJECTS_WILDCARD)
-        ack(function.function, "AwsSolutions-L1", PINNED_RUNTIME)
     ack(jobs.bucket, "AwsSolutions-S1", RESULTS_NO_ACCESS_LOGS)
     return done
 
