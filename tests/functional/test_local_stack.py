@@ -12,7 +12,7 @@ import boto3
 import pytest
 
 from servekit_cli.local.poller import SqsPoller, load_handler
-from servekit_cli.local.queues import create_queue_with_dlq
+from servekit_cli.local.resource_makers import create_queue_with_dlq
 from servekit_cli.local.resources import LocalResources, ProvisionContext, QueueBinding
 from servekit_cli.local.stack import LocalStack
 from servekit_cli.target import TargetError, resolve_target

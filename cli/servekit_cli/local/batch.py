@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any, Final
 
 from servekit.batch import shapes
-from servekit_cli.local.queues import create_queue_with_dlq
+from servekit_cli.local.resource_makers import create_queue_with_dlq, create_table
 from servekit_cli.local.resources import LocalResources, ProvisionContext, QueueBinding
 
 __all__ = ["LOCAL_SPLITTER_TIMEOUT_S", "LOCAL_WORKER_TIMEOUT_S", "create_resources", "provision"]
@@ -62,22 +62,12 @@ def create_resources(s3: Any, dynamodb: Any, sqs: Any, *, prefix: str) -> dict[s
     """Create the batch bucket, table and queues; return them keyed like the stack's outputs."""
     bucket = f"{prefix}-batch"
     s3.create_bucket(Bucket=bucket)
-    table = f"{prefix}-batches"
-    dynamodb.create_table(
-        TableName=table,
-        BillingMode="PAY_PER_REQUEST",
-        AttributeDefinitions=[
-            {"AttributeName": shapes.PARTITION_KEY, "AttributeType": "S"},
-            {"AttributeName": shapes.SORT_KEY, "AttributeType": "S"},
-        ],
-        KeySchema=[
-            {"AttributeName": shapes.PARTITION_KEY, "KeyType": "HASH"},
-            {"AttributeName": shapes.SORT_KEY, "KeyType": "RANGE"},
-        ],
-    )
-    dynamodb.update_time_to_live(
-        TableName=table,
-        TimeToLiveSpecification={"Enabled": True, "AttributeName": shapes.TTL_ATTRIBUTE},
+    table = create_table(
+        dynamodb,
+        f"{prefix}-batches",
+        partition_key=shapes.PARTITION_KEY,
+        sort_key=shapes.SORT_KEY,
+        ttl_attribute=shapes.TTL_ATTRIBUTE,
     )
     split_queue, _ = _batch_queue(sqs, f"{prefix}-batch-split", LOCAL_SPLITTER_TIMEOUT_S)
     chunk_queue, chunk_dlq = _batch_queue(sqs, f"{prefix}-batch-chunks", LOCAL_WORKER_TIMEOUT_S)

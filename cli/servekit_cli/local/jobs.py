@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from servekit.jobs import constants as c
-from servekit_cli.local.queues import create_queue_with_dlq
+from servekit_cli.local.resource_makers import create_queue_with_dlq, create_table
 from servekit_cli.local.resources import LocalResources, ProvisionContext, QueueBinding
 
 __all__ = [
@@ -48,18 +48,12 @@ def create_jobs_resources(
     )
 
     dynamodb = session.client("dynamodb", endpoint_url=endpoint_url)
-    table = f"{prefix}-table"
-    if table not in dynamodb.list_tables()["TableNames"]:
-        dynamodb.create_table(
-            TableName=table,
-            KeySchema=[{"AttributeName": c.TABLE_PARTITION_KEY, "KeyType": "HASH"}],
-            AttributeDefinitions=[{"AttributeName": c.TABLE_PARTITION_KEY, "AttributeType": "S"}],
-            BillingMode="PAY_PER_REQUEST",
-        )
-        dynamodb.update_time_to_live(
-            TableName=table,
-            TimeToLiveSpecification={"Enabled": True, "AttributeName": c.TABLE_TTL_ATTRIBUTE},
-        )
+    table = create_table(
+        dynamodb,
+        f"{prefix}-table",
+        partition_key=c.TABLE_PARTITION_KEY,
+        ttl_attribute=c.TABLE_TTL_ATTRIBUTE,
+    )
 
     bucket = f"{prefix}-results"
     session.client("s3", endpoint_url=endpoint_url).create_bucket(Bucket=bucket)

@@ -9,7 +9,7 @@ join the local app through :func:`servekit.sessions.bootstrap.session_api_router
 from __future__ import annotations
 
 from servekit.sessions import shapes
-from servekit_cli.local.queues import create_queue_with_dlq
+from servekit_cli.local.resource_makers import create_queue_with_dlq, create_table
 from servekit_cli.local.resources import LocalResources, ProvisionContext, QueueBinding
 
 __all__ = ["provision_sessions"]
@@ -17,16 +17,11 @@ __all__ = ["provision_sessions"]
 
 def provision_sessions(ctx: ProvisionContext) -> LocalResources:
     dynamodb = ctx.session.client("dynamodb", endpoint_url=ctx.endpoint_url)
-    table = f"servekit-{ctx.stage}-sessions"
-    dynamodb.create_table(
-        TableName=table,
-        AttributeDefinitions=[{"AttributeName": shapes.TABLE_PARTITION_KEY, "AttributeType": "S"}],
-        KeySchema=[{"AttributeName": shapes.TABLE_PARTITION_KEY, "KeyType": "HASH"}],
-        BillingMode="PAY_PER_REQUEST",
-    )
-    dynamodb.update_time_to_live(
-        TableName=table,
-        TimeToLiveSpecification={"Enabled": True, "AttributeName": shapes.ATTR_EXPIRES_AT},
+    table = create_table(
+        dynamodb,
+        f"servekit-{ctx.stage}-sessions",
+        partition_key=shapes.TABLE_PARTITION_KEY,
+        ttl_attribute=shapes.ATTR_EXPIRES_AT,
     )
 
     sqs = ctx.session.client("sqs", endpoint_url=ctx.endpoint_url)
