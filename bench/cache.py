@@ -98,7 +98,7 @@ class Bench:
         from servekit.cache import CacheSettings, build_cache
 
         self.inference = inference
-        self.service = inference.serving.service
+        self.service = inference.service
         self.wirings = {
             "near": self.service.cache,
             "redis": build_cache(

@@ -57,18 +57,16 @@ def main() -> None:
     from servekit.jobs.settings import JobsSettings
     from servekit.jobs.worker import JobWorker
     from servekit.observability import metrics
-    from servekit.runtime.registry import ModelRegistry
+    from servekit.runtime.catalog import ModelCatalog
     from servekit.settings import Settings
 
     settings = Settings.from_env()
-    registry = ModelRegistry.from_settings(settings)
     worker = JobWorker(
-        registry,
+        ModelCatalog.from_settings(settings, load=True),
         store=_NoStore(),  # type: ignore[arg-type]
         results=None,  # type: ignore[arg-type]
         notifier=None,  # type: ignore[arg-type]
         settings=JobsSettings(table_name="t", queue_url="q", results_bucket="b"),
-        max_rows=settings.max_rows,
     )
     example = orjson.loads((MODEL_DIR / "digits-mlp" / "example_request.json").read_bytes())
     rows = (example["inputs"] * BATCH)[:BATCH]

@@ -66,9 +66,11 @@ def main() -> None:
 def run() -> dict[str, Any]:
     import boto3
 
-    from servekit.bootstrap import build_serving
-    from servekit.sessions.bootstrap import build_session_service
+    from servekit.inference.codec import PredictionRequest
+    from servekit.inference.wiring import build_inference_service
+    from servekit.sessions.codec import AppendRequest, SessionPredictionRequest
     from servekit.sessions.shapes import ATTR_EXPIRES_AT, TABLE_PARTITION_KEY
+    from servekit.sessions.wiring import build_service
 
     client = boto3.client("dynamodb")
     client.create_table(
@@ -81,35 +83,34 @@ def run() -> dict[str, Any]:
         TableName="bench-sessions",
         TimeToLiveSpecification={"Enabled": True, "AttributeName": ATTR_EXPIRES_AT},
     )
-    serving = build_serving()
-    sessions = build_session_service(serving, client=client)
-    stateless = serving.service
+    stateless = build_inference_service()
+    sessions = build_service(client=client)
     example = json.loads((MODEL_DIR / MODEL / "example_request.json").read_text())
     items = sessions.model.items
 
     for s in range(SESSIONS):
         events = [{"item": items[(s + i) % len(items)], "type": "view"} for i in range(HISTORY)]
-        sessions.append(f"bench-{s}", json.dumps({"events": events}).encode(), None)
+        sessions.append(f"bench-{s}", AppendRequest(events))
     record = client.get_item(
         TableName="bench-sessions", Key={TABLE_PARTITION_KEY: {"S": "bench-0"}}
     )["Item"]
-    stateless_body = json.dumps({"model": MODEL, "inputs": example["inputs"]}).encode()
-    read_body = b'{"k": 5}'
+    stateless_body = PredictionRequest(inputs=example["inputs"], model=MODEL)
+    read_body = SessionPredictionRequest(k=5)
 
     timings: dict[str, list[int]] = {
         k: [] for k in ("stateless", "session_read", "session_write", "moto_get", "moto_put")
     }
     for i in range(WARMUP + ITERATIONS):
         sid = f"bench-{i % SESSIONS}"
-        write_body = json.dumps(
-            {"event": {"item": items[i % len(items)], "type": "cart"}, "k": 5}
-        ).encode()
+        write_body = SessionPredictionRequest(
+            k=5, events={"item": items[i % len(items)], "type": "cart"}, single_event=True
+        )
         steps = (
-            ("stateless", lambda: stateless.predict(stateless_body, "application/json")),
-            ("session_read", lambda s=sid: sessions.predict(s, read_body, "application/json")),
+            ("stateless", lambda: stateless.predict(stateless_body)),
+            ("session_read", lambda s=sid: sessions.predict(s, read_body)),
             (
                 "session_write",
-                lambda s=sid, b=write_body: sessions.predict(s, b, "application/json"),
+                lambda s=sid, b=write_body: sessions.predict(s, b),
             ),
             (
                 "moto_get",

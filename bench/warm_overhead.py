@@ -41,8 +41,8 @@ def measure(fast_path: bool) -> dict[str, Any]:
     devnull = open(os.devnull, "w")  # noqa: SIM115 - lives for the measurement
     inference.logger.registered_handler.stream = devnull  # logging cost kept, output dropped
     event = json.loads((EVENTS_DIR / "predict_one_row.json").read_text())
-    model = inference.serving.registry.get("digits-logreg")
-    row = inference.serving.registry.get(None)  # same model, same session
+    model = inference.service.catalog.model("digits-logreg")
+    row = inference.service.catalog.model(None)  # same model, same session
     assert row is model
     import numpy as np
 

@@ -11,6 +11,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Final
 
+from servekit.inference import routes as inference_routes
+from servekit.transports.routing import Route
+
 # --- paths ---------------------------------------------------------------------------------
 
 REPO_ROOT: Final = Path(__file__).resolve().parents[1]
@@ -63,15 +66,11 @@ OUTPUT_LAYER_ARN: Final = "LayerArn"
 
 # --- API shape -----------------------------------------------------------------------------
 
-# (method, path) of the explicit routes; everything else reaches the same function through the
-# ``$default`` route so unknown paths get the app's own JSON 404 naming the route.
-EXPLICIT_ROUTES: Final[tuple[tuple[str, str], ...]] = (
-    ("GET", "/health"),
-    ("GET", "/models"),
-    ("POST", "/predict"),
-    ("GET", "/openapi.json"),
-    ("GET", "/docs"),
-)
+# The inference function's explicit routes: its declared routes plus the docs; everything else
+# reaches the same function through the ``$default`` route so unknown paths get the app's own
+# JSON 404 naming the route.
+DOCS_ROUTES: Final = (Route("GET", "/openapi.json", "openapi"), Route("GET", "/docs", "docs"))
+EXPLICIT_ROUTES: Final[tuple[Route, ...]] = (*inference_routes.ROUTES, *DOCS_ROUTES)
 DEFAULT_ROUTE_KEY: Final = "$default"
 HTTP_DEFAULT_STAGE_NAME: Final = "$default"
 
@@ -86,7 +85,6 @@ PROJECT_NAME: Final = "servekit"
 GPU_ENDPOINT_ID: Final = "GpuEndpoint"
 GPU_PROXY_FUNCTION_ID: Final = "GpuProxyFunction"
 GPU_PROXY_INTEGRATION_ID: Final = "GpuProxyIntegration"
-GPU_PROXY_ROUTES: Final[tuple[tuple[str, str], ...]] = (("POST", "/gpu/predict"),)
 OUTPUT_GPU_ENDPOINT_NAME: Final = "GpuEndpointName"
 
 # --- sessions (infra/constructs/sessions.py) -----------------------------------------------

@@ -13,7 +13,7 @@ from aws_cdk import aws_s3 as s3
 from constructs import IConstruct
 
 from infra.constructs.async_jobs import AsyncJobs
-from servekit.jobs.constants import RESULTS_PREFIX
+from servekit.jobs.shapes import RESULTS_PREFIX
 
 __all__ = ["RESULTS_NO_ACCESS_LOGS", "RESULTS_OBJECTS_WILDCARD", "acknowledge_jobs_findings"]
 

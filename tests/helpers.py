@@ -13,6 +13,7 @@ import pytest
 
 from layers.config import DEFAULT_PYTHON_VERSION
 from layers.interpreter import find_python
+from servekit.transports.routing import HttpRequest, HttpResponse, Router
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 MODEL_DIR = REPO_ROOT / "models" / "artifacts"
@@ -91,3 +92,20 @@ def require_python312() -> str:
             pytest.fail(f"{message}: CI must test the shipped bytecode")
         pytest.skip(message)
     return python
+
+
+def dispatch(  # noqa: PLR0917 - a request's parts, in the order HTTP writes them
+    router: Router,
+    method: str,
+    path: str,
+    body: bytes = b"",
+    content_type: str | None = "application/json",
+    headers: dict[str, str] | None = None,
+) -> HttpResponse:
+    """One request through a capability's router, as both transports dispatch it."""
+    lowered = {k.lower(): v for k, v in (headers or {}).items()}
+    if content_type is not None:
+        lowered["content-type"] = content_type
+    response = router.dispatch(HttpRequest(method, path, lowered, raw_body=body))
+    assert response is not None, f"no route {method} {path}"
+    return response

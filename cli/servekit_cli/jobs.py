@@ -193,7 +193,7 @@ def _dlq_list(args: argparse.Namespace) -> int:
 
 
 def _dlq_redrive(args: argparse.Namespace) -> int:
-    from servekit.jobs.constants import OUTPUT_JOBS_QUEUE_URL
+    from servekit.jobs.shapes import OUTPUT_JOBS_QUEUE_URL
 
     client = _client(args)
     report = redrive(
@@ -210,7 +210,7 @@ def _dlq_redrive(args: argparse.Namespace) -> int:
 
 
 def _dlq_url(client: JobsClient) -> str:
-    from servekit.jobs.constants import OUTPUT_JOBS_DLQ_URL
+    from servekit.jobs.shapes import OUTPUT_JOBS_DLQ_URL
 
     return client.target.output(OUTPUT_JOBS_DLQ_URL)
 

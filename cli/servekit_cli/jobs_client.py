@@ -18,10 +18,10 @@ from typing import Any
 
 import orjson
 
-from servekit.jobs import constants as c
+from servekit.jobs import shapes as c
+from servekit.jobs.bucket import ResultBucket
 from servekit.jobs.message import JobMessage
 from servekit.jobs.records import JobRecord
-from servekit.jobs.results import ResultStore
 from servekit.jobs.service import describe_job
 from servekit.jobs.store import JobStore
 from servekit_cli.target import Target, TargetError
@@ -150,9 +150,9 @@ class JobsClient:
         return JobStore(self.dynamodb.Table(self.target.output(c.OUTPUT_JOBS_TABLE)), 1)
 
     @property
-    def results(self) -> ResultStore:
+    def results(self) -> ResultBucket:
         bucket = self.target.output(c.OUTPUT_JOBS_RESULTS_BUCKET)
-        return ResultStore(self.s3, bucket, inline_limit=0)
+        return ResultBucket(self.s3, bucket, inline_limit=0)
 
     @property
     def sqs(self) -> Any:

@@ -75,14 +75,15 @@ def run(args: argparse.Namespace) -> int:
 
     import uvicorn
 
-    from servekit.bootstrap import build_serving
-    from servekit.gpu_proxy.rest import gpu_proxy_router_from_env
     from servekit.gpu_proxy.settings import ENV_LOCAL_URL
+    from servekit.gpu_proxy.wiring import router_from_env as gpu_router_from_env
+    from servekit.inference import routes
+    from servekit.inference.wiring import build_inference_service
     from servekit.transports.rest import create_app
 
     if args.gpu_url:
         os.environ[ENV_LOCAL_URL] = args.gpu_url
-    gpu_router = gpu_proxy_router_from_env()  # before the local AWS: a bad URL stops here
+    gpu_router = gpu_router_from_env()  # before the local AWS: a bad URL stops here
     local_aws = None
     routers: list[Any] = []
     if not args.no_aws:
@@ -94,7 +95,8 @@ def run(args: argparse.Namespace) -> int:
     if gpu_router is not None:
         routers.append(gpu_router)
     try:
-        app = create_app(build_serving().service, flush_metrics_per_request=True, routers=routers)
+        inference = routes.router(build_inference_service())
+        app = create_app([inference, *routers], flush_metrics_per_request=True)
         url = f"http://{args.host}:{args.port}"
         print(f"\nservekit is serving on {url}  (API docs: {url}/docs)")
         if local_aws is not None:

@@ -3,7 +3,7 @@
 Layering (outermost first), after MLServer:
     handlers/    Lambda entry points: parse the event, call a transport
     transports/  HTTP contract: the Lambda fast path and the FastAPI app
-    dataplane    request codec + inference service, transport-independent
+    inference/   the synchronous path: codec, service, routes (and each capability alike)
     runtime/     model manifests, loading, onnxruntime sessions, the registry
 """
 

@@ -7,13 +7,13 @@
 * Jobs API function: ``POST /jobs`` and ``GET /jobs/{job_id}`` on the stack's HTTP API (behind
   its authorizer); it may create/read/discard job records, send to the queue, read results
   (to presign their URLs).
-* Jobs table: on demand, PITR, TTL (``servekit.jobs.constants``), AWS-managed KMS encryption.
+* Jobs table: on demand, PITR, TTL (``servekit.jobs.shapes``), AWS-managed KMS encryption.
 * Results bucket: SSE-S3, public access blocked, TLS only, results expire by lifecycle rule.
 * An alarm on any message in the DLQ.
 * Optional SNS topic (KMS-encrypted with the AWS-managed key, TLS only) told of every job.
 
 Every shape (key, TTL attribute, env var names, output keys) comes from
-``servekit.jobs.constants``: the runtime and the local provisioner read the same module.
+``servekit.jobs.shapes``: the runtime and the local provisioner read the same module.
 """
 
 from __future__ import annotations
@@ -37,12 +37,11 @@ from infra.constructs.inference_function import inference_environment
 from infra.constructs.queues import dead_letter_alarm, encrypted_queue
 from infra.constructs.servekit_function import ServekitFunction
 from servekit.constants import ENV_INTRA_OP_THREADS
-from servekit.jobs import constants as c
+from servekit.jobs import routes as jobs_routes
+from servekit.jobs import shapes as c
 from servekit.settings import threads_for_memory
 
-__all__ = ["JOBS_ROUTES", "AsyncJobs"]
-
-JOBS_ROUTES = (("POST", "/jobs"), ("GET", "/jobs/{job_id}"))
+__all__ = ["AsyncJobs"]
 _DLQ_RETENTION = Duration.days(14)  # the longest SQS keeps a message: time to redrive
 
 
@@ -180,7 +179,7 @@ class AsyncJobs(Construct):
             )
         )
         self.routes = api.add_function_routes(
-            "JobsIntegration", self.api_function.function, JOBS_ROUTES
+            "JobsIntegration", self.api_function.function, jobs_routes.ROUTES
         )
         self._outputs()
 

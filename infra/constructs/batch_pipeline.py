@@ -41,8 +41,8 @@ from infra.constructs.batch_resources import BatchResources
 from infra.constructs.http_api import InferenceHttpApi
 from infra.constructs.inference_function import inference_environment
 from infra.constructs.servekit_function import ServekitFunction
+from servekit.batch import routes as batch_routes
 from servekit.batch import shapes
-from servekit.batch.routes import BATCH_ROUTES
 from servekit.constants import ENV_INTRA_OP_THREADS
 
 __all__ = ["BatchPipeline"]
@@ -175,7 +175,9 @@ class BatchPipeline(Construct):
         self.worker.function.add_event_source(
             self._source(r.chunk_queue, config.worker_batch_size, config.batching_window_s)
         )
-        api.add_function_routes(BATCH_API_INTEGRATION_ID, self.api_function.function, BATCH_ROUTES)
+        api.add_function_routes(
+            BATCH_API_INTEGRATION_ID, self.api_function.function, batch_routes.ROUTES
+        )
 
         self.schedule_function: ServekitFunction | None = None
         self.schedule_rule: events.Rule | None = None

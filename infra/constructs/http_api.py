@@ -42,6 +42,7 @@ from infra.constants import (
     EXPLICIT_ROUTES,
     HTTP_DEFAULT_STAGE_NAME,
 )
+from servekit.transports.routing import Route
 
 __all__ = ["ACCESS_LOG_FORMAT", "InferenceHttpApi"]
 
@@ -134,9 +135,9 @@ class InferenceHttpApi(Construct):
             disable_execute_api_endpoint=False,  # no custom domain yet: this is the URL
         )
         self.routes: list[apigw.HttpRoute] = []
-        for method, path in EXPLICIT_ROUTES:
+        for route in EXPLICIT_ROUTES:
             self.routes += self.http_api.add_routes(
-                path=path, methods=[apigw.HttpMethod(method)], integration=integration
+                path=route.path, methods=[apigw.HttpMethod(route.method)], integration=integration
             )
         self.cors_preflight_route: apigw.HttpRoute | None = None
         if config.cors_allowed_origins and self.authorizer is not None:
@@ -177,9 +178,9 @@ class InferenceHttpApi(Construct):
         self,
         integration_id: str,
         handler: lambda_.IFunction,
-        routes: Sequence[tuple[str, str]],
+        routes: Sequence[Route],
     ) -> list[apigw.HttpRoute]:
-        """Route ``(method, path)`` pairs (``("GET", "/jobs/{job_id}")``) to another function,
+        """Route a capability's declared routes (its ``routes.ROUTES``) to its function,
         behind the API's authorizer; the routes are added to :attr:`routes` and returned."""
         integration = integrations.HttpLambdaIntegration(
             integration_id,
@@ -187,9 +188,9 @@ class InferenceHttpApi(Construct):
             payload_format_version=apigw.PayloadFormatVersion.VERSION_2_0,
         )
         added: list[apigw.HttpRoute] = []
-        for method, path in routes:
+        for route in routes:
             added += self.http_api.add_routes(
-                path=path, methods=[apigw.HttpMethod(method)], integration=integration
+                path=route.path, methods=[apigw.HttpMethod(route.method)], integration=integration
             )
         self.routes += added
         return added
@@ -215,6 +216,7 @@ class InferenceHttpApi(Construct):
             allow_methods=[
                 apigw.CorsHttpMethod.GET,
                 apigw.CorsHttpMethod.POST,
+                apigw.CorsHttpMethod.DELETE,  # DELETE /sessions/{session_id}
                 apigw.CorsHttpMethod.OPTIONS,
             ],
             allow_headers=list(_CORS_ALLOW_HEADERS),

@@ -40,6 +40,7 @@ from infra.constructs.http_api import InferenceHttpApi
 from infra.constructs.queues import dead_letter_alarm, encrypted_queue
 from infra.constructs.servekit_function import ServekitFunction
 from servekit import constants
+from servekit.sessions import routes as session_routes
 from servekit.sessions import shapes
 from servekit.settings import threads_for_memory
 
@@ -164,7 +165,7 @@ class SessionsCapability(Construct):
             shapes.ENV_SESSION_EVENTS_QUEUE_URL, self.queue.queue_url
         )
         self.routes = api.add_function_routes(
-            SESSIONS_INTEGRATION_ID, self.function.function, shapes.SESSION_ROUTES
+            SESSIONS_INTEGRATION_ID, self.function.function, session_routes.ROUTES
         )
 
         stack = Stack.of(self)

@@ -24,7 +24,6 @@ from infra.constants import (
     GPU_ENDPOINT_ID,
     GPU_PROXY_FUNCTION_ID,
     GPU_PROXY_INTEGRATION_ID,
-    GPU_PROXY_ROUTES,
     HTTP_API_ID,
     INFERENCE_FUNCTION_ID,
     NETWORK_ID,
@@ -49,6 +48,7 @@ from infra.constructs.http_api import InferenceHttpApi
 from infra.constructs.inference_function import InferenceFunction
 from infra.constructs.network import ServekitNetwork
 from infra.constructs.sessions import SessionsCapability
+from servekit.gpu_proxy import routes as gpu_proxy_routes
 
 __all__ = ["InferenceStack"]
 
@@ -160,7 +160,7 @@ class InferenceStack(Stack):
                     removal_policy=removal,
                 )
                 self.api.add_function_routes(
-                    GPU_PROXY_INTEGRATION_ID, self.gpu_proxy.function, list(GPU_PROXY_ROUTES)
+                    GPU_PROXY_INTEGRATION_ID, self.gpu_proxy.function, gpu_proxy_routes.ROUTES
                 )
         self.sessions: SessionsCapability | None = None
         if config.sessions.enabled:

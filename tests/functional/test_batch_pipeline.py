@@ -293,12 +293,17 @@ def test_state_file_lists_the_batch_outputs(env: BatchStack) -> None:
 def test_fastapi_router_gives_the_same_answers_as_the_lambda_fast_path(env: BatchStack) -> None:
     from fastapi.testclient import TestClient
 
-    from servekit.batch.rest import batch_api_router
-    from servekit.bootstrap import build_serving
+    from servekit.batch import routes
+    from servekit.inference import routes as inference_routes
+    from servekit.inference.wiring import build_inference_service
     from servekit.transports.rest import create_app
 
     service = env.modules["batch_api"].service
-    client = TestClient(create_app(build_serving().service, routers=[batch_api_router(service)]))
+    client = TestClient(
+        create_app(
+            [inference_routes.router(build_inference_service()), routes.router(service, 1 << 20)]
+        )
+    )
     uri = env.upload("inputs/parity.jsonl", jsonl(digits_rows(5, seed=7)))
     for body in (
         {"input": "s3://x"},

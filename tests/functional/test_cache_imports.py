@@ -13,7 +13,7 @@ from tests.helpers import REPO_ROOT
 PROBE = (
     "import sys, servekit.handlers.inference as h; "
     "print(sorted(m for m in ('redis', 'boto3', 'servekit.cache.backends.redis_backend') "
-    "if m in sys.modules), h.serving.service.cache.settings.backend)"
+    "if m in sys.modules), h.service.cache.settings.backend)"
 )
 
 

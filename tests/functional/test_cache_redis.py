@@ -43,7 +43,7 @@ def handler(serving_env: dict[str, str], redis_server: RedisServer) -> Iterator[
     import servekit.handlers.inference as module
 
     yield importlib.reload(module)
-    module.serving.service.cache.cache.backend.close()
+    module.service.cache.cache.backend.close()
     for name in env:
         os.environ.pop(name, None)
     importlib.reload(module)
@@ -54,7 +54,7 @@ def empty_cache(redis_server: RedisServer, handler: ModuleType) -> None:
     if redis_server.process is None:
         redis_server.start()
     redis_server.flush()
-    handler.serving.service.cache.predictor.near.close()  # the in-process near cache too
+    handler.service.cache.predictor.near.close()  # the in-process near cache too
 
 
 def predict(handler: ModuleType, rows: list[list[float]], model: str = "digits-mlp") -> Any:
@@ -107,9 +107,9 @@ def test_second_request_is_answered_from_the_cache(
 
 def test_mixed_request_runs_the_model_on_the_misses_only(handler: ModuleType) -> None:
     predict(handler, [ROWS[0], ROWS[2]])
-    service = handler.serving.service
+    service = handler.service
     calls: list[int] = []
-    model = service.registry.get("digits-mlp")
+    model = service.catalog.model("digits-mlp")
     original = model.session.run
 
     def counting_run(outputs: Any, feeds: dict[str, np.ndarray]) -> Any:
@@ -150,7 +150,7 @@ def test_redis_killed_mid_run_costs_latency_never_an_error(
 ) -> None:
     predict(handler, ROWS[:1])
     assert predict(handler, ROWS[:1])["predictions"][0]["cached"] is True
-    breaker = handler.serving.service.cache.cache.breaker
+    breaker = handler.service.cache.cache.breaker
     redis_server.stop()
     capsys.readouterr()
     unseen = [[float((i * 5 + j) % 16) for j in range(64)] for i in range(6)]
@@ -172,8 +172,8 @@ def test_redis_killed_mid_run_costs_latency_never_an_error(
 
 
 def test_caching_predictor_is_wired_from_the_url(handler: ModuleType) -> None:
-    assert isinstance(handler.serving.service.cache.predictor, CachingPredictor)
-    assert handler.serving.service.cache.cache.backend.name == "redis"
+    assert isinstance(handler.service.cache.predictor, CachingPredictor)
+    assert handler.service.cache.cache.backend.name == "redis"
 
 
 def test_near_cache_answers_repeats_without_a_round_trip(
@@ -183,7 +183,7 @@ def test_near_cache_answers_repeats_without_a_round_trip(
     redis_server.flush()  # only this process still knows the rows
     again = predict(handler, ROWS[:2])
     assert [p["cached"] for p in again["predictions"]] == [True, True]
-    handler.serving.service.cache.predictor.near.close()
+    handler.service.cache.predictor.near.close()
     assert [p["cached"] for p in predict(handler, ROWS[:2])["predictions"]] == [False, False]
 
 

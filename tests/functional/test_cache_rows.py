@@ -16,8 +16,8 @@ import redis.cluster
 from servekit.cache import CacheSettings, build_cache
 from servekit.cache.constants import ACL_RULES
 from servekit.cache.metrics import NullCacheRecorder
+from servekit.runtime.catalog import ModelCatalog
 from servekit.runtime.model import LoadedModel
-from servekit.runtime.registry import ModelRegistry
 from servekit.settings import Settings
 from servekit_cli.local.emulator import free_port
 from tests.redis_server import RedisServer, redis_cluster, redis_server
@@ -29,7 +29,7 @@ ROW = np.array([[float((7 * j) % 17) for j in range(64)]], dtype=np.float32)
 
 @pytest.fixture(scope="module")
 def mlp(serving_env: dict[str, str]) -> LoadedModel:
-    model = ModelRegistry.from_settings(Settings.from_env()).get("digits-mlp")
+    model = ModelCatalog.from_settings(Settings.from_env(), load=True).model("digits-mlp")
     assert model is not None
     return model
 

@@ -17,11 +17,11 @@ from botocore.exceptions import ReadTimeoutError
 from botocore.stub import Stubber
 from moto import mock_aws
 
-from servekit.dataplane.errors import ApiError
-from servekit.gpu_proxy import CallPolicy, GpuProxyService, GpuProxySettings
+from servekit.errors import ApiError
+from servekit.gpu_proxy import CallPolicy, GpuProxyService, GpuProxySettings, routes
 from servekit.gpu_proxy.invokers import LocalHttpInvoker, SageMakerInvoker
 from tests.functional.container_process import container_server
-from tests.helpers import LambdaContext, event_for
+from tests.helpers import LambdaContext, dispatch, event_for
 
 REGION = "eu-west-1"
 ENDPOINT = "servekit-dev-gpu"
@@ -143,7 +143,7 @@ def test_model_error_4xx_passes_the_containers_error_on(
         },
     )
     with pytest.raises(ApiError) as raised:
-        service.predict(BODY, "application/json", {})
+        dispatch(routes.router(service), "POST", "/gpu/predict", BODY, "application/json", {})
     assert (raised.value.status, raised.value.code) == (422, "invalid_shape")
     assert raised.value.message == "row 0 has 3 values"
 
@@ -157,7 +157,7 @@ def test_throttling_is_retried_then_answered_429(
             "invoke_endpoint", service_error_code="ThrottlingException", http_status_code=400
         )
     with pytest.raises(ApiError) as raised:
-        service.predict(BODY, "application/json", {})
+        dispatch(routes.router(service), "POST", "/gpu/predict", BODY, "application/json", {})
     assert raised.value.status == 429
     assert raised.value.headers["retry-after"] == "1"
 
@@ -174,7 +174,14 @@ def test_a_transient_5xx_then_success(stubbed: tuple[GpuProxyService, Stubber]) 
         modeled_fields={"OriginalStatusCode": 503, "OriginalMessage": '{"error": {}}'},
     )  # the container's queue was full: backpressure, retried
     _ok(stubber)
-    response = service.predict(BODY, "application/json", {"x-servekit-variant": "variant-b"})
+    response = dispatch(
+        routes.router(service),
+        "POST",
+        "/gpu/predict",
+        BODY,
+        "application/json",
+        {"x-servekit-variant": "variant-b"},
+    )
     assert response.status == 200
     assert response.headers["x-servekit-attempts"] == "3"
     assert response.headers["x-servekit-variant"] == "variant-b"
@@ -196,7 +203,17 @@ def test_the_request_is_forwarded_with_a_deadline_and_the_variant(
             "TargetVariant": "variant-b",
         },
     )
-    assert service.predict(BODY, None, {"x-servekit-variant": "variant-b"}).status == 200
+    assert (
+        dispatch(
+            routes.router(service),
+            "POST",
+            "/gpu/predict",
+            BODY,
+            None,
+            {"x-servekit-variant": "variant-b"},
+        ).status
+        == 200
+    )
 
 
 def test_a_missing_endpoint_is_a_502_not_retried(stubbed: tuple[GpuProxyService, Stubber]) -> None:
@@ -208,7 +225,7 @@ def test_a_missing_endpoint_is_a_502_not_retried(stubbed: tuple[GpuProxyService,
         http_status_code=400,
     )
     with pytest.raises(ApiError) as raised:
-        service.predict(BODY, "application/json", {})
+        dispatch(routes.router(service), "POST", "/gpu/predict", BODY, "application/json", {})
     assert (raised.value.status, raised.value.code) == (502, "endpoint_error")
     assert "not found" in raised.value.message
 
@@ -220,7 +237,7 @@ def test_a_read_timeout_is_a_504() -> None:
 
     service = GpuProxyService(SETTINGS, SageMakerInvoker(SETTINGS, TimingOut()))
     with pytest.raises(ApiError) as raised:
-        service.predict(BODY, "application/json", {})
+        dispatch(routes.router(service), "POST", "/gpu/predict", BODY, "application/json", {})
     assert (raised.value.status, raised.value.code) == (504, "endpoint_timeout")
 
 
@@ -228,13 +245,22 @@ def test_local_mode_calls_a_running_container(model_dir: Path) -> None:
     with container_server(max_wait_ms="1") as url:
         settings = GpuProxySettings(local_url=url)
         service = GpuProxyService(settings, LocalHttpInvoker(settings))
-        response = service.predict(BODY, "application/json", {})
+        response = dispatch(
+            routes.router(service), "POST", "/gpu/predict", BODY, "application/json", {}
+        )
         assert response.status == 200
         assert response.body["model"]["name"] == "digits-mlp"
         assert len(response.body["predictions"]) == 1
         assert response.headers["x-servekit-variant"] == "local"
         with pytest.raises(ApiError) as raised:  # the container's own 422 comes through
-            service.predict(orjson.dumps({"inputs": [[1.0, 2.0]]}), "application/json", {})
+            dispatch(
+                routes.router(service),
+                "POST",
+                "/gpu/predict",
+                orjson.dumps({"inputs": [[1.0, 2.0]]}),
+                "application/json",
+                {},
+            )
         assert (raised.value.status, raised.value.code) == (422, "invalid_shape")
 
 
@@ -244,7 +270,7 @@ def test_local_mode_with_nothing_listening_is_a_502() -> None:
         settings, LocalHttpInvoker(settings), CallPolicy(settings, sleep=lambda s: None)
     )
     with pytest.raises(ApiError) as raised:
-        service.predict(BODY, "application/json", {})
+        dispatch(routes.router(service), "POST", "/gpu/predict", BODY, "application/json", {})
     assert (raised.value.status, raised.value.code) == (502, "endpoint_error")
 
 
@@ -253,15 +279,16 @@ def test_the_local_app_serves_gpu_predict_through_a_container(
 ) -> None:
     from fastapi.testclient import TestClient
 
-    from servekit.bootstrap import build_serving
-    from servekit.gpu_proxy.rest import gpu_proxy_router_from_env
+    from servekit.gpu_proxy.wiring import router_from_env
+    from servekit.inference import routes
+    from servekit.inference.wiring import build_inference_service
     from servekit.transports.rest import create_app
 
-    assert gpu_proxy_router_from_env({}) is None  # nothing configured: no route
+    assert router_from_env({}) is None  # nothing configured: no route
     with container_server(max_wait_ms="1") as url:
-        router = gpu_proxy_router_from_env({"SERVEKIT_GPU_LOCAL_URL": url})
+        router = router_from_env({"SERVEKIT_GPU_LOCAL_URL": url})
         assert router is not None
-        client = TestClient(create_app(build_serving().service, routers=[router]))
+        client = TestClient(create_app([routes.router(build_inference_service()), router]))
         ok = client.post("/gpu/predict", content=BODY, headers={"content-type": "application/json"})
         assert ok.status_code == 200, ok.text
         assert ok.json()["model"]["name"] == "digits-mlp"

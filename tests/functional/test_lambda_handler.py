@@ -138,7 +138,7 @@ def test_unexpected_failure_is_an_opaque_500(
     def explode(*args: object) -> None:
         raise RuntimeError("secret internal detail")
 
-    monkeypatch.setattr(inference.serving.service, "predict", explode)
+    monkeypatch.setattr(inference.service, "predict", explode)
     status, _, body = invoke(inference, load_event("predict_one_row"))
     assert status == 500
     assert body["error"]["code"] == "internal_error"
@@ -170,11 +170,11 @@ def test_logs_and_emf_metrics_are_structured(
 
 
 def test_model_loads_once_per_cold_start(inference: ModuleType) -> None:
-    registry = inference.serving.registry
+    registry = inference.service.catalog
     sessions = [id(m.session) for m in registry]
     for _ in range(3):
         invoke(inference, load_event("predict_one_row"))
-    assert [id(m.session) for m in inference.serving.registry] == sessions
+    assert [id(m.session) for m in inference.service.catalog] == sessions
 
 
 def test_content_type_is_matched_case_insensitively(inference: ModuleType) -> None:

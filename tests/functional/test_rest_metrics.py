@@ -7,7 +7,8 @@ import json
 import pytest
 from fastapi.testclient import TestClient
 
-from servekit.bootstrap import build_serving
+from servekit.inference import routes
+from servekit.inference.wiring import build_inference_service
 from servekit.observability import metrics
 from servekit.settings import Settings
 from servekit.transports.rest import create_app
@@ -17,7 +18,10 @@ from tests.helpers import load_event
 def test_each_request_flushes_its_own_metrics(
     serving_env: dict[str, str], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    app = create_app(build_serving(Settings.from_env()).service, flush_metrics_per_request=True)
+    app = create_app(
+        [routes.router(build_inference_service(Settings.from_env()))],
+        flush_metrics_per_request=True,
+    )
     body = load_event("predict_many_rows")["body"]
     metrics.clear_metrics()  # earlier tests call the service directly and never flush
     with TestClient(app) as client:

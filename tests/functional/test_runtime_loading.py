@@ -1,4 +1,4 @@
-"""Loading real model directories: checksums, manifests, graph signature, the registry."""
+"""Loading real model directories: checksums, manifests, graph signature, the catalog."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from servekit.runtime import ModelLoadError, ModelRegistry, load_model
+from servekit.errors import ApiError
+from servekit.runtime import ModelCatalog, ModelLoadError, load_model
 from servekit.settings import Settings
 
 
@@ -67,18 +68,22 @@ def test_a_manifest_that_disagrees_is_refused(
 
 
 def test_registry_discovers_all_models_and_picks_the_default(model_dir: Path) -> None:
-    registry = ModelRegistry.from_settings(Settings(model_dir=model_dir, intra_op_threads=1))
-    assert registry.names == ["digits-logreg", "digits-mlp", "session-recs-v1", "session-recs-v2"]
-    assert registry.get(None) is registry.get("digits-logreg")
-    assert registry.get("nope") is None
+    catalog = ModelCatalog.from_settings(
+        Settings(model_dir=model_dir, intra_op_threads=1), load=True
+    )
+    assert catalog.names == ["digits-logreg", "digits-mlp", "session-recs-v1", "session-recs-v2"]
+    assert catalog.model(None) is catalog.model("digits-logreg")
+    with pytest.raises(ApiError) as unknown:
+        catalog.model("nope")
+    assert (unknown.value.status, unknown.value.code) == (404, "unknown_model")
 
 
 def test_registry_refuses_an_unknown_default(model_dir: Path) -> None:
     settings = Settings(model_dir=model_dir, models=("digits-logreg",), default_model="digits-mlp")
     with pytest.raises(ModelLoadError, match="default model 'digits-mlp' is not loaded"):
-        ModelRegistry.from_settings(settings)
+        ModelCatalog.from_settings(settings, load=True)
 
 
 def test_an_empty_model_dir_is_refused(tmp_path: Path) -> None:
-    with pytest.raises(ModelLoadError, match="no models"):
-        ModelRegistry.from_settings(Settings(model_dir=tmp_path))
+    with pytest.raises(ModelLoadError, match="no model under"):
+        ModelCatalog.from_settings(Settings(model_dir=tmp_path), load=True)

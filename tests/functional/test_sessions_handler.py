@@ -221,10 +221,10 @@ def test_wrong_content_type_is_415(sessions: ModuleType) -> None:
 def test_the_fastapi_router_answers_like_the_fast_path(sessions: ModuleType) -> None:
     from fastapi.testclient import TestClient
 
-    from servekit.sessions.rest import session_api_router
+    from servekit.sessions import routes
     from servekit.transports.rest import create_app
 
-    app = create_app(sessions.serving.service, routers=[session_api_router(sessions.service)])
+    app = create_app([routes.router(sessions.service, 1 << 20)])
     client = TestClient(app)
     body = {"events": [{"item": "item-20", "type": "cart", "id": "rest-1"}]}
     response = client.post("/sessions/s-rest/events", json=body)

@@ -303,7 +303,7 @@ def test_a_failed_send_never_fails_the_prediction(
         raise EndpointConnectionError(endpoint_url="https://sqs.eu-west-1.amazonaws.com")
 
     forwarder = EventForwarder("https://sqs.invalid/queue", client_factory=broken)
-    monkeypatch.setattr(inference.serving.service, "forwarder", forwarder)
+    monkeypatch.setattr(inference.service, "forwarder", forwarder)
     body = {
         "inputs": example_request("digits-logreg")["inputs"][:1],
         "session": {"id": "lost", "event": {"item": "item-05", "id": "l-1"}},
@@ -336,8 +336,8 @@ def test_a_malformed_session_field_is_422_before_inference(
 
 def test_the_predict_path_does_not_import_boto3() -> None:
     code = (
-        "import sys, servekit.bootstrap, servekit.handlers, servekit.sessions.forwarding,"
-        " servekit.transports.inference_routes; print('boto3' in sys.modules)"
+        "import sys, servekit.inference.wiring, servekit.handlers, servekit.sessions.forwarding,"
+        " servekit.inference.routes; print('boto3' in sys.modules)"
     )
     result = subprocess.run(
         [sys.executable, "-c", code], cwd=REPO_ROOT, capture_output=True, text=True, check=True

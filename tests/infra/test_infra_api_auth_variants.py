@@ -51,7 +51,7 @@ def test_cors_with_an_authorizer_adds_an_unauthorized_preflight_route(
     api = synth.one("AWS::ApiGatewayV2::Api")[1]["Properties"]
     assert synth.config.api.cors_allowed_origins
     assert api["CorsConfiguration"]["AllowOrigins"] == list(synth.config.api.cors_allowed_origins)
-    assert set(api["CorsConfiguration"]["AllowMethods"]) == {"GET", "POST", "OPTIONS"}
+    assert set(api["CorsConfiguration"]["AllowMethods"]) == {"GET", "POST", "DELETE", "OPTIONS"}
     assert api["CorsConfiguration"].get("AllowCredentials") in (None, False)
     preflight = _routes(synth)[PREFLIGHT_ROUTE]
     assert preflight["AuthorizationType"] == "NONE"

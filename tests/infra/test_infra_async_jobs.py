@@ -10,7 +10,7 @@ import pytest
 from infra.config import ConfigError, load_cdk_json_context, parse_config
 from infra.constants import CONTEXT_KEY
 from servekit.constants import ENV_INTRA_OP_THREADS
-from servekit.jobs import constants as c
+from servekit.jobs import shapes as c
 from servekit.settings import threads_for_memory
 
 if TYPE_CHECKING:

@@ -19,8 +19,8 @@ from infra.app import add_inference_stack
 from infra.config import load_cdk_json_context, parse_config
 from infra.constants import CONTEXT_KEY
 from infra.nag import add_nag_checks
+from servekit.batch import routes as batch_routes
 from servekit.batch import shapes
-from servekit.batch.routes import BATCH_ROUTES
 from servekit.constants import ENV_INTRA_OP_THREADS
 
 if TYPE_CHECKING:
@@ -224,7 +224,7 @@ def test_routes_reach_the_batch_api_function_with_iam_auth(synth: Synthesized) -
     }
     api_fn_id, _ = _by_prefix(synth, "AWS::Lambda::Function", "BatchPipelineApiFunction")
     integrations = synth.resources("AWS::ApiGatewayV2::Integration")
-    for method, path in BATCH_ROUTES:
+    for method, path in ((r.method, r.path) for r in batch_routes.ROUTES):
         route = routes[f"{method} {path}"]
         assert route["AuthorizationType"] == "AWS_IAM"
         integration_id = route["Target"]["Fn::Join"][1][1]["Ref"]

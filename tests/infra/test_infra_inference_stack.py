@@ -40,7 +40,7 @@ from servekit.constants import (
 if TYPE_CHECKING:
     from tests.infra.conftest import Synthesized
 
-EXPECTED_ROUTE_KEYS = {f"{method} {path}" for method, path in EXPLICIT_ROUTES} | {"$default"}
+EXPECTED_ROUTE_KEYS = {f"{r.method} {r.path}" for r in EXPLICIT_ROUTES} | {"$default"}
 
 
 @pytest.fixture(scope="module")

@@ -8,6 +8,7 @@ import pytest
 
 from infra.config import ConfigError, load_cdk_json_context, parse_config
 from infra.constants import CONTEXT_KEY
+from servekit.sessions import routes as session_routes
 from servekit.sessions import shapes
 from tests.infra.conftest import Synthesized
 
@@ -140,7 +141,7 @@ def test_session_routes_are_on_the_api_behind_its_authorizer(synth: Synthesized)
         r["Properties"]["RouteKey"]: r["Properties"]
         for r in synth.resources("AWS::ApiGatewayV2::Route").values()
     }
-    for method, path in shapes.SESSION_ROUTES:
+    for method, path in ((r.method, r.path) for r in session_routes.ROUTES):
         route = routes[f"{method} {path}"]
         assert route["AuthorizationType"] == "AWS_IAM"
 

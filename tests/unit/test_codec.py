@@ -6,18 +6,19 @@ import numpy as np
 import orjson
 import pytest
 
-from servekit.dataplane.codec import check_content_type, decode_predict_request, encode
-from servekit.dataplane.errors import ApiError
+from servekit.errors import ApiError
+from servekit.inference.codec import decode_prediction_bytes
+from servekit.transports.codec import check_content_type, encode
 
 
 def test_decodes_inputs_and_model() -> None:
-    request = decode_predict_request(b'{"inputs": [[1, 2]], "model": "m"}', 1024)
+    request = decode_prediction_bytes(b'{"inputs": [[1, 2]], "model": "m"}', None, 1024)
     assert request.inputs == [[1, 2]]
     assert request.model == "m"
 
 
 def test_model_is_optional() -> None:
-    assert decode_predict_request(b'{"inputs": [1]}', 1024).model is None
+    assert decode_prediction_bytes(b'{"inputs": [1]}', None, 1024).model is None
 
 
 @pytest.mark.parametrize(
@@ -37,14 +38,14 @@ def test_model_is_optional() -> None:
 )
 def test_rejections(body: bytes, status: int, code: str) -> None:
     with pytest.raises(ApiError) as caught:
-        decode_predict_request(body, 1024)
+        decode_prediction_bytes(body, None, 1024)
     assert (caught.value.status, caught.value.code) == (status, code)
     assert caught.value.message
 
 
 def test_nan_hint_says_why() -> None:
     with pytest.raises(ApiError, match="NaN and Infinity are not valid JSON"):
-        decode_predict_request(b'{"inputs": [1, NaN]}', 1024)
+        decode_prediction_bytes(b'{"inputs": [1, NaN]}', None, 1024)
 
 
 @pytest.mark.parametrize(

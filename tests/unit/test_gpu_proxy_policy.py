@@ -11,16 +11,18 @@ from typing import Any
 import orjson
 import pytest
 
-from servekit.dataplane.errors import ApiError
+from servekit.errors import ApiError
 from servekit.gpu_proxy import (
     CallPolicy,
     GpuProxyService,
     GpuProxySettings,
     Invocation,
     InvokeError,
+    routes,
 )
 from servekit.gpu_proxy.service import to_api_error
 from servekit.settings import SettingsError
+from tests.helpers import dispatch
 
 SETTINGS = GpuProxySettings(endpoint_name="servekit-dev-gpu", max_attempts=3)
 BODY = orjson.dumps({"inputs": [[0.0] * 64]})
@@ -73,7 +75,7 @@ def test_throttling_is_retried_with_growing_backoff_then_succeeds() -> None:
 def test_retries_are_bounded_and_end_in_429_with_retry_after() -> None:
     invoker = ScriptedInvoker(InvokeError("throttled", "slow down"))
     with pytest.raises(ApiError) as raised:
-        _service(invoker).predict(BODY, "application/json", {})
+        dispatch(routes.router(_service(invoker)), "POST", "/gpu/predict", BODY)
     assert len(invoker.calls) == 3
     assert raised.value.status == 429
     assert raised.value.code == "endpoint_throttled"
@@ -125,7 +127,7 @@ def test_final_errors_are_not_retried_and_map_clearly(
 ) -> None:
     invoker = ScriptedInvoker(error)
     with pytest.raises(ApiError) as raised:
-        _service(invoker).predict(BODY, "application/json", {})
+        dispatch(routes.router(_service(invoker)), "POST", "/gpu/predict", BODY)
     assert len(invoker.calls) == 1
     assert (raised.value.status, raised.value.code) == (status, code)
 
@@ -154,14 +156,20 @@ def test_bad_requests_are_refused_without_calling_the_endpoint() -> None:
     ]
     for body, content_type, headers, status in cases:
         with pytest.raises(ApiError) as raised:
-            service.predict(body, content_type, headers)
+            dispatch(routes.router(service), "POST", "/gpu/predict", body, content_type, headers)
         assert raised.value.status == status
     assert invoker.calls == []
 
 
 def test_the_answer_carries_variant_attempts_and_the_clients_variant_is_forwarded() -> None:
     invoker = ScriptedInvoker(ANSWER)
-    response = _service(invoker).predict(BODY, "application/json", {"x-servekit-variant": "b"})
+    response = dispatch(
+        routes.router(_service(invoker)),
+        "POST",
+        "/gpu/predict",
+        BODY,
+        headers={"x-servekit-variant": "b"},
+    )
     assert response.status == 200
     assert response.body["model"]["name"] == "digits-mlp"
     assert response.headers["x-servekit-variant"] == "a"
@@ -172,7 +180,7 @@ def test_the_answer_carries_variant_attempts_and_the_clients_variant_is_forwarde
 def test_an_answer_that_is_not_json_is_a_502() -> None:
     invoker = ScriptedInvoker(Invocation(b"<html>", "text/html", "a"))
     with pytest.raises(ApiError) as raised:
-        _service(invoker).predict(BODY, "application/json", {})
+        dispatch(routes.router(_service(invoker)), "POST", "/gpu/predict", BODY)
     assert (raised.value.status, raised.value.code) == (502, "invalid_model_response")
 
 

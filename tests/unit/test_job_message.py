@@ -8,7 +8,6 @@ import jsonschema
 import orjson
 import pytest
 
-from servekit.jobs.constants import JOB_ID_PATTERN, MESSAGE_SCHEMA_VERSION
 from servekit.jobs.message import (
     InvalidMessageError,
     JobMessage,
@@ -17,6 +16,7 @@ from servekit.jobs.message import (
     parse_message,
     schema_document,
 )
+from servekit.jobs.shapes import JOB_ID_PATTERN, MESSAGE_SCHEMA_VERSION
 
 ROW = [0.0] * 64
 

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from servekit.dataplane.errors import ApiError
-from servekit.jobs import constants as c
-from servekit.jobs.codec import decode_job_request
+from servekit.errors import ApiError
+from servekit.jobs import shapes as c
+from servekit.jobs.codec import job_body
 from servekit.jobs.settings import JobsSettings
 from servekit.settings import SettingsError
+from servekit.transports.routing import decode_body
 
 REQUIRED = {
     c.ENV_JOBS_TABLE: "jobs",
@@ -48,15 +49,15 @@ def test_visibility_timeout_is_six_times_the_worker_timeout() -> None:
 
 def test_job_request_accepts_a_callback_and_refuses_others() -> None:
     body = b'{"inputs": [[1]], "callback_url": "https://example.com/done"}'
-    request = decode_job_request(body, "application/json", 1024, allow_http=False)
+    request = decode_body(job_body(allow_http=False), body, "application/json", 1024)
     assert (request.inputs, request.model, request.callback_url) == (
         [[1]], None, "https://example.com/done",
     )  # fmt: skip
     local = b'{"inputs": [[1]], "callback_url": "http://localhost:9/x"}'
-    assert decode_job_request(local, None, 1024, allow_http=True).callback_url
+    assert decode_body(job_body(allow_http=True), local, None, 1024).callback_url
     with pytest.raises(ApiError) as refused:
-        decode_job_request(local, None, 1024, allow_http=False)
+        decode_body(job_body(allow_http=False), local, None, 1024)
     assert (refused.value.status, refused.value.code) == (422, "invalid_field")
     with pytest.raises(ApiError) as unsupported:
-        decode_job_request(body, "text/plain", 1024, allow_http=False)
+        decode_body(job_body(allow_http=False), body, "text/plain", 1024)
     assert unsupported.value.status == 415

@@ -6,7 +6,7 @@ import base64
 
 import pytest
 
-from servekit.dataplane.errors import ApiError
+from servekit.errors import ApiError
 from servekit.transports.routing import HttpRequest, Router
 
 

@@ -9,12 +9,14 @@ from typing import Any
 import numpy as np
 import pytest
 
-from servekit.dataplane.errors import ApiError
-from servekit.dataplane.service import InferenceService
+from servekit.errors import ApiError
+from servekit.inference import routes
+from servekit.inference.service import InferenceService
+from servekit.runtime.catalog import ModelCatalog
 from servekit.runtime.manifest import Manifest
 from servekit.runtime.model import LoadedModel
-from servekit.runtime.registry import ModelRegistry
 from servekit.settings import Settings
+from tests.helpers import dispatch
 
 MANIFEST = {
     "name": "toy",
@@ -56,8 +58,8 @@ class FakeRecorder:
         assert inference_ms >= 0
         self.predictions.append((model.name, rows))
 
-    def rejected(self, code: str) -> None:
-        self.rejections.append(code)
+    def rejected(self, error: ApiError) -> None:
+        self.rejections.append(error.code)
 
 
 @pytest.fixture
@@ -66,12 +68,18 @@ def parts() -> tuple[InferenceService, FakeSession, FakeRecorder]:
     model = LoadedModel(manifest=Manifest.from_dict(MANIFEST), session=session)
     recorder = FakeRecorder()
     settings = Settings(model_dir=Path("/unused"), max_rows=4)
-    return InferenceService(ModelRegistry([model]), settings, recorder), session, recorder
+    service = InferenceService(ModelCatalog.of_models([model]), settings, recorder)  # type: ignore[arg-type]
+    return service, session, recorder
+
+
+def predict(service: InferenceService, body: bytes, content_type: str | None) -> Any:
+    """POST /predict through the inference router, as both transports dispatch it."""
+    return dispatch(routes.router(service), "POST", "/predict", body, content_type).body
 
 
 def test_rows_run_as_one_batch_and_map_to_labels(parts: Any) -> None:
     service, session, recorder = parts
-    result = service.predict(b'{"inputs": [[1, 0], [0, 1], [5, 2]]}', "application/json")
+    result = predict(service, b'{"inputs": [[1, 0], [0, 1], [5, 2]]}', "application/json")
     assert result["model"] == {"name": "toy", "version": "2.0.0"}
     assert [p["label"] for p in result["predictions"]] == ["eel", "cat", "eel"]
     assert [float(p["score"]) for p in result["predictions"]] == pytest.approx([0.7] * 3)
@@ -83,11 +91,11 @@ def test_rows_run_as_one_batch_and_map_to_labels(parts: Any) -> None:
 def test_rejections_are_recorded_and_nothing_runs(parts: Any) -> None:
     service, session, recorder = parts
     with pytest.raises(ApiError) as caught:
-        service.predict(b'{"inputs": [[1, 2, 3]]}', None)
+        predict(service, b'{"inputs": [[1, 2, 3]]}', None)
     assert caught.value.status == 422
     assert "(model toy)" in caught.value.message
     with pytest.raises(ApiError):
-        service.predict(b'{"inputs": [[1, 2]], "model": "nope"}', None)
+        predict(service, b'{"inputs": [[1, 2]], "model": "nope"}', None)
     assert recorder.rejections == ["invalid_shape", "unknown_model"]
     assert session.batches == []
 

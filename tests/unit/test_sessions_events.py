@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from servekit.dataplane.errors import ApiError
+from servekit.errors import ApiError
 from servekit.sessions.events import check_session_id, parse_events
 from servekit.sessions.migration import (
     CorruptRecordError,

@@ -6,20 +6,20 @@ import numpy as np
 import pytest
 
 from servekit.runtime.manifest import TensorSpec
-from servekit.runtime.validation import InvalidInputError, to_batch
+from servekit.runtime.validation import InvalidInputError, to_tensor
 
 SPEC = TensorSpec(name="input", dtype="float32", shape=(None, 4))
 
 
 def test_single_row_becomes_a_batch_of_one() -> None:
-    batch = to_batch([1, 2.5, 3, 4], SPEC, max_rows=8)
+    batch = to_tensor([1, 2.5, 3, 4], SPEC, max_rows=8)
     assert batch.shape == (1, 4)
     assert batch.dtype == np.float32
     np.testing.assert_array_equal(batch[0], [1, 2.5, 3, 4])
 
 
 def test_many_rows_keep_their_order() -> None:
-    batch = to_batch([[1, 2, 3, 4], [5, 6, 7, 8]], SPEC, max_rows=8)
+    batch = to_tensor([[1, 2, 3, 4], [5, 6, 7, 8]], SPEC, max_rows=8)
     np.testing.assert_array_equal(batch[:, 0], [1, 5])
 
 
@@ -41,28 +41,28 @@ def test_many_rows_keep_their_order() -> None:
 )
 def test_bad_inputs_name_the_problem(inputs: object, code: str, fragment: str) -> None:
     with pytest.raises(InvalidInputError) as caught:
-        to_batch(inputs, SPEC, max_rows=8)
+        to_tensor(inputs, SPEC, max_rows=8)
     assert caught.value.code == code
     assert fragment in caught.value.message
 
 
 def test_non_finite_values_are_refused() -> None:
     with pytest.raises(InvalidInputError) as caught:
-        to_batch([[1, 2, 3, float("nan")]], SPEC, max_rows=8)
+        to_tensor([[1, 2, 3, float("nan")]], SPEC, max_rows=8)
     assert caught.value.code == "non_finite_value"
 
 
 def test_multi_dimensional_rows() -> None:
     image = TensorSpec(name="input", dtype="float32", shape=(None, 2, 3))
-    assert to_batch([[1, 2, 3], [4, 5, 6]], image, max_rows=4).shape == (1, 2, 3)
+    assert to_tensor([[1, 2, 3], [4, 5, 6]], image, max_rows=4).shape == (1, 2, 3)
     with pytest.raises(InvalidInputError, match="row 0 has 2 values"):
-        to_batch([[[1, 2], [4, 5, 6]]], image, max_rows=4)
+        to_tensor([[[1, 2], [4, 5, 6]]], image, max_rows=4)
 
 
 def test_integer_inputs_must_be_whole_and_in_range() -> None:
     ids = TensorSpec(name="ids", dtype="int32", shape=(None, 2))
-    assert to_batch([[1, 2]], ids, max_rows=4).dtype == np.int32
+    assert to_tensor([[1, 2]], ids, max_rows=4).dtype == np.int32
     with pytest.raises(InvalidInputError, match="whole numbers"):
-        to_batch([[1, 2.5]], ids, max_rows=4)
+        to_tensor([[1, 2.5]], ids, max_rows=4)
     with pytest.raises(InvalidInputError, match="range of int32"):
-        to_batch([[1, 2**40]], ids, max_rows=4)
+        to_tensor([[1, 2**40]], ids, max_rows=4)

@@ -54,7 +54,7 @@ def provision(context: ProvisionContext) -> LocalResources:
         env=env,
         outputs=made,
         bindings=bindings,
-        routers=["servekit.batch.rest:local_router"],
+        routers=["servekit.batch.wiring:router_from_env"],
     )
 
 

@@ -1,12 +1,12 @@
 """The async-jobs resources in the local emulator: queue + DLQ, jobs table, results bucket,
-notification topic, shaped by ``servekit.jobs.constants`` exactly as the CDK construct is."""
+notification topic, shaped by ``servekit.jobs.shapes`` exactly as the CDK construct is."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any, Final
 
-from servekit.jobs import constants as c
+from servekit.jobs import shapes as c
 from servekit_cli.local.resource_makers import create_queue_with_dlq, create_table
 from servekit_cli.local.resources import LocalResources, ProvisionContext, QueueBinding
 
@@ -96,5 +96,5 @@ def provision(context: ProvisionContext) -> LocalResources:
                 timeout_s=LOCAL_WORKER_TIMEOUT_S,
             )
         ],
-        routers=["servekit.jobs.rest:router_from_env"],
+        routers=["servekit.jobs.wiring:router_from_env"],
     )

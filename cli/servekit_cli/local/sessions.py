@@ -3,7 +3,7 @@
 Same shapes as ``infra/constructs/sessions.py`` (both import ``servekit.sessions.shapes``):
 key, TTL attribute, on-demand billing, the queue's visibility timeout and redrive policy. The
 events queue is bound to the real worker handler, polled as Lambda would; the session routes
-join the local app through :func:`servekit.sessions.bootstrap.session_api_router_from_env`.
+join the local app through :func:`servekit.sessions.wiring.router_from_env`.
 """
 
 from __future__ import annotations
@@ -47,5 +47,5 @@ def provision_sessions(ctx: ProvisionContext) -> LocalResources:
                 timeout_s=shapes.EVENTS_WORKER_TIMEOUT_S,
             )
         ],
-        routers=["servekit.sessions.bootstrap:session_api_router_from_env"],
+        routers=["servekit.sessions.wiring:router_from_env"],
     )

@@ -1,31 +1,34 @@
-"""The batch routes on the Lambda fast path (a :class:`Router`) — no FastAPI import here."""
+"""The batch routes, declared once: start a batch, read its status, re-run its failed chunks.
+
+``ROUTES`` is what the HTTP API construct puts in front of the batch API Lambda; :func:`router`
+binds the same routes to the service for the Lambda fast path and the local FastAPI app.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
-from servekit.batch.service import BatchService
-from servekit.transports.routing import HttpRequest, Router
+from servekit.batch.codec import BATCH_BODY
+from servekit.transports.routing import Route, Router
 
-__all__ = ["BATCH_ROUTES", "batch_routes"]
+if TYPE_CHECKING:  # the infra reads ROUTES without importing the service
+    from servekit.batch.service import BatchService
 
-BATCH_ROUTES: tuple[tuple[str, str], ...] = (
-    ("POST", "/batches"),
-    ("GET", "/batches/{batch_id}"),
-    ("POST", "/batches/{batch_id}/rerun"),
+__all__ = ["ROUTES", "router"]
+
+ROUTES = (
+    Route("POST", "/batches", "submit_batch"),
+    Route("GET", "/batches/{batch_id}", "get_batch"),
+    Route("POST", "/batches/{batch_id}/rerun", "rerun_batch"),
 )
-"""(method, path) of every batch route: the Router's table and the HTTP API's routes."""
 
 
-def batch_routes(service: BatchService) -> Router:
-    router = Router()
-
-    def submit(request: HttpRequest) -> Any:
-        return service.submit(request.body(), request.content_type)
-
-    router.add("POST", "/batches", submit)
-    router.add("GET", "/batches/{batch_id}", lambda r: service.status(r.path_params["batch_id"]))
-    router.add(
-        "POST", "/batches/{batch_id}/rerun", lambda r: service.rerun(r.path_params["batch_id"])
+def router(service: BatchService, max_body_bytes: int) -> Router:
+    return Router(max_body_bytes).bind(
+        ROUTES,
+        {
+            "submit_batch": (lambda request: service.submit(request.payload), BATCH_BODY),
+            "get_batch": (lambda request: service.status(request.path_params["batch_id"]), None),
+            "rerun_batch": (lambda request: service.rerun(request.path_params["batch_id"]), None),
+        },
     )
-    return router

@@ -18,7 +18,7 @@ def start_scheduled(service: BatchService) -> list[str]:
     again only if it is replaced. Its rows are checked by the splitter (a bad file ends
     FAILED with the line named, and is not retried on the next tick).
     """
-    model = service.settings.schedule_model or service.default_model
+    model = service.settings.schedule_model or service.catalog.default_name
     started = []
     for key in service.store.keys(service.settings.schedule_prefix):
         if key.endswith("/"):

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Mapping
 from typing import Any, Final
 
+from servekit.batch.codec import BatchRequest
 from servekit.batch.errors import BatchInputError
 from servekit.batch.manifest import BatchManifest
 from servekit.batch.messages import ChunkMessage, SplitMessage, send_all
@@ -25,48 +25,43 @@ from servekit.batch.shapes import (
     output_prefix,
 )
 from servekit.batch.storage import BatchStore, parse_s3_uri
-from servekit.dataplane.codec import check_content_type, decode_json_object
-from servekit.dataplane.errors import ApiError
+from servekit.errors import ApiError
 from servekit.observability import logger
+from servekit.runtime.catalog import ModelCatalog
 from servekit.runtime.manifest import Manifest
 from servekit.transports.routing import HttpResponse
 
 __all__ = ["MAX_CHUNK_ROWS", "BatchService"]
 
 MAX_CHUNK_ROWS: Final = 100_000
-_FIELDS: Final = frozenset({"input", "model", "format", "chunk_rows"})
 _BATCH_ID: Final = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 _RERUNNABLE: Final = (BatchStatus.PARTIAL, BatchStatus.FAILED, BatchStatus.RUNNING)
 _NOT_FOUND_CODES: Final = frozenset({"unknown_model"})
 
 
 class BatchService:
-    def __init__(  # noqa: PLR0917 - the service's collaborators, each distinct
+    def __init__(
         self,
-        models: Mapping[str, Manifest],
-        default_model: str,
+        catalog: ModelCatalog,
         manifest: BatchManifest,
         store: BatchStore,
         sqs: Any,
         settings: BatchSettings,
     ) -> None:
-        self.models = models
-        self.default_model = default_model
+        self.catalog = catalog
         self.manifest = manifest
         self.store = store
         self.sqs = sqs
         self.settings = settings
 
     # --- POST /batches -----------------------------------------------------------------------
-    def submit(self, body: bytes, content_type: str | None) -> HttpResponse:
-        check_content_type(content_type)
-        request = _decode(body)
+    def submit(self, request: BatchRequest) -> HttpResponse:
         try:
             started = self.start(
-                request["input"],
-                model=request.get("model"),
-                fmt=request.get("format"),
-                chunk_rows=request.get("chunk_rows"),
+                request.input,
+                model=request.model,
+                fmt=request.format,
+                chunk_rows=request.chunk_rows,
             )
         except BatchInputError as exc:
             status = 404 if exc.code in _NOT_FOUND_CODES else 422
@@ -94,11 +89,11 @@ class BatchService:
         if fmt is not None and not isinstance(fmt, str):
             raise BatchInputError("invalid_field", "'format' must be 'jsonl' or 'csv'")
         fmt = detect_format(key, fmt)
-        name = self.default_model if model is None else model
-        if not isinstance(name, str) or name not in self.models:
+        name = self.catalog.default_name if model is None else model
+        if not isinstance(name, str) or name not in self.catalog.names:
             raise BatchInputError(
                 "unknown_model",
-                f"model {name!r} is not served here; available: {list(self.models)}",
+                f"model {name!r} is not served here; available: {self.catalog.names}",
             )
         rows = self.settings.chunk_rows if chunk_rows is None else chunk_rows
         if type(rows) is not int or not 1 <= rows <= MAX_CHUNK_ROWS:
@@ -108,7 +103,7 @@ class BatchService:
         if self.store.size(key) is None:
             raise BatchInputError("input_not_found", f"no object {input_uri}")
         if check_rows:
-            self._check_first_rows(key, fmt, self.models[name])
+            self._check_first_rows(key, fmt, self.catalog.manifest(name))
         batch_id = batch_id or uuid.uuid4().hex
         fields = {"input": input_uri, "format": fmt, "model": name, "chunk_rows": rows}
         if self.manifest.create(batch_id, fields):
@@ -214,12 +209,3 @@ class BatchService:
     def _output(self, batch_id: str) -> dict[str, str]:
         prefix = self.store.uri(output_prefix(batch_id))
         return {"output": prefix, "output_manifest": prefix + OUTPUT_MANIFEST}
-
-
-def _decode(body: bytes) -> dict[str, Any]:
-    if not body.strip():
-        raise ApiError(400, "empty_body", 'request body is empty; send {"input": "s3://..."}')
-    document = decode_json_object(body, _FIELDS)
-    if "input" not in document:
-        raise ApiError(422, "missing_field", "field 'input' (an s3://bucket/key URI) is required")
-    return document

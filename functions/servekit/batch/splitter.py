@@ -12,7 +12,6 @@ crashed half-way is redone from the start (same keys, same bytes).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 from servekit.batch.errors import BatchInputError
@@ -23,7 +22,7 @@ from servekit.batch.settings import BatchSettings
 from servekit.batch.shapes import BatchStatus, ChunkStatus, chunk_input_key
 from servekit.batch.storage import BatchStore, parse_s3_uri
 from servekit.observability import logger
-from servekit.runtime.manifest import Manifest
+from servekit.runtime.catalog import ModelCatalog
 
 __all__ = ["BatchSplitter"]
 
@@ -31,13 +30,13 @@ __all__ = ["BatchSplitter"]
 class BatchSplitter:
     def __init__(
         self,
-        models: Mapping[str, Manifest],
+        catalog: ModelCatalog,
         manifest: BatchManifest,
         store: BatchStore,
         sqs: Any,
         settings: BatchSettings,
     ) -> None:
-        self.models = models
+        self.catalog = catalog
         self.manifest = manifest
         self.store = store
         self.sqs = sqs
@@ -69,7 +68,8 @@ class BatchSplitter:
 
     def split(self, batch: dict[str, Any]) -> str:
         batch_id: str = batch["batch_id"]
-        model = self.models.get(batch["model"])
+        served = batch["model"] in self.catalog.names
+        model = self.catalog.manifest(batch["model"]) if served else None
         written: list[str] = []
         chunks: list[tuple[int, int]] = []
         try:

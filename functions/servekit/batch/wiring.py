@@ -3,7 +3,7 @@ and the tests. boto3 is imported here, never on the synchronous ``/predict`` imp
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from servekit.batch.manifest import BatchManifest
 from servekit.batch.service import BatchService
@@ -11,11 +11,13 @@ from servekit.batch.settings import BatchSettings
 from servekit.batch.splitter import BatchSplitter
 from servekit.batch.storage import BatchStore
 from servekit.batch.worker import BatchWorker
-from servekit.runtime.manifest import Manifest
-from servekit.runtime.registry import ModelRegistry
+from servekit.runtime.catalog import ModelCatalog
 from servekit.settings import Settings
 
-__all__ = ["aws_client", "build_service", "build_splitter", "build_worker", "model_manifests"]
+if TYPE_CHECKING:
+    from servekit.transports.routing import Router
+
+__all__ = ["aws_client", "build_service", "build_splitter", "build_worker", "router_from_env"]
 
 
 def aws_client(service: str) -> Any:
@@ -23,17 +25,6 @@ def aws_client(service: str) -> Any:
     import boto3
 
     return boto3.client(service)
-
-
-def model_manifests(settings: Settings) -> dict[str, Manifest]:
-    """The served models' manifests, without loading onnxruntime (the API and the splitter only
-    need input shapes)."""
-    from servekit.constants import MANIFEST_FILENAME
-
-    names = settings.models or tuple(
-        sorted(p.parent.name for p in settings.model_dir.glob(f"*/{MANIFEST_FILENAME}"))
-    )
-    return {name: Manifest.read(settings.model_dir / name / MANIFEST_FILENAME) for name in names}
 
 
 def _parts(batch: BatchSettings) -> tuple[BatchManifest, BatchStore]:
@@ -48,10 +39,9 @@ def build_service(
 ) -> BatchService:
     settings = settings or Settings.from_env()
     batch = batch or BatchSettings.from_env()
-    models = model_manifests(settings)
     manifest, store = _parts(batch)
-    default = settings.default_model or next(iter(models))
-    return BatchService(models, default, manifest, store, aws_client("sqs"), batch)
+    catalog = ModelCatalog.from_settings(settings, load=False)
+    return BatchService(catalog, manifest, store, aws_client("sqs"), batch)
 
 
 def build_splitter(
@@ -60,15 +50,25 @@ def build_splitter(
     settings = settings or Settings.from_env()
     batch = batch or BatchSettings.from_env()
     manifest, store = _parts(batch)
-    return BatchSplitter(model_manifests(settings), manifest, store, aws_client("sqs"), batch)
+    catalog = ModelCatalog.from_settings(settings, load=False)
+    return BatchSplitter(catalog, manifest, store, aws_client("sqs"), batch)
 
 
 def build_worker(
     settings: Settings | None = None,
     batch: BatchSettings | None = None,
-    registry: ModelRegistry | None = None,
+    catalog: ModelCatalog | None = None,
 ) -> BatchWorker:
     settings = settings or Settings.from_env()
     batch = batch or BatchSettings.from_env()
     manifest, store = _parts(batch)
-    return BatchWorker(registry or ModelRegistry.from_settings(settings), manifest, store, batch)
+    catalog = catalog or ModelCatalog.from_settings(settings, load=True)
+    return BatchWorker(catalog, manifest, store, batch)
+
+
+def router_from_env() -> Router:
+    """The batch routes over a service built from the environment (``servekit serve``)."""
+    from servekit.batch import routes
+
+    settings = Settings.from_env()
+    return routes.router(build_service(settings), settings.max_body_bytes)

@@ -36,8 +36,8 @@ from servekit.batch.shapes import (
 )
 from servekit.batch.storage import BatchStore
 from servekit.observability import logger
+from servekit.runtime.catalog import ModelCatalog
 from servekit.runtime.model import LoadedModel, Prediction
-from servekit.runtime.registry import ModelRegistry
 
 __all__ = ["BatchWorker", "ChunkOutcome", "finalize"]
 
@@ -52,12 +52,12 @@ class ChunkOutcome:
 class BatchWorker:
     def __init__(
         self,
-        registry: ModelRegistry,
+        catalog: ModelCatalog,
         manifest: BatchManifest,
         store: BatchStore,
         settings: BatchSettings,
     ) -> None:
-        self.registry = registry
+        self.catalog = catalog
         self.manifest = manifest
         self.store = store
         self.settings = settings
@@ -86,9 +86,9 @@ class BatchWorker:
         return outcome
 
     def _run(self, message: ChunkMessage, chunk: dict[str, Any]) -> ChunkOutcome:
-        model = self.registry.get(message.model)
-        if model is None:
+        if message.model not in self.catalog.names:
             raise PoisonChunkError(f"model {message.model!r} is not served by the batch worker")
+        model = self.catalog.model(message.model)
         rows = self.store.get_array(chunk_input_key(message.batch_id, message.chunk))
         if rows is None:
             raise PoisonChunkError("the chunk's input array is missing from the bucket")

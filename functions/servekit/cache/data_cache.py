@@ -20,9 +20,9 @@ import orjson
 
 from servekit.cache.keys import data_key
 from servekit.cache.settings import CacheSettings
-from servekit.dataplane.errors import ApiError
+from servekit.errors import ApiError
 from servekit.runtime.manifest import TensorSpec
-from servekit.runtime.validation import to_batch
+from servekit.runtime.validation import to_tensor
 
 if TYPE_CHECKING:
     from servekit.cache.failopen import FailOpenCache
@@ -112,7 +112,7 @@ class InputLoader:
             ) from None
         if isinstance(document, dict) and "inputs" in document:
             document = document["inputs"]
-        batch = to_batch(document, spec, max_rows)  # InvalidInputError: the caller's 422
+        batch = to_tensor(document, spec, max_rows)  # InvalidInputError: the caller's 422
         if self.cache is not None:
             value = np.ascontiguousarray(batch).tobytes()
             if len(value) <= self.settings.max_value_bytes:

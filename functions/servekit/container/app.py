@@ -13,9 +13,9 @@ from collections.abc import Awaitable, Callable, Mapping, MutableMapping
 from typing import Any
 
 from servekit.container.service import ContainerService
-from servekit.dataplane.codec import encode
-from servekit.dataplane.errors import ApiError
+from servekit.errors import ApiError
 from servekit.observability import logger
+from servekit.transports.codec import encode
 from servekit.transports.correlation import CORRELATION_HEADER, resolve_correlation_id
 
 __all__ = ["ContainerApp"]

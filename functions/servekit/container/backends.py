@@ -13,10 +13,11 @@ from typing import Any, Protocol
 import numpy as np
 import numpy.typing as npt
 
-from servekit.constants import MANIFEST_FILENAME, MODEL_FILENAME
+from servekit.constants import MODEL_FILENAME
 from servekit.container.mlp_program import MlpProgram, read_program
 from servekit.container.providers import choose_providers
 from servekit.container.settings import ContainerSettings
+from servekit.runtime.catalog import discover
 from servekit.runtime.errors import ModelLoadError
 from servekit.runtime.loader import load_model
 from servekit.runtime.model import LoadedModel
@@ -100,19 +101,10 @@ class TorchBackend:
 
 
 def model_folder(settings: ContainerSettings) -> Path:
-    """The folder of the served model under ``settings.model_dir`` (see ContainerSettings)."""
-    root = settings.model_dir
-    if (root / MANIFEST_FILENAME).is_file() and settings.model is None:
-        return root
-    if settings.model is not None:
-        folder = root / settings.model
-        if not (folder / MANIFEST_FILENAME).is_file():
-            raise ModelLoadError(f"model {settings.model!r}: no {folder / MANIFEST_FILENAME}")
-        return folder
-    found = sorted(p.parent for p in root.glob(f"*/{MANIFEST_FILENAME}"))
-    if not found:
-        raise ModelLoadError(f"no model under {root} (expected */{MANIFEST_FILENAME})")
-    return found[0]
+    """The folder of the served model: ``settings.model`` under ``model_dir``, or the one
+    model there (or ``model_dir`` itself, as SageMaker unpacks a model artifact)."""
+    names = (settings.model,) if settings.model is not None else ()
+    return discover(settings.model_dir, names)[0]
 
 
 def load_backend(settings: ContainerSettings) -> InferenceBackend:

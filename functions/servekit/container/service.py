@@ -26,10 +26,10 @@ from servekit.batching import (
 )
 from servekit.container.backends import InferenceBackend
 from servekit.container.settings import ContainerSettings
-from servekit.dataplane.codec import check_content_type, decode_predict_request
-from servekit.dataplane.errors import ApiError
+from servekit.errors import ApiError
+from servekit.inference.codec import decode_prediction_bytes
 from servekit.observability import logger
-from servekit.runtime.validation import InvalidInputError, to_batch
+from servekit.runtime.validation import InvalidInputError, to_tensor
 
 __all__ = ["TIMEOUT_HEADER", "ContainerService"]
 
@@ -123,8 +123,7 @@ class ContainerService:
         if _media_type(content_type) == "text/csv":  # SageMaker batch transform's favourite
             inputs: Any = _csv_rows(body, self.settings.max_body_bytes)
         else:
-            check_content_type(content_type)
-            request = decode_predict_request(body, self.settings.max_body_bytes)
+            request = decode_prediction_bytes(body, content_type, self.settings.max_body_bytes)
             if request.model is not None and request.model != model.name:
                 raise ApiError(
                     404,
@@ -133,7 +132,7 @@ class ContainerService:
                 )
             inputs = request.inputs
         try:
-            batch = to_batch(inputs, model.manifest.input, self.settings.max_rows)
+            batch = to_tensor(inputs, model.manifest.input, self.settings.max_rows)
         except InvalidInputError as exc:
             raise ApiError(422, exc.code, f"{exc.message} (model {model.name})") from None
         try:

@@ -7,17 +7,14 @@ the endpoint's failures. boto3 is imported on the first call, never at import.
 from servekit.gpu_proxy.exceptions import InvokeError
 from servekit.gpu_proxy.invokers import Invocation, invoker_for
 from servekit.gpu_proxy.policy import CallPolicy
-from servekit.gpu_proxy.routes import GPU_PREDICT_PATH, gpu_proxy_routes
 from servekit.gpu_proxy.service import GpuProxyService
 from servekit.gpu_proxy.settings import GpuProxySettings
 
 __all__ = [
-    "GPU_PREDICT_PATH",
     "CallPolicy",
     "GpuProxyService",
     "GpuProxySettings",
     "Invocation",
     "InvokeError",
-    "gpu_proxy_routes",
     "invoker_for",
 ]

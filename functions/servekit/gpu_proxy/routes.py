@@ -1,22 +1,30 @@
-"""``POST /gpu/predict`` on the Lambda fast path (the FastAPI route is in ``rest.py``)."""
+"""The GPU proxy route, declared once: ``POST /gpu/predict`` → the SageMaker endpoint.
+
+The body is checked as a ``/predict`` body (the same codec) before it is sent on unchanged.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
-from servekit.gpu_proxy.service import GpuProxyService
-from servekit.transports.routing import HttpRequest, Router
+from servekit.inference.codec import PREDICTION_BODY
+from servekit.transports.routing import Route, Router
 
-__all__ = ["GPU_PREDICT_PATH", "gpu_proxy_routes"]
+if TYPE_CHECKING:  # the infra reads ROUTES without importing the service
+    from servekit.gpu_proxy.service import GpuProxyService
 
-GPU_PREDICT_PATH = "/gpu/predict"
+__all__ = ["ROUTES", "router"]
+
+ROUTES = (Route("POST", "/gpu/predict", "gpu_predict"),)
 
 
-def gpu_proxy_routes(service: GpuProxyService) -> Router:
-    router = Router()
-
-    def predict(request: HttpRequest) -> Any:
-        return service.predict(request.body(), request.content_type, request.headers)
-
-    router.add("POST", GPU_PREDICT_PATH, predict)
-    return router
+def router(service: GpuProxyService) -> Router:
+    return Router(service.settings.max_body_bytes).bind(
+        ROUTES,
+        {
+            "gpu_predict": (
+                lambda request: service.predict(request.body(), request.headers),
+                PREDICTION_BODY,
+            )
+        },
+    )

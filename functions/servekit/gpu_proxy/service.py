@@ -23,8 +23,7 @@ from typing import Any, Protocol
 
 import orjson
 
-from servekit.dataplane.codec import check_content_type, decode_predict_request
-from servekit.dataplane.errors import ApiError
+from servekit.errors import ApiError
 from servekit.gpu_proxy.exceptions import InvokeError
 from servekit.gpu_proxy.invokers import Invoker
 from servekit.gpu_proxy.policy import CallPolicy
@@ -57,11 +56,8 @@ class GpuProxyService:
         self.policy = policy or CallPolicy(settings)
         self.recorder = recorder
 
-    def predict(
-        self, body: bytes, content_type: str | None, headers: Mapping[str, str]
-    ) -> HttpResponse:
-        check_content_type(content_type)
-        decode_predict_request(body, self.settings.max_body_bytes)
+    def predict(self, body: bytes, headers: Mapping[str, str]) -> HttpResponse:
+        """Send a ``/predict`` body (already checked by the route's codec) to the endpoint."""
         variant = headers.get(VARIANT_HEADER) or self.settings.target_variant
         if variant is not None and not _VARIANT_RE.match(variant):
             raise ApiError(400, "invalid_header", f"{VARIANT_HEADER} is not a variant name")

@@ -9,17 +9,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from servekit.batch.routes import batch_routes
+from servekit.batch import routes
 from servekit.batch.wiring import build_service
 from servekit.observability import logger, metrics
+from servekit.settings import Settings
 from servekit.transports.lambda_http import LambdaHttpTransport, not_found_fallback
 
 __all__ = ["handler"]
 
-service = build_service()
-
-
-transport = LambdaHttpTransport(batch_routes(service), not_found_fallback)
+settings = Settings.from_env()
+service = build_service(settings)
+transport = LambdaHttpTransport(routes.router(service, settings.max_body_bytes), not_found_fallback)
 
 
 @metrics.log_metrics

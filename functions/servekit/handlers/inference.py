@@ -8,31 +8,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from servekit.bootstrap import build_serving
+from servekit.inference import routes
+from servekit.inference.wiring import build_inference_service
 from servekit.observability import Tracing, logger, metrics
-from servekit.transports.inference_routes import inference_routes
-from servekit.transports.lambda_http import LambdaHandler, LambdaHttpTransport
+from servekit.transports.lambda_http import LambdaHttpTransport, fastapi_fallback
 
 __all__ = ["handler"]
 
-serving = build_serving()
-tracing = Tracing(serving.settings.xray_subsegments)
-
-
-def _fastapi_under_mangum() -> LambdaHandler:
-    # Imported on first use only: FastAPI and Mangum cost ~0.2 s of cold start.
-    from mangum import Mangum
-
-    from servekit.transports.rest import create_app
-
-    adapter: LambdaHandler = Mangum(create_app(serving.service), lifespan="off")
-    return adapter
-
-
+service = build_inference_service()
+tracing = Tracing(service.settings.xray_subsegments)
+router = routes.router(service, tracing)
 transport = LambdaHttpTransport(
-    inference_routes(serving.service, tracing),
-    _fastapi_under_mangum,
-    fast_path=serving.settings.fast_path,
+    router, fastapi_fallback(router), fast_path=service.settings.fast_path
 )
 
 

@@ -8,29 +8,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from servekit.jobs.bootstrap import build_jobs_service
-from servekit.jobs.routes import jobs_routes
+from servekit.jobs import routes
+from servekit.jobs.wiring import build_service
 from servekit.observability import logger, metrics
-from servekit.transports.lambda_http import LambdaHandler, LambdaHttpTransport
+from servekit.settings import Settings
+from servekit.transports.lambda_http import LambdaHttpTransport, fastapi_fallback
 
 __all__ = ["handler"]
 
-service = build_jobs_service()
-
-
-def _fastapi_under_mangum() -> LambdaHandler:
-    from fastapi import FastAPI
-    from mangum import Mangum
-
-    from servekit.jobs.rest import jobs_api_router
-
-    app = FastAPI(title="servekit jobs", redoc_url=None)
-    app.include_router(jobs_api_router(service))
-    adapter: LambdaHandler = Mangum(app, lifespan="off")
-    return adapter
-
-
-transport = LambdaHttpTransport(jobs_routes(service), _fastapi_under_mangum)
+service = build_service()
+router = routes.router(service, Settings.from_env().max_body_bytes)
+transport = LambdaHttpTransport(router, fastapi_fallback(router))
 
 
 @metrics.log_metrics(capture_cold_start_metric=True)

@@ -15,15 +15,14 @@ from aws_lambda_powertools.utilities.batch import (
 )
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
-from servekit.bootstrap import build_serving
-from servekit.dataplane.errors import ApiError
+from servekit.errors import ApiError
 from servekit.observability import logger, metrics
-from servekit.sessions.bootstrap import build_session_service
+from servekit.sessions.wiring import build_service
 from servekit.sessions.worker import apply_message
 
 __all__ = ["handler"]
 
-service = build_session_service(build_serving())
+service = build_service()
 processor = BatchProcessor(event_type=EventType.SQS)
 
 

@@ -8,32 +8,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from servekit.bootstrap import build_serving
 from servekit.observability import logger, metrics
-from servekit.sessions.bootstrap import build_session_service
-from servekit.sessions.routes import session_routes
-from servekit.transports.lambda_http import LambdaHandler, LambdaHttpTransport
+from servekit.sessions import routes
+from servekit.sessions.wiring import build_service
+from servekit.settings import Settings
+from servekit.transports.lambda_http import LambdaHttpTransport, fastapi_fallback
 
 __all__ = ["handler"]
 
-serving = build_serving()
-service = build_session_service(serving)
-
-
-def _fastapi_under_mangum() -> LambdaHandler:
-    from mangum import Mangum
-
-    from servekit.sessions.rest import session_api_router
-    from servekit.transports.rest import create_app
-
-    app = create_app(serving.service, routers=[session_api_router(service)])
-    adapter: LambdaHandler = Mangum(app, lifespan="off")
-    return adapter
-
-
-transport = LambdaHttpTransport(
-    session_routes(service), _fastapi_under_mangum, fast_path=serving.settings.fast_path
-)
+settings = Settings.from_env()
+service = build_service(settings)
+router = routes.router(service, settings.max_body_bytes)
+transport = LambdaHttpTransport(router, fastapi_fallback(router), fast_path=settings.fast_path)
 
 
 @metrics.log_metrics

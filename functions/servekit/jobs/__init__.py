@@ -7,6 +7,6 @@ Split by role: ``constants`` (resource shapes shared with infra and the local ru
 This module imports nothing heavy: import the submodule you need.
 """
 
-from servekit.jobs.constants import JobStatus
+from servekit.jobs.shapes import JobStatus
 
 __all__ = ["JobStatus"]

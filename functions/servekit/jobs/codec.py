@@ -1,7 +1,7 @@
 """``POST /jobs`` bodies: the /predict body plus an optional ``callback_url``.
 
-Body-level faults (size, empty, not JSON, not an object) go through the decoder /predict uses,
-so their codes and messages are the same on both routes.
+Body-level faults (size, empty, not JSON, not an object) are the router's, as on every route;
+the model field is read by the same rule as /predict's.
 """
 
 from __future__ import annotations
@@ -9,16 +9,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from servekit.dataplane.codec import (
-    PREDICT_OBJECT_MESSAGE,
-    check_content_type,
-    decode_json_object,
-)
-from servekit.dataplane.errors import ApiError
+from servekit.errors import ApiError
+from servekit.inference.codec import PREDICTION_OBJECT_MESSAGE, decode_model_name
+from servekit.transports.routing import BodyCodec
 
-__all__ = ["JobRequest", "check_callback_url", "decode_job_request"]
+__all__ = ["JOB_FIELDS", "JobRequest", "check_callback_url", "job_body"]
 
-_FIELDS = frozenset({"inputs", "model", "callback_url"})
+JOB_FIELDS = frozenset({"inputs", "model", "callback_url"})
 _MAX_URL = 2048
 
 
@@ -29,22 +26,22 @@ class JobRequest:
     callback_url: str | None
 
 
-def decode_job_request(
-    body: bytes, content_type: str | None, max_body_bytes: int, *, allow_http: bool
-) -> JobRequest:
-    check_content_type(content_type)
-    document = decode_json_object(
-        body, _FIELDS, max_body_bytes=max_body_bytes, object_message=PREDICT_OBJECT_MESSAGE
-    )
-    if "inputs" not in document:
-        raise ApiError(422, "missing_field", "field 'inputs' is required")
-    model = document.get("model")
-    if model is not None and (not isinstance(model, str) or not model):
-        raise ApiError(422, "invalid_field", "field 'model' must be a non-empty string")
-    callback_url = document.get("callback_url")
-    if callback_url is not None:
-        check_callback_url(callback_url, allow_http=allow_http)
-    return JobRequest(inputs=document["inputs"], model=model, callback_url=callback_url)
+def job_body(*, allow_http: bool) -> BodyCodec:
+    """The ``POST /jobs`` body codec (``allow_http``: accept http:// callbacks, local runs)."""
+
+    def decode(document: dict[str, Any]) -> JobRequest:
+        if "inputs" not in document:
+            raise ApiError(422, "missing_field", "field 'inputs' is required")
+        callback_url = document.get("callback_url")
+        if callback_url is not None:
+            check_callback_url(callback_url, allow_http=allow_http)
+        return JobRequest(
+            inputs=document["inputs"],
+            model=decode_model_name(document),
+            callback_url=callback_url,
+        )
+
+    return BodyCodec(JOB_FIELDS, decode, PREDICTION_OBJECT_MESSAGE)
 
 
 def check_callback_url(url: Any, *, allow_http: bool) -> None:

@@ -15,7 +15,7 @@ from typing import Any
 
 import orjson
 
-from servekit.jobs.constants import JOB_ID_PATTERN, MESSAGE_SCHEMA_VERSION
+from servekit.jobs.shapes import JOB_ID_PATTERN, MESSAGE_SCHEMA_VERSION
 
 __all__ = [
     "SCHEMA_FILENAME",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from servekit.jobs.constants import FINAL_STATUSES, TABLE_PARTITION_KEY, JobStatus
+from servekit.jobs.shapes import FINAL_STATUSES, TABLE_PARTITION_KEY, JobStatus
 
 __all__ = ["JobRecord"]
 

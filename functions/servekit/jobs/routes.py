@@ -1,15 +1,35 @@
-"""The jobs routes of the Lambda fast path: ``POST /jobs`` and ``GET /jobs/{job_id}``."""
+"""The jobs routes, declared once: ``POST /jobs`` and ``GET /jobs/{job_id}``.
+
+``ROUTES`` is what the HTTP API construct puts in front of the jobs API Lambda; :func:`router`
+binds the same routes to the service for the Lambda fast path and the local FastAPI app.
+"""
 
 from __future__ import annotations
 
-from servekit.jobs.service import JobsService
-from servekit.transports.routing import Router
+from typing import TYPE_CHECKING
 
-__all__ = ["jobs_routes"]
+from servekit.jobs.codec import job_body
+from servekit.transports.routing import Route, Router
+
+if TYPE_CHECKING:  # the infra reads ROUTES without importing the service
+    from servekit.jobs.service import JobsService
+
+__all__ = ["ROUTES", "router"]
+
+ROUTES = (
+    Route("POST", "/jobs", "submit_job"),
+    Route("GET", "/jobs/{job_id}", "get_job"),
+)
 
 
-def jobs_routes(service: JobsService) -> Router:
-    router = Router()
-    router.add("POST", "/jobs", lambda req: service.submit(req.body(), req.content_type))
-    router.add("GET", "/jobs/{job_id}", lambda req: service.get(req.path_params["job_id"]))
-    return router
+def router(service: JobsService, max_body_bytes: int) -> Router:
+    return Router(max_body_bytes).bind(
+        ROUTES,
+        {
+            "submit_job": (
+                lambda request: service.submit(request.payload),
+                job_body(allow_http=service.settings.callback_allow_http),
+            ),
+            "get_job": (lambda request: service.get(request.path_params["job_id"]), None),
+        },
+    )

@@ -9,16 +9,16 @@ from typing import Any
 
 import orjson
 
-from servekit.dataplane.errors import ApiError
-from servekit.jobs.catalog import ModelCatalog
-from servekit.jobs.codec import decode_job_request
-from servekit.jobs.constants import JOB_ID_PATTERN, SQS_MAX_MESSAGE_BYTES, JobStatus
+from servekit.errors import ApiError
+from servekit.jobs.bucket import ResultBucket
+from servekit.jobs.codec import JobRequest
 from servekit.jobs.message import JobMessage
 from servekit.jobs.records import JobRecord
-from servekit.jobs.results import ResultStore
 from servekit.jobs.settings import JobsSettings
+from servekit.jobs.shapes import JOB_ID_PATTERN, SQS_MAX_MESSAGE_BYTES, JobStatus
 from servekit.jobs.store import JobStore
 from servekit.observability import logger
+from servekit.runtime.catalog import ModelCatalog
 from servekit.transports.routing import HttpResponse
 
 __all__ = ["JobsService", "describe_job"]
@@ -32,31 +32,23 @@ class JobsService:
         catalog: ModelCatalog,
         *,
         store: JobStore,
-        results: ResultStore,
+        results: ResultBucket,
         sqs_client: Any,
         settings: JobsSettings,
-        max_body_bytes: int,
     ) -> None:
         self.catalog = catalog
         self.store = store
         self.results = results
         self.sqs = sqs_client
         self.settings = settings
-        self.max_body_bytes = max_body_bytes
 
-    def submit(self, body: bytes, content_type: str | None) -> HttpResponse:
+    def submit(self, request: JobRequest) -> HttpResponse:
         """Validate like /predict, record the job QUEUED, send its message: 202 + status URL.
 
         The record is written first so that GET answers as soon as the client has the id; if
         the message cannot be sent the record is removed again and the client gets a 503.
         """
-        request = decode_job_request(
-            body,
-            content_type,
-            self.max_body_bytes,
-            allow_http=self.settings.callback_allow_http,
-        )
-        manifest, batch = self.catalog.validate(request.model, request.inputs)
+        manifest, tensor = self.catalog.validate(request.model, request.inputs)
         job_id = uuid.uuid4().hex
         message = JobMessage(
             inputs=request.inputs,
@@ -75,7 +67,7 @@ class JobsService:
         self.store.create(
             job_id,
             model=manifest.name,
-            rows=len(batch),
+            rows=len(tensor),
             callback_url=request.callback_url,
             source="api",
         )
@@ -105,7 +97,7 @@ class JobsService:
         return describe_job(record, self.results)
 
 
-def describe_job(record: JobRecord, results: ResultStore) -> dict[str, Any]:
+def describe_job(record: JobRecord, results: ResultBucket) -> dict[str, Any]:
     body: dict[str, Any] = {
         "job_id": record.job_id,
         "status": record.status.value,

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from servekit.envvars import env_int as _int
 from servekit.envvars import env_required as _required
-from servekit.jobs import constants as c
+from servekit.jobs import shapes as c
 
 __all__ = ["JobsSettings"]
 

@@ -13,8 +13,8 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from servekit.jobs.constants import TABLE_PARTITION_KEY, TABLE_TTL_ATTRIBUTE, JobStatus
 from servekit.jobs.records import JobRecord
+from servekit.jobs.shapes import TABLE_PARTITION_KEY, TABLE_TTL_ATTRIBUTE, JobStatus
 
 __all__ = ["JobExistsError", "JobRecord", "JobStore"]
 

@@ -1,9 +1,10 @@
-"""The jobs worker: one SQS batch in, one vectorized onnxruntime call per model, results out.
+"""The jobs worker: the messages of one SQS delivery in, one vectorized onnxruntime call per
+model, results out.
 
-A batch is handled in two steps. :meth:`JobWorker.plan` reads every record, sets poison ones
-aside, marks the rest started, and runs the rows of ALL of them through each model in ONE call.
-Powertools' ``BatchProcessor`` then settles each record from that plan: writes its result or
-failure and, for transient failures, reports it in ``batchItemFailures`` so SQS retries it alone.
+Two steps. :meth:`JobWorker.plan` reads every message, sets poison ones aside, marks the rest
+started, and runs the rows of ALL of them through each model in ONE call. Each message is then
+settled from that plan: its result or failure written, and an outcome for the shared SQS
+consumer (``servekit.sqs``), which retries transient failures alone.
 
 Outcomes:
 * invalid message / input → FAILED with the reason at once, message deleted (never retried);
@@ -22,102 +23,98 @@ from __future__ import annotations
 
 import time
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType
-from aws_lambda_powertools.utilities.batch import process_partial_response as _process
-from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
-from servekit.dataplane.codec import encode
-from servekit.dataplane.errors import ApiError
+from servekit.errors import ApiError
+from servekit.inference.codec import prediction_body
+from servekit.jobs.bucket import ResultBucket
 from servekit.jobs.callbacks import Notifier
-from servekit.jobs.catalog import ModelCatalog
 from servekit.jobs.codec import check_callback_url
-from servekit.jobs.constants import JobStatus
 from servekit.jobs.message import InvalidMessageError, job_id_for, parse_message
-from servekit.jobs.plan import BatchPlan, PlannedJob, prediction_body
-from servekit.jobs.results import ResultStore
+from servekit.jobs.metrics import JobsMetrics
 from servekit.jobs.settings import JobsSettings
+from servekit.jobs.shapes import JobStatus
 from servekit.jobs.store import JobStore
-from servekit.observability import logger, metrics
+from servekit.observability import logger
+from servekit.runtime.catalog import ModelCatalog
 from servekit.runtime.model import LoadedModel, Prediction
-from servekit.runtime.registry import ModelRegistry
+from servekit.sqs import Done, Message, Outcome, Poison, Retry
+from servekit.transports.codec import encode
 
-__all__ = ["JobWorker", "Predictor", "TransientJobError", "run_model"]
+__all__ = ["JobWorker", "PlannedJob", "RunModel", "predict"]
 
-Predictor = Callable[[LoadedModel, npt.NDArray[Any]], Prediction]
+RunModel = Callable[[LoadedModel, npt.NDArray[Any]], Prediction]
 """The seam inference goes through (tests inject faults here, not into models)."""
 
 
-def run_model(model: LoadedModel, batch: npt.NDArray[Any]) -> Prediction:
-    return model.predict(batch)
+def predict(model: LoadedModel, tensor: npt.NDArray[Any]) -> Prediction:
+    return model.predict(tensor)
 
 
-class TransientJobError(Exception):
-    """This record failed for a reason that may pass: SQS is to deliver it again."""
+@dataclass
+class PlannedJob:
+    """A message's job: set aside (poison/transient/skip) or holding its rows and result."""
+
+    job_id: str
+    receive_count: int
+    model: str | None = None
+    rows: int | None = None
+    tensor: npt.NDArray[Any] | None = None
+    callback_url: str | None = None
+    poison: tuple[str, str] | None = None  # (code, message)
+    transient: str | None = None
+    skip: bool = False
+    result: bytes | None = None
 
 
 class JobWorker:
     def __init__(
         self,
-        registry: ModelRegistry,
+        catalog: ModelCatalog,
         *,
         store: JobStore,
-        results: ResultStore,
+        results: ResultBucket,
         notifier: Notifier,
         settings: JobsSettings,
-        max_rows: int,
-        predictor: Predictor = run_model,
+        run_model: RunModel = predict,
+        metrics: JobsMetrics | None = None,
     ) -> None:
-        self.registry = registry
-        self.catalog = ModelCatalog.from_manifests(
-            (m.manifest for m in registry), registry.default_name, max_rows
-        )
+        self.catalog = catalog
         self.store = store
         self.results = results
         self.notifier = notifier
         self.settings = settings
-        self.predictor = predictor
+        self.run_model = run_model
+        self.metrics = metrics or JobsMetrics()
 
-    def handle(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
-        """The Lambda entry: plan the batch, then settle each record (partial failures)."""
-        plan = self.plan(event.get("Records", []))
-        processor = BatchProcessor(EventType.SQS, raise_on_entire_batch_failure=False)
-        response: dict[str, Any] = dict(
-            _process(
-                event=event,
-                record_handler=lambda record: self.settle(plan, record),
-                processor=processor,
-                context=context,
-            )
-        )
-        return response
+    def process(self, messages: Sequence[Message]) -> Mapping[str, Outcome]:
+        """One outcome per message id (the ``servekit.sqs`` consumer acts on them)."""
+        plan = self.plan(messages)
+        return {message_id: self.settle(job) for message_id, job in plan.items()}
 
-    def plan(self, records: list[dict[str, Any]]) -> BatchPlan:
-        plan = BatchPlan()
-        for record in records:
-            job = self._read(record)
-            plan.jobs[record["messageId"]] = job
+    def plan(self, messages: Sequence[Message]) -> dict[str, PlannedJob]:
+        plan = {message.message_id: self._read(message) for message in messages}
+        for job in plan.values():
             if job.poison is None:
                 self._start(job)
-        self._infer([job for job in plan.jobs.values() if _runnable(job)])
+        self._infer([job for job in plan.values() if _runnable(job)])
         return plan
 
-    def settle(self, plan: BatchPlan, sqs_record: SQSRecord) -> None:
-        """Write one record's outcome; raise :class:`TransientJobError` to have it retried."""
-        job = plan.jobs[sqs_record.message_id]
+    def settle(self, job: PlannedJob) -> Outcome:
+        """Write one job's outcome; a :class:`Retry` has SQS deliver its message again."""
         if job.skip:
-            _count("JobsSkipped")  # already final: a duplicate or a redelivery
-            return
+            self.metrics.skipped()  # already final: a duplicate or a redelivery
+            return Done()
         if job.poison is not None:
             code, message = job.poison
             self._finish(job, JobStatus.FAILED, code, message)
-            _count("JobsFailed")
-            return
+            self.metrics.failed()
+            return Poison(code, f"job {job.job_id}: {message}", recorded=True)
         if job.transient is not None or job.result is None:
             reason = job.transient or "no result was produced"
             if job.receive_count >= self.settings.max_receive_count:
@@ -128,33 +125,34 @@ class JobWorker:
                     f"attempt {job.receive_count} of {self.settings.max_receive_count} failed "
                     f"({reason}); the message is in the dead-letter queue",
                 )
-                _count("JobsDeadLettered")
+                self.metrics.dead_lettered()
             else:
-                _count("JobsRetried")
-            raise TransientJobError(f"job {job.job_id}: {reason}")
+                self.metrics.retried()
+            return Retry(f"job {job.job_id}: {reason}")
         stored = self.results.store(job.job_id, job.result)
         if self.store.complete(job.job_id, result=stored.inline, result_s3_key=stored.s3_key):
-            _count("JobsSucceeded")
+            self.metrics.succeeded()
             self._notify(job.job_id)
+        return Done()
 
-    def _read(self, record: dict[str, Any]) -> PlannedJob:
-        attributes = record.get("attributes") or {}
-        receive_count = int(attributes.get("ApproximateReceiveCount", "1"))
-        body = record.get("body") or ""
-        job = PlannedJob(job_id=job_id_for(body, record["messageId"]), receive_count=receive_count)
+    def _read(self, message: Message) -> PlannedJob:
+        job = PlannedJob(
+            job_id=job_id_for(message.body, message.message_id),
+            receive_count=message.receive_count,
+        )
         try:
-            message = parse_message(body)
-            job.model = message.model
-            if message.callback_url is not None:
+            parsed = parse_message(message.body)
+            job.model = parsed.model
+            if parsed.callback_url is not None:
                 check_callback_url(
-                    message.callback_url, allow_http=self.settings.callback_allow_http
+                    parsed.callback_url, allow_http=self.settings.callback_allow_http
                 )
-            manifest, batch = self.catalog.validate(message.model, message.inputs)
+            manifest, tensor = self.catalog.validate(parsed.model, parsed.inputs)
         except (InvalidMessageError, ApiError) as exc:
             job.poison = (exc.code, exc.message)
             return job
-        job.model, job.rows, job.batch = manifest.name, len(batch), batch
-        job.callback_url = message.callback_url
+        job.model, job.rows, job.tensor = manifest.name, len(tensor), tensor
+        job.callback_url = parsed.callback_url
         return job
 
     def _start(self, job: PlannedJob) -> None:
@@ -186,36 +184,31 @@ class JobWorker:
         job.skip = not started
 
     def _infer(self, jobs: list[PlannedJob]) -> None:
-        """One vectorized call per model over the rows of every job of the batch."""
+        """One vectorized call per model over the rows of every job of the delivery."""
         by_model: dict[str, list[PlannedJob]] = defaultdict(list)
         for job in jobs:
             assert job.model is not None
             by_model[job.model].append(job)
         for name, group in by_model.items():
-            model = self.registry.get(name)
-            assert model is not None  # the catalog validated the name against the registry
-            batches = [job.batch for job in group if job.batch is not None]
+            model = self.catalog.model(name)  # the catalog validated the name already
+            tensors = [job.tensor for job in group if job.tensor is not None]
             started = time.perf_counter()
             try:
-                prediction = self.predictor(model, np.concatenate(batches))
+                prediction = self.run_model(model, np.concatenate(tensors))
             except Exception as exc:
                 logger.warning("inference failed", extra={"model": name}, exc_info=True)
                 for job in group:
                     job.transient = f"inference failed: {type(exc).__name__}: {exc}"[:500]
                 continue
-            metrics.add_metric(
-                name="JobInferenceLatency",
-                unit=MetricUnit.Milliseconds,
-                value=(time.perf_counter() - started) * 1000.0,
-            )
-            metrics.add_metric(
-                name="JobRows", unit=MetricUnit.Count, value=len(prediction.probabilities)
+            self.metrics.inference(
+                (time.perf_counter() - started) * 1000.0, len(prediction.probabilities)
             )
             offset = 0
             for job in group:
                 assert job.rows is not None
                 end = offset + job.rows
-                job.result = encode(prediction_body(model, prediction, offset, end))
+                rows = prediction.probabilities[offset:end]
+                job.result = encode(prediction_body(model.manifest, rows))
                 offset = end
 
     def _finish(self, job: PlannedJob, status: JobStatus, code: str, message: str) -> None:
@@ -235,10 +228,6 @@ class JobWorker:
         record = self.store.get(job_id)
         if record is not None:
             self.notifier.notify(record)
-
-
-def _count(name: str) -> None:
-    metrics.add_metric(name=name, unit=MetricUnit.Count, value=1)
 
 
 def _runnable(job: PlannedJob) -> bool:

@@ -5,7 +5,8 @@ One Logger and one Metrics per process. The X-Ray SDK behind Powertools' Tracer 
 the function's own X-Ray segment comes from Lambda's active tracing either way.
 """
 
-from servekit.observability.powertools import MetricsRecorder, logger, metrics
+from servekit.observability.metrics import MetricsRecorder
+from servekit.observability.powertools import logger, metrics
 from servekit.observability.tracing import Tracing
 
 __all__ = ["MetricsRecorder", "Tracing", "logger", "metrics"]

@@ -1,4 +1,4 @@
-"""Model runtime core: manifests, checksum-verified loading, sessions, the registry.
+"""Model runtime core: manifests, the catalog, checksum-verified loading, sessions.
 
 The names below load lazily: importing ``servekit.runtime.manifest`` or ``.validation`` (the
 jobs API validates against manifests) must not import onnxruntime through this package.
@@ -10,17 +10,17 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from servekit.runtime.catalog import ModelCatalog
     from servekit.runtime.errors import ModelLoadError, RuntimeCoreError
     from servekit.runtime.loader import load_model
     from servekit.runtime.manifest import Manifest, TensorSpec
     from servekit.runtime.model import LoadedModel, Prediction
-    from servekit.runtime.registry import ModelRegistry
 
 __all__ = [
     "LoadedModel",
     "Manifest",
+    "ModelCatalog",
     "ModelLoadError",
-    "ModelRegistry",
     "Prediction",
     "RuntimeCoreError",
     "TensorSpec",
@@ -30,8 +30,8 @@ __all__ = [
 _HOME = {
     "LoadedModel": "model",
     "Manifest": "manifest",
+    "ModelCatalog": "catalog",
     "ModelLoadError": "errors",
-    "ModelRegistry": "registry",
     "Prediction": "model",
     "RuntimeCoreError": "errors",
     "TensorSpec": "manifest",

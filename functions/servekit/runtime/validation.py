@@ -12,10 +12,11 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from servekit.errors import ApiError
 from servekit.runtime.errors import RuntimeCoreError
 from servekit.runtime.manifest import TensorSpec
 
-__all__ = ["InvalidInputError", "json_kind", "to_batch"]
+__all__ = ["InvalidInputError", "json_kind", "to_tensor"]
 
 _NUMBER_TYPES = frozenset({int, float})
 
@@ -28,8 +29,12 @@ class InvalidInputError(RuntimeCoreError):
         self.code = code
         self.message = message
 
+    def for_model(self, name: str) -> ApiError:
+        """The client's answer: a 422 with this code, naming the model."""
+        return ApiError(422, self.code, f"{self.message} (model {name})")
 
-def to_batch(inputs: Any, spec: TensorSpec, max_rows: int) -> npt.NDArray[Any]:
+
+def to_tensor(inputs: Any, spec: TensorSpec, max_rows: int) -> npt.NDArray[Any]:
     """Validate ``inputs`` (one row or a list of rows) and return a ``spec.dtype`` batch."""
     row_shape = tuple(int(d) for d in spec.shape[1:] if d is not None)
     if not isinstance(inputs, list):

@@ -8,7 +8,7 @@ it is and says how to start over.
 
 from __future__ import annotations
 
-from servekit.dataplane.errors import ApiError
+from servekit.errors import ApiError
 from servekit.sessions.migration import CorruptRecordError, UnsupportedSchemaError
 
 __all__ = [

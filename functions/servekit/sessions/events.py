@@ -15,11 +15,12 @@ from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from typing import Any
 
-from servekit.dataplane.errors import ApiError
+from servekit.errors import ApiError
 from servekit.sessions.shapes import MAX_EVENTS_PER_REQUEST
 
 __all__ = [
     "EVENT_FIELDS",
+    "SESSION_ID_PATTERN",
     "Event",
     "check_session_id",
     "now_ms",
@@ -28,7 +29,8 @@ __all__ = [
 ]
 
 EVENT_FIELDS = frozenset({"item", "type", "id", "at"})
-_SESSION_ID = re.compile(r"^[A-Za-z0-9._:@-]{1,128}$")
+SESSION_ID_PATTERN = r"^[A-Za-z0-9._:@-]{1,128}$"
+_SESSION_ID = re.compile(SESSION_ID_PATTERN)
 _EVENT_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 _MAX_ITEM_CHARS = 64
 # Timestamps from 2001-09-09 to 2286-11-20: epoch milliseconds, not seconds or microseconds.

@@ -17,7 +17,7 @@ from typing import Any
 
 import orjson
 
-from servekit.dataplane.errors import ApiError
+from servekit.errors import ApiError
 from servekit.observability import logger
 from servekit.sessions.events import check_session_id, parse_events
 from servekit.sessions.shapes import EVENT_TYPES

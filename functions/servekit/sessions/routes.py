@@ -1,36 +1,46 @@
-"""The session routes on the Lambda fast path (no FastAPI): a route table over the service.
+"""The session routes, declared once: append events, predict, read and delete a session.
 
-:mod:`servekit.sessions.rest` has the same routes for the FastAPI app; both call the same
-:class:`SessionService` methods with the raw body, so both transports answer alike.
+``ROUTES`` is what the HTTP API construct puts in front of the sessions Lambda; :func:`router`
+binds the same routes to the service for the Lambda fast path and the local FastAPI app.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
-from servekit.sessions.service import SessionService
-from servekit.transports.routing import HttpRequest, Router
+from servekit.sessions.codec import APPEND_BODY, SESSION_PREDICTION_BODY
+from servekit.transports.routing import HttpRequest, Route, Router
 
-__all__ = ["session_routes"]
+if TYPE_CHECKING:  # the infra reads ROUTES without importing the service
+    from servekit.sessions.service import SessionService
+
+__all__ = ["ROUTES", "router"]
+
+ROUTES = (
+    Route("POST", "/sessions/{session_id}/events", "append_session_events"),
+    Route("POST", "/sessions/{session_id}/predict", "predict_session"),
+    Route("GET", "/sessions/{session_id}", "get_session"),
+    Route("DELETE", "/sessions/{session_id}", "delete_session"),
+)
 
 
-def session_routes(service: SessionService) -> Router:
-    router = Router()
+def _id(request: HttpRequest) -> str:
+    return request.path_params["session_id"]
 
-    def events(request: HttpRequest) -> Any:
-        return service.append(
-            request.path_params["session_id"], request.body(), request.content_type
-        )
 
-    def predict(request: HttpRequest) -> Any:
-        return service.predict(
-            request.path_params["session_id"], request.body(), request.content_type
-        )
-
-    router.add("POST", "/sessions/{session_id}/events", events)
-    router.add("POST", "/sessions/{session_id}/predict", predict)
-    router.add("GET", "/sessions/{session_id}", lambda r: service.get(r.path_params["session_id"]))
-    router.add(
-        "DELETE", "/sessions/{session_id}", lambda r: service.delete(r.path_params["session_id"])
+def router(service: SessionService, max_body_bytes: int) -> Router:
+    return Router(max_body_bytes).bind(
+        ROUTES,
+        {
+            "append_session_events": (
+                lambda request: service.append(_id(request), request.payload),
+                APPEND_BODY,
+            ),
+            "predict_session": (
+                lambda request: service.predict(_id(request), request.payload),
+                SESSION_PREDICTION_BODY,
+            ),
+            "get_session": (lambda request: service.get(_id(request)), None),
+            "delete_session": (lambda request: service.delete(_id(request)), None),
+        },
     )
-    return router

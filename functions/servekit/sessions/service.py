@@ -12,8 +12,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from servekit.dataplane.codec import check_content_type, decode_json_object
-from servekit.dataplane.errors import ApiError
+from servekit.errors import ApiError
+from servekit.sessions.codec import AppendRequest, SessionPredictionRequest
 from servekit.sessions.errors import to_api_error
 from servekit.sessions.events import Event, check_session_id, now_ms, parse_event, parse_events
 from servekit.sessions.metrics import SessionMetrics
@@ -22,12 +22,7 @@ from servekit.sessions.records import SessionRecord
 from servekit.sessions.settings import SessionSettings
 from servekit.sessions.store import Change, SessionStore
 
-__all__ = ["MAX_BODY_BYTES", "MAX_K", "SessionService"]
-
-MAX_BODY_BYTES = 64 * 1024
-MAX_K = 20
-_APPEND_FIELDS = frozenset({"events"})
-_PREDICT_FIELDS = frozenset({"event", "events", "k", "exclude_seen"})
+__all__ = ["SessionService"]
 
 
 class SessionService:
@@ -48,13 +43,9 @@ class SessionService:
 
     # --- routes -----------------------------------------------------------------------------
 
-    def append(self, session_id: str, body: bytes, content_type: str | None) -> dict[str, Any]:
+    def append(self, session_id: str, request: AppendRequest) -> dict[str, Any]:
         """``POST /sessions/{id}/events``: ``{"events": [...]}``."""
-        check_session_id(session_id)
-        document = _document(body, content_type, _APPEND_FIELDS, required=True)
-        if "events" not in document:
-            raise ApiError(422, "missing_field", "field 'events' is required")
-        return self.append_events(session_id, document["events"])
+        return self.append_events(session_id, request.events)
 
     def append_events(self, session_id: str, raw_events: Any) -> dict[str, Any]:
         """Validate and append raw events (the route's and the SQS worker's entry point)."""
@@ -69,24 +60,16 @@ class SessionService:
             "duplicates": len(events) - appended,
         }
 
-    def predict(self, session_id: str, body: bytes, content_type: str | None) -> dict[str, Any]:
+    def predict(self, session_id: str, request: SessionPredictionRequest) -> dict[str, Any]:
         """``POST /sessions/{id}/predict``: recommend from the stored history, optionally after
         appending ``event``/``events`` in the same write."""
         check_session_id(session_id)
-        document = _document(body, content_type, _PREDICT_FIELDS, required=False)
-        k = document.get("k", 5)
-        if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= MAX_K:
-            raise ApiError(422, "invalid_field", f"field 'k' must be an integer 1..{MAX_K}")
-        exclude_seen = document.get("exclude_seen", True)
-        if not isinstance(exclude_seen, bool):
-            raise ApiError(422, "invalid_field", "field 'exclude_seen' must be true or false")
-        if "event" in document and "events" in document:
-            raise ApiError(422, "invalid_body", "send either 'event' or 'events', not both")
         events: list[Event] = []
-        if "event" in document:
-            events = [self._parse_one(document["event"], "event")]
-        elif "events" in document:
-            events = self._parse(document["events"], "events")
+        if request.single_event:
+            events = [self._parse_one(request.events, "event")]
+        elif request.events is not None:
+            events = self._parse(request.events, "events")
+        k, exclude_seen = request.k, request.exclude_seen
         if events:
             record, _ = self._write(session_id, events)
         else:
@@ -183,12 +166,3 @@ def _not_found(session_id: str) -> ApiError:
         f"session {session_id!r} does not exist or has expired; "
         f"POST /sessions/{session_id}/events to start it",
     )
-
-
-def _document(
-    body: bytes, content_type: str | None, fields: frozenset[str], *, required: bool
-) -> dict[str, Any]:
-    check_content_type(content_type)
-    if not required and not body.strip() and len(body) <= MAX_BODY_BYTES:
-        return {}  # a body-less predict: the stored history only
-    return decode_json_object(body, fields, max_body_bytes=MAX_BODY_BYTES)

@@ -39,7 +39,6 @@ __all__ = [
     "QUEUE_MAX_RECEIVE_COUNT",
     "QUEUE_VISIBILITY_TIMEOUT_S",
     "SESSIONS_HANDLER",
-    "SESSION_ROUTES",
     "TABLE_PARTITION_KEY",
 ]
 
@@ -89,9 +88,3 @@ DEFAULT_SESSIONS_MODEL: Final = "session-recs-v2"
 # --- Lambda handlers and HTTP routes --------------------------------------------------------
 SESSIONS_HANDLER: Final = "servekit.handlers.sessions.handler"
 EVENTS_WORKER_HANDLER: Final = "servekit.handlers.session_events_worker.handler"
-SESSION_ROUTES: Final[tuple[tuple[str, str], ...]] = (
-    ("POST", "/sessions/{session_id}/events"),
-    ("POST", "/sessions/{session_id}/predict"),
-    ("GET", "/sessions/{session_id}"),
-    ("DELETE", "/sessions/{session_id}"),
-)

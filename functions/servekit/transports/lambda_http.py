@@ -14,13 +14,13 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from servekit.dataplane.codec import encode
-from servekit.dataplane.errors import ApiError
+from servekit.errors import ApiError
 from servekit.observability import logger
+from servekit.transports.codec import encode
 from servekit.transports.correlation import CORRELATION_HEADER, resolve_correlation_id
-from servekit.transports.routing import HttpRequest, HttpResponse, Router
+from servekit.transports.routing import HttpRequest, Router
 
-__all__ = ["LambdaHandler", "LambdaHttpTransport", "not_found_fallback"]
+__all__ = ["LambdaHandler", "LambdaHttpTransport", "fastapi_fallback", "not_found_fallback"]
 
 LambdaHandler = Callable[[dict[str, Any], Any], dict[str, Any]]
 
@@ -56,24 +56,20 @@ class LambdaHttpTransport:
             # CORS preflight (the stack routes OPTIONS here, unauthenticated, when CORS is on);
             # API Gateway adds the CORS headers to whatever 2xx the integration answers.
             return {"statusCode": 204, "headers": {CORRELATION_HEADER: correlation_id}}
-        resolved = self.router.resolve(method, path) if self._fast_path else None
-        if resolved is None:
-            return self._delegate(event, context, correlation_id)
-        handler, params = resolved
         request = HttpRequest(
             method=method,
             path=path,
             headers=headers,
-            path_params=params,
             query=event.get("queryStringParameters") or {},
             raw_body=event.get("body"),
             is_base64=bool(event.get("isBase64Encoded")),
         )
         status, extra_headers = 200, {}
         try:
-            body = handler(request)
-            if isinstance(body, HttpResponse):
-                status, extra_headers, body = body.status, dict(body.headers), body.body
+            response = self.router.dispatch(request) if self._fast_path else None
+            if response is None:
+                return self._delegate(event, context, correlation_id)
+            status, extra_headers, body = response.status, dict(response.headers), response.body
         except ApiError as exc:
             status, body, extra_headers = exc.status, exc.to_body(), exc.headers
         except Exception:
@@ -141,3 +137,18 @@ def not_found_fallback() -> LambdaHandler:
         }
 
     return answer
+
+
+def fastapi_fallback(*routers: Router) -> Callable[[], LambdaHandler]:
+    """The fallback of a Lambda that serves docs: the FastAPI app over its own routers under
+    Mangum, imported on first use only (FastAPI and Mangum cost ~0.2 s of cold start)."""
+
+    def build() -> LambdaHandler:
+        from mangum import Mangum
+
+        from servekit.transports.rest import create_app
+
+        adapter: LambdaHandler = Mangum(create_app(routers), lifespan="off")
+        return adapter
+
+    return build

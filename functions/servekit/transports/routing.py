@@ -1,20 +1,59 @@
-"""The fast path's route table: method + path pattern → a plain function of the request.
+"""Route tables and their dispatch: method + path pattern → a plain function of the request.
 
-Every Lambda behind the HTTP API (inference, jobs, sessions, GPU proxy) answers its hot routes
-through a :class:`Router` instead of FastAPI; a path no route claims is the FastAPI app's to
-answer. Patterns are exact paths whose segments may be ``{name}`` parameters, as in API Gateway.
+Every HTTP Lambda (inference, jobs, batch, sessions, GPU proxy) and the local FastAPI app
+answer a capability's routes through its :class:`Router`, so both transports decode, refuse and
+answer alike. Each capability declares its routes once, as :class:`Route` values in its
+``routes.py`` (the HTTP API construct reads the same tuple), and binds them to its service.
+
+A route with a body names its :class:`BodyCodec`: the router checks the content type, the body
+limit and the JSON object with its allowed fields, then hands the handler a typed request in
+``HttpRequest.payload``. No service decodes bytes itself.
 """
 
 from __future__ import annotations
 
 import base64
-from collections.abc import Callable, Mapping
+import dataclasses
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from servekit.dataplane.errors import ApiError
+from servekit.errors import ApiError
+from servekit.transports.codec import check_content_type, decode_json_object
 
-__all__ = ["HttpRequest", "HttpResponse", "RouteHandler", "Router"]
+__all__ = [
+    "BodyCodec",
+    "HttpRequest",
+    "HttpResponse",
+    "Route",
+    "RouteHandler",
+    "Router",
+    "decode_body",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    """One route of a capability, declared once: read by the Router and the HTTP API construct."""
+
+    method: str
+    path: str
+    """An exact path whose segments may be ``{name}`` parameters, as in API Gateway."""
+    name: str
+    """The operation id: unique across the API, the key of the route's OpenAPI documentation."""
+
+
+@dataclass(frozen=True, slots=True)
+class BodyCodec:
+    """Turns a route's JSON object body into the typed request its service takes."""
+
+    fields: frozenset[str]
+    """The object's allowed fields; any other is a 422 ``unknown_field``."""
+    decode: Callable[[dict[str, Any]], Any]
+    """The typed request, or an :class:`ApiError` (422) naming the field at fault."""
+    object_message: str = "request body must be a JSON object"
+    required: bool = True
+    """``False``: an empty body reads as ``{}``."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +68,8 @@ class HttpRequest:
     query: Mapping[str, str] = field(default_factory=dict)
     raw_body: str | bytes | None = None
     is_base64: bool = False
+    payload: Any = None
+    """The typed request the route's :class:`BodyCodec` decoded (``None`` without a body)."""
 
     def body(self) -> bytes:
         """The body as bytes; a base64 body that does not decode is a 400."""
@@ -63,9 +104,16 @@ RouteHandler = Callable[[HttpRequest], Any]
 
 
 @dataclass(frozen=True, slots=True)
-class _Route:
+class _Endpoint:
+    route: Route
+    handler: RouteHandler
+    body: BodyCodec | None
+
+
+@dataclass(frozen=True, slots=True)
+class _Path:
     segments: tuple[str, ...]
-    handlers: dict[str, RouteHandler]
+    endpoints: dict[str, _Endpoint]
 
     def match(self, parts: list[str]) -> dict[str, str] | None:
         if len(parts) != len(self.segments):
@@ -82,46 +130,131 @@ class _Route:
 
 
 class Router:
-    def __init__(self) -> None:
-        self._routes: dict[tuple[str, ...], _Route] = {}
+    """A capability's routes, dispatched with one body limit for all of them."""
 
-    def add(self, method: str, pattern: str, handler: RouteHandler) -> None:
+    def __init__(
+        self,
+        max_body_bytes: int = 1_048_576,
+        on_error: Callable[[ApiError], None] | None = None,
+    ) -> None:
+        self.max_body_bytes = max_body_bytes
+        self.on_error = on_error
+        """Told of every refused request (a capability's ``rejected`` metric)."""
+        self._paths: dict[tuple[str, ...], _Path] = {}
+
+    def add(
+        self,
+        method: str,
+        pattern: str,
+        handler: RouteHandler,
+        *,
+        name: str | None = None,
+        body: BodyCodec | None = None,
+    ) -> None:
         """Register ``handler`` for ``method`` on ``pattern`` (``/jobs/{job_id}``)."""
-        segments = tuple(pattern.strip("/").split("/"))
-        route = self._routes.setdefault(segments, _Route(segments, {}))
-        if method in route.handlers:
-            raise ValueError(f"{method} {pattern} is registered twice")
-        route.handlers[method] = handler
+        route = Route(method, pattern, name or f"{method.lower()}{pattern}")
+        self._add(_Endpoint(route, handler, body))
+
+    def bind(
+        self, routes: Iterable[Route], handlers: Mapping[str, tuple[RouteHandler, BodyCodec | None]]
+    ) -> Router:
+        """Register each declared route with its handler (and body codec), by route name."""
+        routes = list(routes)
+        missing = {r.name for r in routes} ^ set(handlers)
+        if missing:
+            raise ValueError(f"routes and handlers disagree on {sorted(missing)}")
+        for route in routes:
+            handler, codec = handlers[route.name]
+            self._add(_Endpoint(route, handler, codec))
+        return self
 
     def include(self, other: Router) -> None:
-        """Add every route of ``other`` (a feature's table) to this one."""
-        for route in other._routes.values():
-            for method, handler in route.handlers.items():
-                self.add(method, "/" + "/".join(route.segments), handler)
+        """Add every route of ``other`` (a capability's table) to this one."""
+        for path in other._paths.values():
+            for endpoint in path.endpoints.values():
+                self._add(endpoint)
+        self.on_error = self.on_error or other.on_error
 
-    def resolve(self, method: str, path: str) -> tuple[RouteHandler, dict[str, str]] | None:
-        """The handler and path parameters for this request, or ``None`` if no route claims
-        the path. A claimed path with another method resolves to a 405."""
-        parts = path.strip("/").split("/") if path != "/" else [""]
-        if path.endswith("/") and path != "/":
-            return None  # a trailing slash is FastAPI's to answer, as on every transport
-        for route in self._routes.values():
-            params = route.match(parts)
-            if params is None:
-                continue
-            handler = route.handlers.get(method)
-            if handler is None:
-                return _not_allowed(method, path, list(route.handlers)), params
-            return handler, params
-        return None
+    @property
+    def routes(self) -> list[Route]:
+        return [e.route for p in self._paths.values() for e in p.endpoints.values()]
 
     @property
     def patterns(self) -> list[str]:
-        return ["/" + "/".join(r.segments) for r in self._routes.values()]
+        return ["/" + "/".join(p.segments) for p in self._paths.values()]
+
+    def resolve(self, method: str, path: str) -> tuple[RouteHandler, dict[str, str]] | None:
+        """The handler (body decoding included) and path parameters for this request, or
+        ``None`` if no route claims the path. A claimed path with another method is a 405."""
+        found = self._find(method, path)
+        if found is None:
+            return None
+        endpoint, params = found
+        if isinstance(endpoint, ApiError):
+            error = endpoint
+
+            def reject(request: HttpRequest) -> Any:
+                raise error
+
+            return reject, params
+        return self._with_body(endpoint), params
+
+    def dispatch(self, request: HttpRequest) -> HttpResponse | None:
+        """Answer ``request`` (``ApiError`` raised as such), or ``None`` if no route claims it."""
+        resolved = self.resolve(request.method, request.path)
+        if resolved is None:
+            return None
+        handler, params = resolved
+        try:
+            result = handler(dataclasses.replace(request, path_params=params))
+        except ApiError as exc:
+            if self.on_error is not None:
+                self.on_error(exc)
+            raise
+        return result if isinstance(result, HttpResponse) else HttpResponse(result)
+
+    def _add(self, endpoint: _Endpoint) -> None:
+        route = endpoint.route
+        segments = tuple(route.path.strip("/").split("/"))
+        path = self._paths.setdefault(segments, _Path(segments, {}))
+        if route.method in path.endpoints:
+            raise ValueError(f"{route.method} {route.path} is registered twice")
+        path.endpoints[route.method] = endpoint
+
+    def _find(self, method: str, path: str) -> tuple[_Endpoint | ApiError, dict[str, str]] | None:
+        if path.endswith("/") and path != "/":
+            return None  # no route has a trailing slash: the caller's JSON 404
+        parts = path.strip("/").split("/") if path != "/" else [""]
+        for candidate in self._paths.values():
+            params = candidate.match(parts)
+            if params is None:
+                continue
+            endpoint = candidate.endpoints.get(method)
+            if endpoint is None:
+                return ApiError.method_not_allowed(method, path, list(candidate.endpoints)), params
+            return endpoint, params
+        return None
+
+    def _with_body(self, endpoint: _Endpoint) -> RouteHandler:
+        codec, handler = endpoint.body, endpoint.handler
+        if codec is None:
+            return handler
+        limit = self.max_body_bytes
+
+        def decoded(request: HttpRequest) -> Any:
+            payload = decode_body(codec, request.body(), request.content_type, limit)
+            return handler(dataclasses.replace(request, payload=payload))
+
+        return decoded
 
 
-def _not_allowed(method: str, path: str, allowed: list[str]) -> RouteHandler:
-    def reject(request: HttpRequest) -> Any:
-        raise ApiError.method_not_allowed(method, path, allowed)
-
-    return reject
+def decode_body(codec: BodyCodec, raw: bytes, content_type: str | None, limit: int) -> Any:
+    """The typed request in ``raw``: content type, size, JSON object, known fields, then the
+    codec's own checks. Routers call it for every route with a body."""
+    check_content_type(content_type)
+    if not codec.required and not raw.strip() and len(raw) <= limit:
+        return codec.decode({})
+    document = decode_json_object(
+        raw, codec.fields, max_body_bytes=limit, object_message=codec.object_message
+    )
+    return codec.decode(document)

@@ -15,7 +15,7 @@ import orjson
 import pytest
 from moto import mock_aws
 
-from servekit.jobs import constants as c
+from servekit.jobs import shapes as c
 from servekit_cli.local.jobs import LocalJobs, create_jobs_resources
 from tests.functional.jobs.sqs_harness import EventSourceMapping
 from tests.helpers import LambdaContext, event_for

@@ -1,6 +1,6 @@
-"""Fault injection for the reliability test, through the worker's predictor seam.
+"""Fault injection for the reliability test, through the worker's run_model seam.
 
-The models are untouched: the predictor that wraps them fails a seeded fraction of calls
+The models are untouched: the run that wraps them fails a seeded fraction of calls
 with an exception (a transient error the worker reports per record) or a simulated Lambda
 timeout (the invocation dies; nothing after it runs). ``handler`` is the worker handler as
 the local poller calls it, with a timeout surfacing as the error Lambda would report.

@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from servekit.jobs import constants as c
+from servekit.jobs import shapes as c
 from tests.helpers import REPO_ROOT
 
 PROBE = "import importlib, sys; importlib.import_module({module!r}); print(sorted(sys.modules))"

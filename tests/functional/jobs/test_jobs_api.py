@@ -13,8 +13,9 @@ import numpy as np
 import orjson
 import pytest
 
-from servekit.bootstrap import build_serving
-from servekit.jobs import constants as c
+from servekit.inference.codec import PredictionRequest
+from servekit.inference.wiring import build_inference_service
+from servekit.jobs import shapes as c
 from servekit.jobs.message import parse_message
 from tests.contract import BAD_INPUT_CASES, ROW, Case
 from tests.functional.jobs.conftest import Invoke, JobsAws
@@ -26,10 +27,10 @@ PREDICT_CASES = [c for c in BAD_INPUT_CASES if (c.method, c.path) == ("POST", "/
 
 def reference(model: str, inputs: list[Any]) -> Any:
     """What POST /predict answers for the same inputs (the job's result must equal it)."""
-    service = build_serving().service
+    service = build_inference_service()
     return orjson.loads(
         orjson.dumps(
-            service.predict(orjson.dumps({"model": model, "inputs": inputs}), None),
+            service.predict(PredictionRequest(inputs=inputs, model=model)),
             option=orjson.OPT_SERIALIZE_NUMPY,
         )
     )

@@ -17,9 +17,10 @@ import orjson
 import pytest
 import uvicorn
 
-from servekit.bootstrap import build_serving
-from servekit.jobs import constants as c
-from servekit.jobs.rest import router_from_env
+from servekit.inference import routes
+from servekit.inference.wiring import build_inference_service
+from servekit.jobs import shapes as c
+from servekit.jobs.wiring import router_from_env
 from servekit.transports.rest import create_app
 from servekit_cli.__main__ import main
 from servekit_cli.local import jobs as local_jobs
@@ -49,7 +50,7 @@ def stack(
 
 @pytest.fixture
 def api_url(stack: LocalStack) -> Iterator[str]:
-    app = create_app(build_serving().service, routers=[router_from_env()])
+    app = create_app([routes.router(build_inference_service()), router_from_env()])
     port = free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error"))
     thread = threading.Thread(target=server.run, daemon=True)

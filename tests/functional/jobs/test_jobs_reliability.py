@@ -20,7 +20,7 @@ import boto3
 import orjson
 import pytest
 
-from servekit.jobs import constants as c
+from servekit.jobs import shapes as c
 from servekit.jobs.redrive import list_dead_letters
 from servekit_cli.local import jobs as local_jobs
 from servekit_cli.local.poller import SqsPoller
@@ -90,7 +90,7 @@ def test_every_job_ends_done_failed_or_dead_lettered(stack: LocalStack) -> None:
     sqs.set_queue_attributes(QueueUrl=queue_url, Attributes={"VisibilityTimeout": "0"})
     api = cold_start("servekit.handlers.jobs_api")
     predictor = faults.FaultyPredictor(seed=7, error_rate=0.25, timeout_rate=0.1)
-    cold_start("servekit.handlers.jobs_worker").worker.predictor = predictor
+    cold_start("servekit.handlers.jobs_worker").worker.run_model = predictor
     expected, poison_ids = _submit(api, sqs, queue_url)
 
     binding = dataclasses.replace(

@@ -73,7 +73,7 @@ def test_poison_message_fails_at_once_and_is_not_retried(
 ) -> None:
     name, body, code, fragment = poison
     spy = Spy()
-    monkeypatch.setattr(jobs_worker.worker, "predictor", spy)
+    monkeypatch.setattr(jobs_worker.worker, "run_model", spy)
     message_id = aws.send(body)
     assert esm.drain() == 1  # one receive: deleted, not retried
     (item,) = aws.items()
@@ -91,7 +91,7 @@ def test_one_vectorized_call_per_model_for_the_whole_batch(
     aws: JobsAws, esm: EventSourceMapping, jobs_worker: ModuleType, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     spy = Spy()
-    monkeypatch.setattr(jobs_worker.worker, "predictor", spy)
+    monkeypatch.setattr(jobs_worker.worker, "run_model", spy)
     for index in range(6):
         aws.send({"schema_version": 1, "job_id": f"logreg-{index}", "inputs": [ROW] * 2})
     for index in range(3):
@@ -119,7 +119,7 @@ def test_duplicate_delivery_produces_one_result(
     esm.drain()
     first = aws.item("twice")
     spy = Spy()
-    monkeypatch.setattr(jobs_worker.worker, "predictor", spy)
+    monkeypatch.setattr(jobs_worker.worker, "run_model", spy)
     aws.send(body)  # ...and redelivered after it is DONE
     esm.drain()
 
@@ -134,7 +134,7 @@ def test_transient_failures_are_retried_then_dead_lettered(
     aws: JobsAws, esm: EventSourceMapping, jobs_worker: ModuleType, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     spy = Spy(RuntimeError("onnxruntime is unwell"))
-    monkeypatch.setattr(jobs_worker.worker, "predictor", spy)
+    monkeypatch.setattr(jobs_worker.worker, "run_model", spy)
     aws.send({"schema_version": 1, "job_id": "flaky", "inputs": ROW})
     esm.drain()
 
@@ -155,7 +155,7 @@ def test_a_timeout_on_the_last_attempt_still_leaves_the_job_dead_lettered(
     aws: JobsAws, esm: EventSourceMapping, jobs_worker: ModuleType, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     spy = Spy(SimulatedLambdaTimeout())
-    monkeypatch.setattr(jobs_worker.worker, "predictor", spy)
+    monkeypatch.setattr(jobs_worker.worker, "run_model", spy)
     message_id = aws.send({"schema_version": 1, "model": "digits-mlp", "inputs": ROW})
     esm.drain()
 
@@ -166,7 +166,7 @@ def test_a_timeout_on_the_last_attempt_still_leaves_the_job_dead_lettered(
     assert [letter.job_id for letter in list_dead_letters(aws.sqs, aws.dlq_url)] == [message_id]
 
     # Redrive: the job is QUEUED again under the same id, and now runs to DONE.
-    monkeypatch.setattr(jobs_worker.worker, "predictor", Spy())
+    monkeypatch.setattr(jobs_worker.worker, "run_model", Spy())
     report = redrive(aws.sqs, jobs_worker.worker.store, aws.dlq_url, aws.queue_url)
     assert (report.moved, report.already_final, report.job_ids) == (1, 0, [message_id])
     requeued = aws.item(message_id)

@@ -1,110 +1,102 @@
-"""The FastAPI app: serves every route locally (uvicorn) and, in Lambda, what the fast path
-does not (docs, OpenAPI, unknown routes), wrapped by Mangum."""
+"""The FastAPI app: serves every mounted route locally (uvicorn) and, in Lambda, what the fast
+path does not (docs, OpenAPI, unknown routes), wrapped by Mangum.
+
+Routes are not written again for FastAPI: each capability's :class:`Router` is mounted as it
+is, so the local server decodes, refuses and answers exactly as the Lambda fast path does.
+FastAPI adds the OpenAPI document (from each capability's ``openapi.OPERATIONS``) and the docs.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from servekit import __version__
-from servekit.dataplane.errors import ApiError
-from servekit.dataplane.service import InferenceService
-from servekit.transports.rest import schemas
+from servekit.errors import ApiError
+from servekit.transports.rest.assets import mount_docs
+from servekit.transports.rest.docs import Operation, all_operations
 from servekit.transports.rest.middleware import (
     BodyLimitMiddleware,
     MetricsFlushMiddleware,
     PreflightMiddleware,
     RequestContextMiddleware,
 )
-from servekit.transports.rest.responses import answer as _answer
-from servekit.transports.rest.responses import json_response as _json
+from servekit.transports.rest.responses import answer, json_response
+from servekit.transports.routing import HttpRequest, Route, Router
 
 __all__ = ["create_app"]
 
-_ERRORS: dict[int | str, dict[str, Any]] = {
-    status: {"model": schemas.ErrorResponse, "description": description}
-    for status, description in {
-        400: "Malformed JSON or body",
-        403: "inputs_ref names a bucket this function does not read inputs from",
-        404: "Unknown model or route (or no object at inputs_ref)",
-        413: "Body over SERVEKIT_MAX_BODY_BYTES",
-        415: "Content-Type is not application/json",
-        422: "Missing or unknown field, wrong shape or dtype, non-finite value, too many rows",
-        500: "Unexpected failure (no details; quote the correlation id)",
-        502: "The object at inputs_ref could not be read",
-    }.items()
-}
+_DESCRIPTION = (
+    "Serverless ONNX inference. Every error is a JSON body "
+    '`{"error": {"code", "message"}}`; every response carries `x-correlation-id`.'
+)
 
 
 def create_app(
-    service: InferenceService,
-    *,
-    flush_metrics_per_request: bool = False,
-    routers: Sequence[APIRouter] = (),
+    routers: Sequence[Router], *, flush_metrics_per_request: bool = False, title: str = "servekit"
 ) -> FastAPI:
-    """The app over ``service``; a long-running server flushes metrics per request.
-
-    ``routers`` are the other capabilities' routes (jobs, sessions, ...): the local server
-    includes them all, a capability's own Lambda only its own.
-    """
+    """The app over ``routers`` (a capability's own Lambda mounts its own; the local server
+    mounts them all); a long-running server flushes metrics per request."""
     app = FastAPI(
-        title="servekit",
+        title=title,
         version=__version__,
-        description="Synchronous ONNX inference. Every error is a JSON body "
-        '`{"error": {"code", "message"}}`; every response carries `x-correlation-id`.',
+        description=_DESCRIPTION,
+        docs_url=None,
         redoc_url=None,
+        redirect_slashes=False,  # /predict/ is a JSON 404, never an empty 307
     )
-    app.add_middleware(BodyLimitMiddleware, max_body_bytes=service.settings.max_body_bytes)
+    largest = max((r.max_body_bytes for r in routers), default=1_048_576)
+    app.add_middleware(BodyLimitMiddleware, max_body_bytes=largest)
     app.add_middleware(PreflightMiddleware)
     if flush_metrics_per_request:
         app.add_middleware(MetricsFlushMiddleware)
     app.add_middleware(RequestContextMiddleware)
     _add_error_handlers(app)
-
-    @app.get("/health", response_model=schemas.HealthResponse, responses={500: _ERRORS[500]})
-    async def health() -> Response:
-        return _answer(service.health)
-
-    @app.get("/models", response_model=schemas.ModelList, responses={500: _ERRORS[500]})
-    async def list_models() -> Response:
-        return _answer(service.list_models)
-
-    @app.get(
-        "/models/{name}",
-        response_model=schemas.ModelDescription,
-        responses={k: _ERRORS[k] for k in (404, 500)},
-    )
-    async def describe_model(name: str) -> Response:
-        return _answer(lambda: service.describe_model(name))
-
-    @app.post(
-        "/predict",
-        response_model=schemas.PredictResponse,
-        responses=_ERRORS,
-        openapi_extra={
-            "requestBody": {
-                "required": True,
-                "content": {
-                    "application/json": {"schema": schemas.PredictRequest.model_json_schema()}
-                },
-            }
-        },
-    )
-    async def predict(request: Request) -> Response:
-        # Async on purpose: inference runs on the event loop, one request at a time, exactly
-        # as in Lambda; the body is decoded by the shared codec, not by FastAPI.
-        body = await request.body()
-        content_type = request.headers.get("content-type")
-        return _answer(lambda: service.predict(body, content_type))
-
+    mount_docs(app)
+    operations = all_operations()
     for router in routers:
-        app.include_router(router)
+        for route in router.routes:
+            _mount(app, router, route, operations.get(route.name))
     return app
+
+
+def _mount(app: FastAPI, router: Router, route: Route, operation: Operation | None) -> None:
+    if operation is None:
+        raise ValueError(f"route {route.method} {route.path} ({route.name}) is not documented")
+    blocking = operation.blocking
+
+    async def endpoint(request: Request) -> Response:
+        http = HttpRequest(
+            method=request.method,
+            path=request.url.path,
+            headers={k.lower(): v for k, v in request.headers.items()},
+            query=dict(request.query_params),
+            raw_body=await request.body(),
+        )
+        if blocking:  # network waits stay off the event loop
+            response: Response = await run_in_threadpool(answer, lambda: router.dispatch(http))
+            return response
+        # Inference runs on the event loop, one request at a time, exactly as in Lambda.
+        return answer(lambda: router.dispatch(http))
+
+    app.add_api_route(
+        route.path,
+        endpoint,
+        methods=[route.method],
+        name=route.name,
+        operation_id=route.name,
+        summary=operation.summary,
+        tags=list(operation.tags),
+        status_code=operation.status,
+        response_model=operation.response,
+        responses=operation.responses(),
+        openapi_extra=operation.openapi_extra(route.path),
+    )
 
 
 def _add_error_handlers(app: FastAPI) -> None:
@@ -118,11 +110,11 @@ def _add_error_handlers(app: FastAPI) -> None:
             error = ApiError.method_not_allowed(method, path, allowed.split(", "))
         else:
             error = ApiError(exc.status_code, "http_error", str(exc.detail))
-        return _json(error.status, error.to_body())
+        return json_response(error.status, error.to_body(), error.headers)
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> Response:
         first = exc.errors()[0] if exc.errors() else {}
         where = ".".join(str(p) for p in first.get("loc", ()))
         error = ApiError(422, "invalid_request", f"{where}: {first.get('msg', 'invalid')}")
-        return _json(error.status, error.to_body())
+        return json_response(error.status, error.to_body())

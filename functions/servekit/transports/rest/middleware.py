@@ -7,9 +7,9 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from servekit.dataplane.codec import encode
-from servekit.dataplane.errors import ApiError
+from servekit.errors import ApiError
 from servekit.observability import logger, metrics
+from servekit.transports.codec import encode
 from servekit.transports.correlation import CORRELATION_HEADER, resolve_correlation_id
 
 __all__ = [

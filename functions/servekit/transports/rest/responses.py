@@ -7,9 +7,9 @@ from typing import Any
 
 from fastapi.responses import Response
 
-from servekit.dataplane.codec import encode
-from servekit.dataplane.errors import ApiError
+from servekit.errors import ApiError
 from servekit.observability import logger
+from servekit.transports.codec import encode
 from servekit.transports.routing import HttpResponse
 
 __all__ = ["answer", "json_response"]

@@ -1,36 +1,31 @@
-"""Builds the serving objects from settings: used by the Lambda handler and the local server."""
+"""Builds the inference service from settings: used by the Lambda handler and the local server."""
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 
 from servekit.cache import build_cache
-from servekit.dataplane.service import InferenceService, Recorder
-from servekit.observability import MetricsRecorder, logger
-from servekit.runtime.registry import ModelRegistry
+from servekit.inference.metrics import InferenceMetrics
+from servekit.inference.service import InferenceService
+from servekit.observability import logger
+from servekit.runtime.catalog import ModelCatalog
 from servekit.sessions.shapes import ENV_SESSION_EVENTS_QUEUE_URL
 from servekit.settings import Settings
 
-__all__ = ["Serving", "build_serving"]
+__all__ = ["build_inference_service"]
 
 
-@dataclass(frozen=True, slots=True)
-class Serving:
-    settings: Settings
-    registry: ModelRegistry
-    service: InferenceService
-
-
-def build_serving(settings: Settings | None = None, recorder: Recorder | None = None) -> Serving:
+def build_inference_service(
+    settings: Settings | None = None, metrics: InferenceMetrics | None = None
+) -> InferenceService:
     """Load every configured model (checksums verified) and wire the inference service."""
     settings = settings or Settings.from_env()
-    registry = ModelRegistry.from_settings(settings)
+    catalog = ModelCatalog.from_settings(settings, load=True)
     cache = build_cache()  # SERVEKIT_CACHE_*: off, in-process LRU, or Redis/Valkey
     logger.info(
         "models loaded",
         extra={
-            "models": {m.name: m.version for m in registry},
+            "models": {m.name: m.version for m in catalog},
             "intra_op_threads": settings.intra_op_threads,
             "fast_path": settings.fast_path,
             "cache": cache.settings.backend,
@@ -43,5 +38,4 @@ def build_serving(settings: Settings | None = None, recorder: Recorder | None = 
         from servekit.sessions.metrics import SessionMetrics
 
         forwarder = EventForwarder(queue_url, on_failure=SessionMetrics().not_forwarded)
-    service = InferenceService(registry, settings, recorder or MetricsRecorder(), forwarder, cache)
-    return Serving(settings=settings, registry=registry, service=service)
+    return InferenceService(catalog, settings, metrics or InferenceMetrics(), forwarder, cache)

@@ -1,8 +1,8 @@
-"""Pydantic models that document the HTTP contract in OpenAPI.
+"""The OpenAPI documentation of the inference routes: pydantic models that describe.
 
-They describe, they do not parse: requests are decoded by ``servekit.dataplane.codec`` on
-every transport, and ``tests/functional/test_openapi_schemas.py`` checks these models agree
-with what the service really accepts and answers.
+They do not parse: requests are decoded by ``servekit.inference.codec`` on every transport, and
+``tests/functional/test_openapi_schemas.py`` checks these models agree with what the service
+really accepts and answers.
 """
 
 from __future__ import annotations
@@ -11,17 +11,19 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from servekit.transports.rest.docs import Operation, path_parameter
+
 __all__ = [
-    "ErrorResponse",
+    "OPERATIONS",
     "HealthResponse",
     "ModelDescription",
     "ModelList",
-    "PredictRequest",
     "PredictResponse",
+    "PredictionRequestBody",
 ]
 
 
-class PredictRequest(BaseModel):
+class PredictionRequestBody(BaseModel):
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={"examples": [{"model": "digits-logreg", "inputs": [[0.0] * 64]}]},
@@ -104,10 +106,30 @@ class HealthResponse(BaseModel):
     models: list[str]
 
 
-class ErrorDetail(BaseModel):
-    code: str = Field(description="Stable machine-readable code, e.g. invalid_shape.")
-    message: str = Field(description="What is wrong, naming the field, row or limit.")
-
-
-class ErrorResponse(BaseModel):
-    error: ErrorDetail
+_TAGS = ("inference",)
+OPERATIONS = {
+    "health": Operation("Liveness and the models served", HealthResponse, tags=_TAGS),
+    "list_models": Operation("Every model served, with its manifest", ModelList, tags=_TAGS),
+    "describe_model": Operation(
+        "One model's manifest",
+        ModelDescription,
+        errors=(404,),
+        error_descriptions={404: "No model of that name is served"},
+        parameters={"name": path_parameter()},
+        tags=_TAGS,
+    ),
+    "predict": Operation(
+        "Predict on one row or a list of rows",
+        PredictResponse,
+        request=PredictionRequestBody,
+        errors=(403, 404, 502),
+        error_descriptions={
+            403: "inputs_ref names a bucket this function does not read inputs from",
+            404: "Unknown model (or no object at inputs_ref)",
+            413: "Body over SERVEKIT_MAX_BODY_BYTES",
+            422: "Missing or unknown field, wrong shape or dtype, non-finite value, too many rows",
+            502: "The object at inputs_ref could not be read",
+        },
+        tags=_TAGS,
+    ),
+}

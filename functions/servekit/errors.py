@@ -43,8 +43,16 @@ class ApiError(Exception):
 
     @classmethod
     def method_not_allowed(cls, method: str, path: str, allowed: list[str]) -> ApiError:
+        methods = ", ".join(sorted(allowed))
         return cls(
             405,
             "method_not_allowed",
-            f"{method} is not allowed on {path}; use {', '.join(sorted(allowed))}",
+            f"{method} is not allowed on {path}; use {methods}",
+            headers={"Allow": methods},
+        )
+
+    @classmethod
+    def unknown_model(cls, name: str | None, available: list[str]) -> ApiError:
+        return cls(
+            404, "unknown_model", f"model {name!r} is not served here; available: {available}"
         )

@@ -10,9 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from servekit.jobs.constants import RESULTS_PREFIX
+from servekit.jobs.shapes import RESULTS_PREFIX
 
-__all__ = ["ResultStore", "StoredResult"]
+__all__ = ["ResultBucket", "StoredResult"]
 
 _URL_EXPIRY_S = 3600
 
@@ -23,7 +23,7 @@ class StoredResult:
     s3_key: str | None
 
 
-class ResultStore:
+class ResultBucket:
     def __init__(self, s3_client: Any, bucket: str, inline_limit: int) -> None:
         self.s3 = s3_client
         self.bucket = bucket

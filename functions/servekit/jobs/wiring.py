@@ -10,17 +10,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from servekit.jobs.catalog import ModelCatalog
-from servekit.jobs.results import ResultStore
+from servekit.jobs.bucket import ResultBucket
 from servekit.jobs.service import JobsService
 from servekit.jobs.settings import JobsSettings
 from servekit.jobs.store import JobStore
+from servekit.runtime.catalog import ModelCatalog
 from servekit.settings import Settings
 
 if TYPE_CHECKING:  # the worker's modules import onnxruntime: the jobs API never loads them
-    from servekit.jobs.worker import JobWorker, Predictor
+    from servekit.jobs.worker import JobWorker, RunModel
+    from servekit.transports.routing import Router
 
-__all__ = ["AwsClients", "build_jobs_service", "build_jobs_worker"]
+__all__ = ["AwsClients", "build_service", "build_worker", "router_from_env"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,13 +45,13 @@ class AwsClients:
         )
 
 
-def _stores(jobs: JobsSettings, clients: AwsClients) -> tuple[JobStore, ResultStore]:
+def _stores(jobs: JobsSettings, clients: AwsClients) -> tuple[JobStore, ResultBucket]:
     store = JobStore(clients.dynamodb.Table(jobs.table_name), jobs.ttl_days)
-    results = ResultStore(clients.s3, jobs.results_bucket, jobs.inline_result_bytes)
+    results = ResultBucket(clients.s3, jobs.results_bucket, jobs.inline_result_bytes)
     return store, results
 
 
-def build_jobs_service(
+def build_service(
     settings: Settings | None = None,
     jobs: JobsSettings | None = None,
     clients: AwsClients | None = None,
@@ -61,36 +62,40 @@ def build_jobs_service(
     clients = clients or AwsClients.from_env()
     store, results = _stores(jobs, clients)
     return JobsService(
-        ModelCatalog.from_settings(settings),
+        ModelCatalog.from_settings(settings, load=False),
         store=store,
         results=results,
         sqs_client=clients.sqs,
         settings=jobs,
-        max_body_bytes=settings.max_body_bytes,
     )
 
 
-def build_jobs_worker(
+def build_worker(
     settings: Settings | None = None,
     jobs: JobsSettings | None = None,
     clients: AwsClients | None = None,
-    predictor: Predictor | None = None,
+    run_model: RunModel | None = None,
 ) -> JobWorker:
     """The queue side: the models loaded (checksums verified) plus the stores and notices."""
     from servekit.jobs.callbacks import Notifier
-    from servekit.jobs.worker import JobWorker, run_model
-    from servekit.runtime.registry import ModelRegistry
+    from servekit.jobs.worker import JobWorker, predict
 
     settings = settings or Settings.from_env()
     jobs = jobs or JobsSettings.from_env()
     clients = clients or AwsClients.from_env()
     store, results = _stores(jobs, clients)
     return JobWorker(
-        ModelRegistry.from_settings(settings),
+        ModelCatalog.from_settings(settings, load=True),
         store=store,
         results=results,
         notifier=Notifier(clients.sns if jobs.topic_arn else None, jobs.topic_arn),
         settings=jobs,
-        max_rows=settings.max_rows,
-        predictor=predictor or run_model,
+        run_model=run_model or predict,
     )
+
+
+def router_from_env() -> Router:
+    """The jobs routes over a service built from the environment (``servekit serve``)."""
+    from servekit.jobs import routes
+
+    return routes.router(build_service(), Settings.from_env().max_body_bytes)

@@ -1,39 +1,22 @@
-"""JSON codec of the HTTP contract: request bodies in, response bodies out.
+"""The JSON of the HTTP contract: request bodies in (content type, size, one object with known
+fields), response bodies out.
 
-Both transports (the Lambda fast path and the FastAPI app) decode through here, so the
-accepted input and every error message are the same whichever serves the request.
+Routers decode every body through here (see ``routing.BodyCodec``), so a too-large, empty,
+malformed or mis-shaped body gets the same status, code and message on every route and both
+transports; capabilities' codecs only turn the decoded object into their typed requests.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 import orjson
 
-from servekit.dataplane.errors import ApiError
+from servekit.errors import ApiError
 
-__all__ = [
-    "PREDICT_OBJECT_MESSAGE",
-    "PredictRequest",
-    "check_content_type",
-    "decode_json_object",
-    "decode_predict_request",
-    "encode",
-]
+__all__ = ["check_content_type", "decode_json_object", "encode"]
 
-_PREDICT_FIELDS = frozenset({"inputs", "inputs_ref", "model", "session"})
 _JSON_OPTIONS = orjson.OPT_SERIALIZE_NUMPY
-PREDICT_OBJECT_MESSAGE = "request body must be a JSON object with an 'inputs' field"
-
-
-@dataclass(frozen=True, slots=True)
-class PredictRequest:
-    inputs: Any
-    model: str | None
-    session: Any = None
-    """Optional: session events to forward to the session service (see servekit.sessions)."""
-    inputs_ref: str | None = None  # "s3://bucket/key": inputs by reference (data cache)
 
 
 def encode(payload: Any) -> bytes:
@@ -86,29 +69,6 @@ def decode_json_object(
             422, "unknown_field", f"unknown field(s) {sorted(unknown)}; allowed: {sorted(fields)}"
         )
     return document
-
-
-def decode_predict_request(body: bytes, max_body_bytes: int) -> PredictRequest:
-    """Parse and shape-check a ``POST /predict`` body (values are checked per model later)."""
-    document = decode_json_object(
-        body, _PREDICT_FIELDS, max_body_bytes=max_body_bytes, object_message=PREDICT_OBJECT_MESSAGE
-    )
-    inputs_ref = document.get("inputs_ref")
-    if "inputs" not in document and inputs_ref is None:
-        raise ApiError(422, "missing_field", "field 'inputs' is required")
-    if inputs_ref is not None and ("inputs" in document or not isinstance(inputs_ref, str)):
-        raise ApiError(
-            422, "invalid_field", "'inputs_ref' must be an s3:// URI string, sent without 'inputs'"
-        )
-    model = document.get("model")
-    if model is not None and (not isinstance(model, str) or not model):
-        raise ApiError(422, "invalid_field", "field 'model' must be a non-empty string")
-    return PredictRequest(
-        inputs=document.get("inputs"),
-        model=model,
-        inputs_ref=inputs_ref,
-        session=document.get("session"),
-    )
 
 
 def _json_error_message(exc: orjson.JSONDecodeError) -> str:

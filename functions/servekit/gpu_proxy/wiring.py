@@ -1,0 +1,33 @@
+"""Builds the GPU proxy from settings: the Lambda handler and the local server."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
+
+from servekit.gpu_proxy.invokers import invoker_for
+from servekit.gpu_proxy.metrics import GpuProxyMetrics
+from servekit.gpu_proxy.service import GpuProxyService
+from servekit.gpu_proxy.settings import ENV_ENDPOINT_NAME, ENV_LOCAL_URL, GpuProxySettings
+
+if TYPE_CHECKING:
+    from servekit.transports.routing import Router
+
+__all__ = ["build_service", "router_from_env"]
+
+
+def build_service(settings: GpuProxySettings | None = None) -> GpuProxyService:
+    settings = settings or GpuProxySettings.from_env()
+    return GpuProxyService(settings, invoker_for(settings), recorder=GpuProxyMetrics())
+
+
+def router_from_env(environ: Mapping[str, str] | None = None) -> Router | None:
+    """The route when ``SERVEKIT_GPU_LOCAL_URL`` (a local container) or
+    ``SERVEKIT_GPU_ENDPOINT_NAME`` is set, else ``None``."""
+    from servekit.gpu_proxy import routes
+
+    env = os.environ if environ is None else environ
+    if not (env.get(ENV_LOCAL_URL) or env.get(ENV_ENDPOINT_NAME)):
+        return None
+    return routes.router(build_service(GpuProxySettings.from_env(env)))

@@ -1,0 +1,46 @@
+"""The synchronous inference routes, declared once: health, models and predict.
+
+``ROUTES`` is what the HTTP API construct puts in front of the inference Lambda; :func:`router`
+binds the same routes to the service for the Lambda fast path and the local FastAPI app.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from servekit.inference.codec import PREDICTION_BODY
+from servekit.observability import Tracing
+from servekit.transports.routing import HttpRequest, Route, Router
+
+if TYPE_CHECKING:  # the infra reads ROUTES without importing the service
+    from servekit.inference.service import InferenceService
+
+__all__ = ["ROUTES", "router"]
+
+ROUTES = (
+    Route("GET", "/health", "health"),
+    Route("GET", "/models", "list_models"),
+    Route("GET", "/models/{name}", "describe_model"),
+    Route("POST", "/predict", "predict"),
+)
+
+
+def router(service: InferenceService, tracing: Tracing | None = None) -> Router:
+    traced = tracing or Tracing(enabled=False)
+
+    def predict(request: HttpRequest) -> Any:
+        with traced.subsegment("predict"):
+            return service.predict(request.payload)
+
+    return Router(service.settings.max_body_bytes, on_error=service.metrics.rejected).bind(
+        ROUTES,
+        {
+            "health": (lambda request: service.health(), None),
+            "list_models": (lambda request: service.list_models(), None),
+            "describe_model": (
+                lambda request: service.describe_model(request.path_params["name"]),
+                None,
+            ),
+            "predict": (predict, PREDICTION_BODY),
+        },
+    )

@@ -1,0 +1,100 @@
+"""The inference service: what every route does, independent of how requests arrive."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, Protocol
+
+from servekit import __version__
+from servekit.errors import ApiError
+from servekit.inference.codec import PredictionRequest, prediction_body
+from servekit.runtime.catalog import ModelCatalog
+from servekit.runtime.model import LoadedModel
+from servekit.runtime.validation import InvalidInputError
+from servekit.settings import Settings
+
+if TYPE_CHECKING:
+    from servekit.cache import CacheWiring
+    from servekit.inference.metrics import InferenceMetrics
+
+__all__ = ["InferenceService", "SessionForwarder"]
+
+
+class SessionForwarder(Protocol):
+    """The hybrid path (servekit.sessions.forwarding): checks a request's ``session`` field
+    before inference (ApiError if malformed) and returns the send to run after it."""
+
+    def prepare(self, raw: Any) -> Callable[[], dict[str, Any]]: ...
+
+
+class InferenceService:
+    def __init__(
+        self,
+        catalog: ModelCatalog,
+        settings: Settings,
+        metrics: InferenceMetrics,
+        forwarder: SessionForwarder | None = None,
+        cache: CacheWiring | None = None,
+    ) -> None:
+        self.catalog = catalog
+        self.settings = settings
+        self.metrics = metrics
+        self.forwarder = forwarder
+        if cache is None:  # no cache: rows go straight to the model
+            from servekit.cache import CacheSettings, build_cache
+
+            cache = build_cache(CacheSettings())
+        self.cache = cache
+
+    def health(self) -> dict[str, Any]:
+        return {"status": "ok", "version": __version__, "models": self.catalog.names}
+
+    def list_models(self) -> dict[str, Any]:
+        return {
+            "default_model": self.catalog.default_name,
+            "models": [self._describe(m) for m in self.catalog],
+        }
+
+    def describe_model(self, name: str) -> dict[str, Any]:
+        return self._describe(self.catalog.model(name))
+
+    def predict(self, request: PredictionRequest) -> dict[str, Any]:
+        """Validate and run one ``POST /predict`` request as one batched call."""
+        model = self.catalog.model(request.model)
+        forward = self._forward(request.session)
+        tensor = self._tensor(request, model)
+        started = time.perf_counter()
+        rows = self.cache.predictor.predict(model, tensor)
+        self.metrics.prediction(model, len(tensor), (time.perf_counter() - started) * 1000.0)
+        response = prediction_body(model.manifest, rows.probabilities, rows.cached)
+        if forward is not None:
+            response["session"] = forward()  # never raises: the prediction stands
+        return response
+
+    def _forward(self, session: Any) -> Callable[[], dict[str, Any]] | None:
+        if session is None:
+            return None
+        if self.forwarder is None:
+            raise ApiError(
+                422,
+                "sessions_not_configured",
+                "field 'session' needs the session events queue, which this deployment lacks",
+            )
+        return self.forwarder.prepare(session)
+
+    def _tensor(self, request: PredictionRequest, model: LoadedModel) -> Any:
+        if request.inputs_ref is not None:  # by reference: fetched through the data cache
+            try:
+                return self.cache.inputs.load(
+                    request.inputs_ref,
+                    model.manifest.input,
+                    self.settings.max_rows,
+                    self.settings.max_body_bytes,
+                )
+            except InvalidInputError as exc:
+                raise exc.for_model(model.name) from None
+        return self.catalog.tensor(model.manifest, request.inputs)
+
+    def _describe(self, model: LoadedModel) -> dict[str, Any]:
+        return {**model.manifest.to_dict(), "default": model.name == self.catalog.default_name}

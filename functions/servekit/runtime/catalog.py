@@ -1,0 +1,136 @@
+"""The models one process serves: discovered once, looked up by name, validated against.
+
+Every capability finds its models here and nowhere else: the inference Lambda and the workers
+load them (onnxruntime sessions, checksums verified); the jobs and batch APIs read manifests
+only, which keeps onnxruntime and the model bytes out of their cold start. An unknown model is
+refused here, once, with the same 404 on every path.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy.typing as npt
+
+from servekit.constants import MANIFEST_FILENAME
+from servekit.errors import ApiError
+from servekit.runtime.errors import ModelLoadError
+from servekit.runtime.manifest import Manifest
+from servekit.runtime.validation import InvalidInputError, to_tensor
+
+if TYPE_CHECKING:  # onnxruntime is imported only where models are loaded
+    from servekit.runtime.model import LoadedModel
+    from servekit.settings import Settings
+
+__all__ = ["ModelCatalog", "discover"]
+
+
+def discover(model_dir: Path, names: Sequence[str] = ()) -> list[Path]:
+    """The folders of the models to serve: ``names`` under ``model_dir``, or every
+    ``*/manifest.json`` there, or ``model_dir`` itself when it is one model's folder (as
+    SageMaker unpacks a model artifact into ``/opt/ml/model``)."""
+    if names:
+        folders = [model_dir / name for name in names]
+        for folder in folders:
+            if not (folder / MANIFEST_FILENAME).is_file():
+                raise ModelLoadError(f"model {folder.name!r}: no {folder / MANIFEST_FILENAME}")
+        return folders
+    if (model_dir / MANIFEST_FILENAME).is_file():
+        return [model_dir]
+    if not model_dir.is_dir():
+        raise ModelLoadError(f"model directory {model_dir} does not exist")
+    found = sorted(p.parent for p in model_dir.glob(f"*/{MANIFEST_FILENAME}"))
+    if not found:
+        raise ModelLoadError(f"no model under {model_dir} (no */{MANIFEST_FILENAME})")
+    return found
+
+
+class ModelCatalog:
+    """Name → manifest (and, once loaded, the onnxruntime model), plus the default model."""
+
+    def __init__(
+        self,
+        manifests: Iterable[Manifest],
+        default_model: str | None = None,
+        *,
+        max_rows: int = 1024,
+        loaded: Iterable[LoadedModel] = (),
+    ) -> None:
+        listed = list(manifests)
+        self._manifests = {m.name: m for m in listed}
+        if not self._manifests:
+            raise ModelLoadError("no models to serve")
+        if len(self._manifests) != len(listed):
+            raise ModelLoadError("two models share a name")
+        self._loaded = {m.name: m for m in loaded}
+        self.max_rows = max_rows
+        self.default_name = default_model or listed[0].name
+        if self.default_name not in self._manifests:
+            raise ModelLoadError(
+                f"default model {self.default_name!r} is not loaded (have {self.names})"
+            )
+
+    @classmethod
+    def from_settings(cls, settings: Settings, *, load: bool) -> ModelCatalog:
+        """The models ``settings`` names; ``load`` creates their onnxruntime sessions too."""
+        folders = discover(settings.model_dir, settings.models)
+        if not load:
+            manifests = [Manifest.read(f / MANIFEST_FILENAME) for f in folders]
+            return cls(manifests, settings.default_model, max_rows=settings.max_rows)
+        from servekit.runtime.loader import load_model
+
+        models = [load_model(folder, settings.intra_op_threads) for folder in folders]
+        return cls.of_models(models, settings.default_model, max_rows=settings.max_rows)
+
+    @classmethod
+    def of_models(
+        cls,
+        models: Sequence[LoadedModel],
+        default_model: str | None = None,
+        *,
+        max_rows: int = 1024,
+    ) -> ModelCatalog:
+        """A catalog of models already loaded."""
+        return cls([m.manifest for m in models], default_model, max_rows=max_rows, loaded=models)
+
+    @property
+    def names(self) -> list[str]:
+        return list(self._manifests)
+
+    def manifest(self, name: str | None) -> Manifest:
+        """The named (or, for ``None``, the default) model's manifest; unknown → 404."""
+        manifest = self._manifests.get(self.default_name if name is None else name)
+        if manifest is None:
+            raise ApiError.unknown_model(name, self.names)
+        return manifest
+
+    def model(self, name: str | None) -> LoadedModel:
+        """The named (or default) loaded model; unknown → 404."""
+        manifest = self.manifest(name)
+        loaded = self._loaded.get(manifest.name)
+        if loaded is None:
+            raise ModelLoadError(f"model {manifest.name!r} is listed but was not loaded")
+        return loaded
+
+    def validate(self, name: str | None, inputs: Any) -> tuple[Manifest, npt.NDArray[Any]]:
+        """The /predict checks on ``inputs`` for the model: its typed tensor, or a 422."""
+        manifest = self.manifest(name)
+        return manifest, self.tensor(manifest, inputs)
+
+    def tensor(self, manifest: Manifest, inputs: Any) -> npt.NDArray[Any]:
+        """``inputs`` as ``manifest``'s input tensor, or a 422 naming the model."""
+        try:
+            return to_tensor(inputs, manifest.input, self.max_rows)
+        except InvalidInputError as exc:
+            raise exc.for_model(manifest.name) from None
+
+    def __iter__(self) -> Iterator[LoadedModel]:
+        return iter(self._loaded.values())
+
+    def __len__(self) -> int:
+        return len(self._manifests)
+
+    def manifests(self) -> Iterator[Manifest]:
+        return iter(self._manifests.values())

@@ -1,0 +1,68 @@
+"""Builds the session service from environment settings (Lambda, local server, tests)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
+
+from servekit.runtime.catalog import ModelCatalog
+from servekit.runtime.errors import ModelLoadError
+from servekit.sessions.metrics import SessionMetrics
+from servekit.sessions.model import SessionModel
+from servekit.sessions.service import SessionService
+from servekit.sessions.settings import SessionSettings
+from servekit.sessions.store import SessionStore
+from servekit.settings import Settings
+
+if TYPE_CHECKING:
+    from servekit.transports.routing import Router
+
+__all__ = ["build_service", "dynamodb_client", "router_from_env"]
+
+
+def dynamodb_client() -> Any:
+    """A DynamoDB client with short timeouts: a stuck call must end well inside the 30 s API
+    limit and surface as a 503, after the SDK's standard retries (throttling included)."""
+    import boto3
+    from botocore.config import Config
+
+    config = Config(
+        connect_timeout=1, read_timeout=2, retries={"mode": "standard", "max_attempts": 3}
+    )
+    return boto3.client("dynamodb", config=config)
+
+
+def build_service(
+    settings: Settings | None = None,
+    sessions: SessionSettings | None = None,
+    client: Any = None,
+    catalog: ModelCatalog | None = None,
+) -> SessionService:
+    """The service over the session model (``SERVEKIT_SESSIONS_MODEL``), loaded with its
+    checksum verified; only that model is loaded."""
+    settings = settings or Settings.from_env()
+    sessions = sessions or SessionSettings.from_env()
+    if catalog is None:
+        only = replace(settings, models=(sessions.model,), default_model=sessions.model)
+        catalog = ModelCatalog.from_settings(only, load=True)
+    if sessions.model not in catalog.names:
+        raise ModelLoadError(
+            f"session model {sessions.model!r} is not loaded (have {catalog.names}); "
+            "add it to SERVEKIT_MODELS"
+        )
+    model = SessionModel.from_loaded(catalog.model(sessions.model), settings.model_dir)
+    recorder = SessionMetrics()
+    store = SessionStore(
+        client if client is not None else dynamodb_client(),
+        sessions.table,
+        max_attempts=sessions.max_attempts,
+        on_conflict=recorder.conflict,
+    )
+    return SessionService(store, model, sessions, recorder=recorder)
+
+
+def router_from_env() -> Router:
+    """The session routes over a service built from the environment (``servekit serve``)."""
+    from servekit.sessions import routes
+
+    return routes.router(build_service(), Settings.from_env().max_body_bytes)
