@@ -21,28 +21,25 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from aws_cdk import CfnOutput, Duration, RemovalPolicy
-from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
-from aws_cdk import aws_lambda_event_sources as event_sources
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sns as sns
-from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from infra.config import InferenceConfig, JobsConfig
 from infra.constructs.http_api import InferenceHttpApi
 from infra.constructs.inference_function import inference_environment
-from infra.constructs.queues import dead_letter_alarm, encrypted_queue
+from infra.constructs.queues import dead_letter_alarm, queue_with_dlq, sqs_event_source
 from infra.constructs.servekit_function import ServekitFunction
+from infra.constructs.tables import servekit_table
 from servekit.constants import ENV_INTRA_OP_THREADS
 from servekit.jobs import routes as jobs_routes
 from servekit.jobs import shapes as c
 from servekit.settings import threads_for_memory
 
 __all__ = ["AsyncJobs"]
-_DLQ_RETENTION = Duration.days(14)  # the longest SQS keeps a message: time to redrive
 
 
 class AsyncJobs(Construct):
@@ -65,17 +62,13 @@ class AsyncJobs(Construct):
         if visibility_s < c.VISIBILITY_TIMEOUT_FACTOR * config.worker_timeout_s:
             raise ValueError("the jobs queue's visibility timeout must be >= 6 x worker timeout")
 
-        self.dlq = encrypted_queue(
-            self, "DeadLetterQueue", retention=_DLQ_RETENTION, removal_policy=removal_policy
-        )
-        self.queue = encrypted_queue(
+        self.queue, self.dlq = queue_with_dlq(
             self,
             "Queue",
+            "DeadLetterQueue",
             visibility_s=visibility_s,
+            max_receive_count=config.max_receive_count,
             retention=Duration.days(config.message_retention_days),
-            dead_letter=sqs.DeadLetterQueue(
-                max_receive_count=config.max_receive_count, queue=self.dlq
-            ),
             removal_policy=removal_policy,
         )
         # Someone should look at (and redrive) dead-lettered jobs: alarm on any DLQ message.
@@ -85,18 +78,11 @@ class AsyncJobs(Construct):
             self.dlq,
             "servekit async jobs landed in the DLQ: `servekit dlq list --aws`",
         )
-        self.table = dynamodb.Table(
+        self.table = servekit_table(
             self,
             "Table",
-            partition_key=dynamodb.Attribute(
-                name=c.TABLE_PARTITION_KEY, type=dynamodb.AttributeType.STRING
-            ),
-            billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
-            point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
-                point_in_time_recovery_enabled=True
-            ),
-            time_to_live_attribute=c.TABLE_TTL_ATTRIBUTE,
-            encryption=dynamodb.TableEncryption.AWS_MANAGED,
+            partition_key=c.TABLE_PARTITION_KEY,
+            ttl_attribute=c.TABLE_TTL_ATTRIBUTE,
             removal_policy=removal_policy,
         )
         self.bucket = s3.Bucket(
@@ -170,12 +156,11 @@ class AsyncJobs(Construct):
         )
         self._grant(config)
         self.worker.function.add_event_source(
-            event_sources.SqsEventSource(
+            sqs_event_source(
                 self.queue,
                 batch_size=config.batch_size,
-                max_batching_window=Duration.seconds(config.max_batching_window_s),
-                report_batch_item_failures=True,
                 max_concurrency=config.max_concurrency,
+                batching_window_s=config.max_batching_window_s,
             )
         )
         self.routes = api.add_function_routes(

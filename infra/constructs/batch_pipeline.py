@@ -19,13 +19,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from aws_cdk import CfnOutput, Duration, RemovalPolicy
+from aws_cdk import CfnOutput, RemovalPolicy
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
-from aws_cdk import aws_lambda_event_sources as sources
-from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from infra.config import BatchConfig, InferenceConfig
@@ -40,6 +38,7 @@ from infra.constants import (
 from infra.constructs.batch_resources import BatchResources
 from infra.constructs.http_api import InferenceHttpApi
 from infra.constructs.inference_function import inference_environment
+from infra.constructs.queues import sqs_event_source
 from infra.constructs.servekit_function import ServekitFunction
 from servekit.batch import routes as batch_routes
 from servekit.batch import shapes
@@ -171,9 +170,16 @@ class BatchPipeline(Construct):
         )
         _allow(self.worker, "ReadChunksWriteParts", ["s3:GetObject", "s3:PutObject"], [batch_files])
 
-        self.splitter.function.add_event_source(self._source(r.split_queue, 1, 0))
+        self.splitter.function.add_event_source(
+            sqs_event_source(r.split_queue, batch_size=1, max_concurrency=config.max_concurrency)
+        )
         self.worker.function.add_event_source(
-            self._source(r.chunk_queue, config.worker_batch_size, config.batching_window_s)
+            sqs_event_source(
+                r.chunk_queue,
+                batch_size=config.worker_batch_size,
+                max_concurrency=config.max_concurrency,
+                batching_window_s=config.batching_window_s or None,
+            )
         )
         api.add_function_routes(
             BATCH_API_INTEGRATION_ID, self.api_function.function, batch_routes.ROUTES
@@ -226,15 +232,6 @@ class BatchPipeline(Construct):
             (shapes.OUTPUT_BATCH_CHUNK_DLQ_URL, r.chunk_dlq.queue_url, "batch chunk DLQ"),
         ):
             CfnOutput(self, key, value=value, description=description).override_logical_id(key)
-
-    def _source(self, queue: sqs.IQueue, batch_size: int, window_s: int) -> sources.SqsEventSource:
-        return sources.SqsEventSource(
-            queue,
-            batch_size=batch_size,
-            max_batching_window=Duration.seconds(window_s) if window_s else None,
-            report_batch_item_failures=True,
-            max_concurrency=self.config.max_concurrency,
-        )
 
 
 def _allow(

@@ -7,9 +7,7 @@ Shapes (key names, TTL attribute, S3 prefixes, the visibility-timeout rule) come
 from __future__ import annotations
 
 from aws_cdk import Duration, RemovalPolicy
-from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_s3 as s3
-from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from infra.config import BatchConfig
@@ -22,13 +20,13 @@ from infra.constants import (
     BATCH_SPLIT_QUEUE_ID,
     BATCH_TABLE_ID,
 )
-from infra.constructs.queues import encrypted_queue
+from infra.constructs.queues import queue_with_dlq
+from infra.constructs.tables import servekit_table
 from servekit.batch import shapes
 
-__all__ = ["ACCESS_LOG_EXPIRATION_DAYS", "DLQ_RETENTION", "BatchResources"]
+__all__ = ["ACCESS_LOG_EXPIRATION_DAYS", "BatchResources"]
 
 ACCESS_LOG_EXPIRATION_DAYS = 90
-DLQ_RETENTION = Duration.days(14)  # SQS's maximum: time to look at and re-drive a dead chunk
 
 
 class BatchResources(Construct):
@@ -90,46 +88,25 @@ class BatchResources(Construct):
             ],
             removal_policy=RemovalPolicy.RETAIN,
         )
-        self.table = dynamodb.Table(
+        self.table = servekit_table(
             self,
             BATCH_TABLE_ID,
-            partition_key=dynamodb.Attribute(
-                name=shapes.PARTITION_KEY, type=dynamodb.AttributeType.STRING
-            ),
-            sort_key=dynamodb.Attribute(name=shapes.SORT_KEY, type=dynamodb.AttributeType.STRING),
-            billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
-            encryption=dynamodb.TableEncryption.AWS_MANAGED,
-            point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
-                point_in_time_recovery_enabled=True
-            ),
-            time_to_live_attribute=shapes.TTL_ATTRIBUTE,
+            partition_key=shapes.PARTITION_KEY,
+            sort_key=shapes.SORT_KEY,
+            ttl_attribute=shapes.TTL_ATTRIBUTE,
             removal_policy=removal_policy,
         )
-        self.split_dlq = self._queue(BATCH_SPLIT_DLQ_ID, retention=DLQ_RETENTION)
-        self.split_queue = self._queue(
+        self.split_queue, self.split_dlq = queue_with_dlq(
+            self,
             BATCH_SPLIT_QUEUE_ID,
+            BATCH_SPLIT_DLQ_ID,
             visibility_s=shapes.VISIBILITY_TIMEOUT_FACTOR * config.splitter_timeout_s,
-            dlq=sqs.DeadLetterQueue(
-                queue=self.split_dlq, max_receive_count=config.max_receive_count
-            ),
+            max_receive_count=config.max_receive_count,
         )
-        self.chunk_dlq = self._queue(BATCH_CHUNK_DLQ_ID, retention=DLQ_RETENTION)
-        self.chunk_queue = self._queue(
+        self.chunk_queue, self.chunk_dlq = queue_with_dlq(
+            self,
             BATCH_CHUNK_QUEUE_ID,
+            BATCH_CHUNK_DLQ_ID,
             visibility_s=shapes.VISIBILITY_TIMEOUT_FACTOR * config.worker_timeout_s,
-            dlq=sqs.DeadLetterQueue(
-                queue=self.chunk_dlq, max_receive_count=config.max_receive_count
-            ),
-        )
-
-    def _queue(
-        self,
-        construct_id: str,
-        *,
-        visibility_s: int | None = None,
-        dlq: sqs.DeadLetterQueue | None = None,
-        retention: Duration | None = None,
-    ) -> sqs.Queue:
-        return encrypted_queue(
-            self, construct_id, visibility_s=visibility_s, dead_letter=dlq, retention=retention
+            max_receive_count=config.max_receive_count,
         )

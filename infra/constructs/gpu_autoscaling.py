@@ -14,7 +14,7 @@ from aws_cdk import aws_applicationautoscaling as autoscaling
 from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
 
-from infra.gpu_config import GpuVariantConfig
+from infra.config import GpuVariantConfig
 
 __all__ = ["INVOCATIONS_METRIC", "add_variant_autoscaling"]
 

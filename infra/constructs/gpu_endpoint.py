@@ -32,10 +32,10 @@ from aws_cdk import aws_s3_assets as s3_assets
 from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
 
+from infra.config import ECR_IMAGE_RE, GpuEndpointConfig
 from infra.constructs.gpu_autoscaling import add_variant_autoscaling
 from infra.constructs.gpu_endpoint_outputs import GpuEndpointOutputs
 from infra.gpu_assets import build_model_archive, stage_container_context
-from infra.gpu_config import ECR_IMAGE_RE, GpuEndpointConfig
 from servekit.container import settings as container_env
 
 __all__ = ["NVME_INSTANCE_FAMILIES", "GpuEndpoint", "container_environment", "has_local_nvme"]

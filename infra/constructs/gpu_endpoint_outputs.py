@@ -18,7 +18,7 @@ from aws_cdk import aws_sagemaker as sagemaker
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
-from infra.gpu_config import GpuEndpointConfig
+from infra.config import GpuEndpointConfig
 
 __all__ = [
     "ASYNC_FAILURE_PREFIX",

@@ -13,10 +13,10 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
+from infra.config import GpuEndpointConfig
 from infra.constructs.dependencies_layer import Architecture
 from infra.constructs.gpu_endpoint import GpuEndpoint
 from infra.constructs.servekit_function import ServekitFunction
-from infra.gpu_config import GpuEndpointConfig
 from servekit.constants import GPU_PROXY_HANDLER
 from servekit.gpu_proxy import settings as proxy_env
 

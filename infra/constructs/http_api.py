@@ -28,10 +28,9 @@ from aws_cdk import aws_apigatewayv2 as apigw
 from aws_cdk import aws_apigatewayv2_authorizers as authorizers
 from aws_cdk import aws_apigatewayv2_integrations as integrations
 from aws_cdk import aws_lambda as lambda_
-from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from infra.config import RETENTION_DAYS, ApiConfig
+from infra.config import ApiConfig
 from infra.constants import (
     API_ACCESS_LOG_GROUP_ID,
     API_AUTHORIZER_ID,
@@ -42,6 +41,7 @@ from infra.constants import (
     EXPLICIT_ROUTES,
     HTTP_DEFAULT_STAGE_NAME,
 )
+from infra.constructs.log_groups import retained_log_group
 from servekit.transports.routing import Route
 
 __all__ = ["ACCESS_LOG_FORMAT", "InferenceHttpApi"]
@@ -151,10 +151,10 @@ class InferenceHttpApi(Construct):
             )
             self.routes.append(self.cors_preflight_route)
 
-        self.access_log_group = logs.LogGroup(
+        self.access_log_group = retained_log_group(
             self,
             API_ACCESS_LOG_GROUP_ID,
-            retention=logs.RetentionDays[RETENTION_DAYS[log_retention_days]],
+            retention_days=log_retention_days,
             removal_policy=removal_policy,
         )
         self.stage = apigw.HttpStage(

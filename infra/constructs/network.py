@@ -13,10 +13,9 @@ from collections.abc import Sequence
 
 from aws_cdk import RemovalPolicy
 from aws_cdk import aws_ec2 as ec2
-from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from infra.config import RETENTION_DAYS
+from infra.constructs.log_groups import retained_log_group
 
 __all__ = ["SUBNET_GROUP", "ServekitNetwork"]
 
@@ -64,11 +63,8 @@ class ServekitNetwork(Construct):
                 ),
             },
         )
-        flow_logs = logs.LogGroup(
-            self,
-            "FlowLogs",
-            retention=logs.RetentionDays[RETENTION_DAYS[log_retention_days]],
-            removal_policy=removal_policy,
+        flow_logs = retained_log_group(
+            self, "FlowLogs", retention_days=log_retention_days, removal_policy=removal_policy
         )
         self.vpc.add_flow_log(
             "RejectedTraffic",

@@ -25,12 +25,11 @@ from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
-from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from infra.config import RETENTION_DAYS
 from infra.constants import FUNCTION_LOG_GROUP_ID, FUNCTION_RESOURCE_ID, FUNCTION_ROLE_ID
 from infra.constructs.dependencies_layer import RUNTIME, Architecture, lambda_architecture
+from infra.constructs.log_groups import retained_log_group
 from servekit.constants import METRICS_NAMESPACE, SERVICE_NAME
 
 __all__ = ["LOG_LEVEL", "ServekitFunction", "powertools_environment"]
@@ -88,10 +87,10 @@ class ServekitFunction(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
 
-        self.log_group = logs.LogGroup(
+        self.log_group = retained_log_group(
             self,
             FUNCTION_LOG_GROUP_ID,
-            retention=logs.RetentionDays[RETENTION_DAYS[log_retention_days]],
+            retention_days=log_retention_days,
             removal_policy=removal_policy,
         )
 

@@ -17,12 +17,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from aws_cdk import CfnOutput, Duration, RemovalPolicy, Stack
-from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import CfnOutput, RemovalPolicy, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
-from aws_cdk import aws_lambda_event_sources as sources
-from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from infra.config import SessionsConfig
@@ -37,8 +34,9 @@ from infra.constants import (
 )
 from infra.constructs.dependencies_layer import Architecture
 from infra.constructs.http_api import InferenceHttpApi
-from infra.constructs.queues import dead_letter_alarm, encrypted_queue
+from infra.constructs.queues import dead_letter_alarm, queue_with_dlq, sqs_event_source
 from infra.constructs.servekit_function import ServekitFunction
+from infra.constructs.tables import servekit_table
 from servekit import constants
 from servekit.sessions import routes as session_routes
 from servekit.sessions import shapes
@@ -48,7 +46,6 @@ __all__ = ["SESSION_FUNCTION_ACTIONS", "WORKER_ACTIONS", "SessionsCapability"]
 
 SESSION_FUNCTION_ACTIONS = ("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem")
 WORKER_ACTIONS = ("dynamodb:GetItem", "dynamodb:PutItem")
-DLQ_RETENTION = Duration.days(14)
 
 
 class SessionsCapability(Construct):
@@ -69,29 +66,21 @@ class SessionsCapability(Construct):
         removal_policy: RemovalPolicy = RemovalPolicy.DESTROY,
     ) -> None:
         super().__init__(scope, construct_id)
-        self.table = dynamodb.Table(
+        self.table = servekit_table(
             self,
             SESSIONS_TABLE_ID,
-            partition_key=dynamodb.Attribute(
-                name=shapes.TABLE_PARTITION_KEY, type=dynamodb.AttributeType.STRING
-            ),
-            billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
-            point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
-                point_in_time_recovery_enabled=config.point_in_time_recovery
-            ),
-            time_to_live_attribute=shapes.ATTR_EXPIRES_AT,
-            encryption=dynamodb.TableEncryption.AWS_MANAGED,
+            partition_key=shapes.TABLE_PARTITION_KEY,
+            ttl_attribute=shapes.ATTR_EXPIRES_AT,
+            point_in_time_recovery=config.point_in_time_recovery,
             deletion_protection=config.deletion_protection,
             removal_policy=removal_policy,
         )
-        self.dlq = encrypted_queue(self, SESSIONS_DLQ_ID, retention=DLQ_RETENTION)
-        self.queue = encrypted_queue(
+        self.queue, self.dlq = queue_with_dlq(
             self,
             SESSIONS_QUEUE_ID,
+            SESSIONS_DLQ_ID,
             visibility_s=shapes.QUEUE_VISIBILITY_TIMEOUT_S,
-            dead_letter=sqs.DeadLetterQueue(
-                max_receive_count=shapes.QUEUE_MAX_RECEIVE_COUNT, queue=self.dlq
-            ),
+            max_receive_count=shapes.QUEUE_MAX_RECEIVE_COUNT,
         )
         # Anything in the DLQ is an event that was never applied: someone should look.
         self.dlq_alarm = dead_letter_alarm(
@@ -147,10 +136,9 @@ class SessionsCapability(Construct):
         self._grant_table(self.function, "SessionItems", SESSION_FUNCTION_ACTIONS)
         self._grant_table(self.worker, "SessionItems", WORKER_ACTIONS)
         self.worker.function.add_event_source(
-            sources.SqsEventSource(
+            sqs_event_source(
                 self.queue,
                 batch_size=shapes.EVENTS_WORKER_BATCH_SIZE,
-                report_batch_item_failures=True,
                 max_concurrency=config.worker_max_concurrency,
             )
         )

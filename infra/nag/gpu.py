@@ -1,17 +1,11 @@
-"""cdk-nag acknowledgements of the GPU endpoint and its proxy, each with its reason.
+"""cdk-nag acknowledgements of the GPU endpoint, each with its reason.
 
-Called by ``infra.nag.acknowledge_inference_findings`` when the endpoint is enabled; kept
-here so the GPU capability's accepted findings read in one place.
+The proxy function's findings are every ServekitFunction's (``infra.nag.base``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Final
-
-from aws_cdk import Stack
-from aws_cdk import aws_s3 as s3
-from constructs import IConstruct
 
 from infra.constructs.gpu_endpoint_outputs import (
     ASYNC_FAILURE_PREFIX,
@@ -19,13 +13,18 @@ from infra.constructs.gpu_endpoint_outputs import (
     ASYNC_OUTPUT_PREFIX,
     DATA_CAPTURE_PREFIX,
 )
+from infra.nag.base import Acknowledger, bucket_objects_finding
 
 if TYPE_CHECKING:
     from infra.stacks.inference_stack import InferenceStack
 
-__all__ = ["acknowledge_gpu_findings"]
-
-Ack = Callable[[IConstruct, str, str], None]
+__all__ = [
+    "ECR_AUTH_TOKEN",
+    "ENDPOINT_LOG_STREAMS",
+    "OUTPUT_ACCESS_LOGS",
+    "OUTPUT_PREFIXES",
+    "acknowledge_findings",
+]
 
 ENDPOINT_LOG_STREAMS: Final = (
     "SageMaker writes one log stream per instance, named at run time, in the endpoint's own "
@@ -46,7 +45,9 @@ OUTPUT_ACCESS_LOGS: Final = (
 )
 
 
-def acknowledge_gpu_findings(stack: InferenceStack, ack: Ack) -> None:
+def acknowledge_findings(stack: InferenceStack, ack: Acknowledger) -> None:
+    """The execution role's log streams, ECR token and output prefixes; the output bucket's
+    access logs."""
     endpoint = stack.gpu_endpoint
     if endpoint is None:
         return
@@ -68,14 +69,4 @@ def acknowledge_gpu_findings(stack: InferenceStack, ack: Ack) -> None:
         if endpoint.config.async_inference.enabled:
             prefixes += [ASYNC_OUTPUT_PREFIX, ASYNC_FAILURE_PREFIX, ASYNC_INPUT_PREFIX]
         for prefix in prefixes:
-            ack(
-                role,
-                f"AwsSolutions-IAM5[Resource::<{_arn_token(bucket)}>/{prefix}/*]",
-                OUTPUT_PREFIXES,
-            )
-
-
-def _arn_token(bucket: s3.IBucket) -> str:
-    resource = bucket.node.default_child
-    assert resource is not None
-    return f"{Stack.of(bucket).get_logical_id(resource)}.Arn"  # type: ignore[arg-type]
+            ack(role, bucket_objects_finding(bucket, f"{prefix}/*"), OUTPUT_PREFIXES)

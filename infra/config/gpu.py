@@ -1,7 +1,6 @@
-"""The ``servekit.gpu_endpoint`` config section: the SageMaker GPU endpoint and its proxy.
+"""The ``servekit.gpu_endpoint`` section: the SageMaker GPU endpoint and its proxy.
 
-Kept beside ``infra/config.py`` (which adds one field of this type) so the section's schema
-reads in one place. Off by default: GPU instances cost money while the endpoint exists.
+Off by default: GPU instances cost money while the endpoint exists.
 """
 
 from __future__ import annotations
@@ -9,9 +8,12 @@ from __future__ import annotations
 import re
 from typing import Final, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
+
+from infra.config.base import HTTP_API_TIMEOUT_S, MODEL_NAME_RE, StrictModel
 
 __all__ = [
+    "ECR_IMAGE_RE",
     "GpuAsyncInferenceConfig",
     "GpuContainerConfig",
     "GpuDataCaptureConfig",
@@ -22,25 +24,21 @@ __all__ = [
 ]
 
 _VARIANT_NAME: Final = r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$"
-_MODEL_NAME: Final = r"^[a-z0-9][a-z0-9._-]{0,63}$"
 _INSTANCE_TYPE: Final = r"^ml\.[a-z0-9]+\.[a-z0-9]+$"
 # <account>.dkr.ecr.<region>.amazonaws.com[.cn]/<repository>[:tag|@sha256:digest]
 ECR_IMAGE_RE: Final = re.compile(
     r"^(?P<account>\d{12})\.dkr\.ecr\.(?P<region>[a-z0-9-]+)\.amazonaws\.com(?:\.cn)?/"
     r"(?P<repository>[a-z0-9][a-z0-9._/-]*)(?::[\w.-]+|@sha256:[0-9a-f]{64})$"
 )
-_HTTP_API_TIMEOUT_S: Final = 30
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class GpuVariantConfig(_Strict):
+class GpuVariantConfig(StrictModel):
     """One production variant: a model on its own instances, with a share of the traffic."""
 
     name: str = Field(pattern=_VARIANT_NAME)
-    model: str = Field(pattern=_MODEL_NAME, description="a folder under models/artifacts/")
+    model: str = Field(
+        pattern=MODEL_NAME_RE.pattern, description="a folder under models/artifacts/"
+    )
     weight: float = Field(default=1.0, gt=0, description="relative share of the traffic (A/B)")
     instance_type: str = Field(default="ml.g5.xlarge", pattern=_INSTANCE_TYPE)
     initial_instance_count: int = Field(default=1, ge=1)
@@ -63,12 +61,12 @@ class GpuVariantConfig(_Strict):
         return self
 
 
-class GpuShadowVariantConfig(_Strict):
+class GpuShadowVariantConfig(StrictModel):
     """A shadow variant: gets a copy of (a sample of) production traffic; its answers are
     logged by data capture, never returned to callers."""
 
     name: str = Field(pattern=_VARIANT_NAME)
-    model: str = Field(pattern=_MODEL_NAME)
+    model: str = Field(pattern=MODEL_NAME_RE.pattern)
     instance_type: str = Field(default="ml.g5.xlarge", pattern=_INSTANCE_TYPE)
     instance_count: int = Field(default=1, ge=1)
     sampling_weight: float = Field(
@@ -76,7 +74,7 @@ class GpuShadowVariantConfig(_Strict):
     )
 
 
-class GpuAsyncInferenceConfig(_Strict):
+class GpuAsyncInferenceConfig(StrictModel):
     """Asynchronous inference: requests queue in SageMaker, results land in S3."""
 
     enabled: bool = False
@@ -84,14 +82,14 @@ class GpuAsyncInferenceConfig(_Strict):
     notifications: bool = Field(default=True, description="SNS success and error topics")
 
 
-class GpuDataCaptureConfig(_Strict):
+class GpuDataCaptureConfig(StrictModel):
     """Capture a sample of requests and answers to S3 (for drift monitoring, shadow review)."""
 
     enabled: bool = False
     sampling_percentage: int = Field(default=20, ge=1, le=100)
 
 
-class GpuContainerConfig(_Strict):
+class GpuContainerConfig(StrictModel):
     """The serving container's settings (``SERVEKIT_CONTAINER_*``)."""
 
     backend: Literal["onnxruntime", "torch"] = "onnxruntime"
@@ -103,18 +101,18 @@ class GpuContainerConfig(_Strict):
     request_timeout_ms: int = Field(default=20_000, ge=100, le=60_000)
 
 
-class GpuProxyConfig(_Strict):
+class GpuProxyConfig(StrictModel):
     """The ``POST /gpu/predict`` Lambda."""
 
     memory_mb: int = Field(default=512, ge=128, le=10240)
-    timeout_s: int = Field(default=29, ge=3, le=_HTTP_API_TIMEOUT_S)
+    timeout_s: int = Field(default=29, ge=3, le=HTTP_API_TIMEOUT_S)
     read_timeout_ms: int = Field(default=10_000, ge=100)
     max_attempts: int = Field(default=3, ge=1, le=10)
     hedge_delay_ms: int = Field(default=0, ge=0, description="0: no hedging")
     reserved_concurrency: int | None = Field(default=None, ge=0)
 
 
-class GpuEndpointConfig(_Strict):
+class GpuEndpointConfig(StrictModel):
     """The SageMaker real-time endpoint (``enabled`` false: nothing is created)."""
 
     enabled: bool = False
