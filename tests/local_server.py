@@ -25,7 +25,8 @@ class LocalServer:
     url: str
     process: subprocess.Popen[bytes]
     state_file: Path
-    """Where the CLI finds the embedded AWS while the server runs."""
+    """Where the CLI finds the embedded AWS while the server runs (if this server owns it)."""
+    log_path: Path
 
 
 @contextmanager
@@ -33,8 +34,9 @@ def local_server(
     workdir: Path, env: Mapping[str, str], *args: str, timeout_s: float = 60
 ) -> Iterator[LocalServer]:
     """Start the server, wait for ``/health``, yield it, and stop it with SIGTERM."""
-    command = [sys.executable, "-m", "servekit_cli", "serve", "--port", str(free_port())]
-    log_path = workdir / "serve.log"
+    port = free_port()
+    command = [sys.executable, "-m", "servekit_cli", "serve", "--port", str(port)]
+    log_path = workdir / f"serve-{port}.log"  # one per server: two may share a workdir
     with log_path.open("wb") as log:  # a file, not a pipe: request logs must never block it
         process = subprocess.Popen(
             [*command, "--model-dir", str(MODEL_DIR), *args],
@@ -43,7 +45,7 @@ def local_server(
             stdout=log,
             stderr=subprocess.STDOUT,
         )
-    url = f"http://127.0.0.1:{command[-1]}"
+    url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
@@ -56,7 +58,7 @@ def local_server(
                 time.sleep(0.1)
         else:
             pytest.fail(f"server did not answer /health within {timeout_s:.0f} s")
-        yield LocalServer(url, process, workdir / ".servekit" / "local.json")
+        yield LocalServer(url, process, workdir / ".servekit" / "local.json", log_path)
     finally:
         process.terminate()  # SIGTERM: a graceful stop
         try:

@@ -19,13 +19,18 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from servekit.batch import shapes
-from servekit_cli.api_client import ApiClient, ApiError
-from servekit_cli.target import Target, TargetError, add_target_arguments, target_from_args
+from servekit_cli.http import ApiClient, ApiError
+from servekit_cli.target import (
+    DEFAULT_LOCAL_API_URL,
+    Target,
+    TargetError,
+    add_target_arguments,
+    target_from_args,
+)
 
 __all__ = ["add_parser", "progress_line"]
 
-_FINAL = ("COMPLETE", "PARTIAL", "FAILED")
-DEFAULT_LOCAL_API = "http://127.0.0.1:8000"
+_WITH_OUTPUT = frozenset({shapes.BatchStatus.COMPLETE, shapes.BatchStatus.PARTIAL})
 
 
 def add_parser(commands: Any) -> None:
@@ -38,7 +43,8 @@ def add_parser(commands: Any) -> None:
         sub.add_argument(
             "--api-url",
             default=os.environ.get("SERVEKIT_API_URL"),
-            help=f"the HTTP API (default: {DEFAULT_LOCAL_API} locally, the stack's ApiUrl)",
+            help="the HTTP API (default: the local server's URL from .servekit/local.json, "
+            f"else {DEFAULT_LOCAL_API_URL}; the deployed stack's ApiUrl)",
         )
         return sub
 
@@ -63,9 +69,7 @@ def add_parser(commands: Any) -> None:
 
 def _connect(args: argparse.Namespace) -> tuple[Target, ApiClient]:
     target = target_from_args(args)
-    if target.is_local:
-        return target, ApiClient(args.api_url or DEFAULT_LOCAL_API)
-    return target, ApiClient(args.api_url or target.output("ApiUrl"), region=target.region)
+    return target, target.api(args.api_url)
 
 
 def _submit(args: argparse.Namespace) -> int:
@@ -100,7 +104,7 @@ def _rerun(args: argparse.Namespace) -> int:
 def _results(args: argparse.Namespace) -> int:
     target, api = _connect(args)
     status = api.get(f"/batches/{args.batch_id}")
-    if status["status"] not in ("COMPLETE", "PARTIAL"):
+    if status["status"] not in _WITH_OUTPUT:
         print(f"batch {args.batch_id} has no results: it is {status['status']}", file=sys.stderr)
         return 1
     s3 = target.client("s3")
@@ -135,11 +139,11 @@ def _wait(api: ApiClient, batch_id: str, poll_s: float = 0.5) -> int:
             print("\r" + line, end="", file=sys.stderr, flush=True)
         else:
             print(line, file=sys.stderr, flush=True)
-        if status["status"] in _FINAL:
+        if status["status"] in shapes.FINAL_STATUSES:
             if interactive:
                 print(file=sys.stderr)
             _explain(status, sys.stderr)
-            return 0 if status["status"] == "COMPLETE" else 1
+            return 0 if status["status"] == shapes.BatchStatus.COMPLETE else 1
         time.sleep(poll_s)
 
 
@@ -160,7 +164,7 @@ def _explain(status: dict[str, Any], out: TextIO) -> None:
         print(
             f"chunk {chunk['chunk']} (rows from {chunk['first_row']}): {chunk['error']}", file=out
         )
-    if status["status"] in ("COMPLETE", "PARTIAL"):
+    if status["status"] in _WITH_OUTPUT:
         print(f"output: {status['output']}", file=out)
 
 

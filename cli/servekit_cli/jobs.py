@@ -1,7 +1,8 @@
 """``servekit jobs`` (submit, status, results) and ``servekit dlq`` (list, redrive).
 
-Every command works on the local stack (``make run``; found through ``.servekit/local.json``)
-by default, or on a deployed stack with ``--aws`` or ``--stage dev`` and AWS credentials.
+Every command works on the local stack (``make run``; found through ``.servekit/local.json``,
+which the first ``servekit serve`` running here owns) by default, or on a deployed stack with
+``--aws`` or ``--stage dev`` and AWS credentials.
 Machine-readable output (one JSON object per line) goes to stdout; progress to stderr.
 """
 
@@ -17,13 +18,19 @@ import orjson
 
 from servekit.jobs.message import InvalidMessageError, message_from_document
 from servekit.jobs.redrive import list_dead_letters, redrive
+from servekit.jobs.shapes import JobStatus
+from servekit_cli.http import ApiError
 from servekit_cli.jobs_client import JobsClient, read_job_lines
 from servekit_cli.progress import Progress
-from servekit_cli.target import TargetError, add_target_arguments, target_from_args
+from servekit_cli.target import (
+    DEFAULT_LOCAL_API_URL,
+    TargetError,
+    add_target_arguments,
+    target_from_args,
+)
 
 __all__ = ["add_parser"]
 
-LOCAL_API_URL = "http://127.0.0.1:8000"
 _SQS_BATCH = 10
 
 
@@ -36,7 +43,8 @@ def add_parser(commands: Any) -> None:
     submit.add_argument("--model", help="model for lines that name none")
     submit.add_argument("--via", choices=("sqs", "api"), default="sqs",
                         help="to the jobs queue (default) or through POST /jobs")  # fmt: skip
-    submit.add_argument("--wait", action="store_true", help="wait until every job is final")
+    submit.add_argument("--wait", action="store_true",
+                        help="wait until every job is final (DONE or FAILED)")  # fmt: skip
     submit.add_argument("--timeout", type=float, default=600.0, help="--wait limit (seconds)")
     _target_options(submit)
     submit.set_defaults(run=_safe(_submit))
@@ -66,13 +74,13 @@ def add_parser(commands: Any) -> None:
 def _target_options(parser: argparse.ArgumentParser) -> None:
     add_target_arguments(parser)
     parser.add_argument("--api-url", default=None,
-                        help=f"HTTP API URL for --via api (local: {LOCAL_API_URL})")  # fmt: skip
+                        help="HTTP API URL for --via api (default: the local server's URL from "
+                        f".servekit/local.json, else {DEFAULT_LOCAL_API_URL}; the deployed "
+                        "stack's ApiUrl)")  # fmt: skip
 
 
 def _client(args: argparse.Namespace) -> JobsClient:
-    target = target_from_args(args)
-    api_url = args.api_url or (LOCAL_API_URL if target.is_local else target.outputs.get("ApiUrl"))
-    return JobsClient(target, api_url)
+    return JobsClient(target_from_args(args), args.api_url)
 
 
 def _print(document: Any) -> None:
@@ -95,11 +103,12 @@ def _submit(args: argparse.Namespace) -> int:
     for index, line in enumerate(lines, start=1):
         error = line.error
         if line.body is not None and args.via == "api":
-            status, answer = client.post_job(line.body)
-            if status == 202:
-                accepted.append((line.line, answer["job_id"]))
-            else:
-                error = answer.get("error", {}).get("message") or f"HTTP {status}"
+            try:
+                accepted.append((line.line, client.post_job(line.body)))
+            except ApiError as exc:
+                if not exc.status:
+                    raise  # no answer at all (unreachable, timeout): stop, do not reject all
+                error = exc.message
         elif line.body is not None:
             try:
                 message_from_document({"schema_version": 1, **line.body})
@@ -142,10 +151,17 @@ def _wait(client: JobsClient, accepted: list[tuple[int, str]], timeout_s: float)
         line: dict[str, Any] = {"line": number, "job_id": job_id, "status": status}
         if record is not None and record.error_code:
             line["error"] = {"code": record.error_code, "message": record.error_message}
-        failures += status != "DONE"
+        failures += status != JobStatus.DONE
         _print(line)
     if pending:
         print(f"{len(pending)} job(s) not final after {timeout_s:g} s", file=sys.stderr)
+        stuck = sum(records[i].status == JobStatus.DEAD_LETTERED for i in pending if i in records)
+        if stuck:
+            print(
+                f"{stuck} of them DEAD_LETTERED: `servekit dlq list` shows them, "
+                "`servekit dlq redrive` runs them again",
+                file=sys.stderr,
+            )
     return 1 if failures else 0
 
 
@@ -216,12 +232,13 @@ def _dlq_url(client: JobsClient) -> str:
 
 
 def _safe(command: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
-    """Target errors (no local stack, no such output) as one line on stderr, exit status 2."""
+    """Target and API errors (no local stack, no such output, server unreachable) as one line
+    on stderr, exit status 2."""
 
     def run(args: argparse.Namespace) -> int:
         try:
             return command(args)
-        except TargetError as exc:
+        except (ApiError, TargetError) as exc:
             print(f"servekit: {exc}", file=sys.stderr)
             return 2
 

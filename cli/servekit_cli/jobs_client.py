@@ -2,14 +2,13 @@
 
 Jobs go either straight to the jobs queue (``sqs``: messages of the published schema, ids
 chosen here, validated by the worker) or through ``POST /jobs`` (``api``: validated at once,
-signed with SigV4 for a deployed, IAM-authorized API). Status and results are read from the
-jobs table and the results bucket named by the target's outputs.
+through :meth:`Target.api`, SigV4-signed for a deployed stack). Status and results are read
+from the jobs table and the results bucket named by the target's outputs; a job is final when
+the runtime says so (:data:`servekit.jobs.shapes.FINAL_STATUSES`).
 """
 
 from __future__ import annotations
 
-import urllib.error
-import urllib.request
 import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -24,12 +23,10 @@ from servekit.jobs.message import JobMessage
 from servekit.jobs.records import JobRecord
 from servekit.jobs.service import describe_job
 from servekit.jobs.store import JobStore
-from servekit_cli.target import Target, TargetError
+from servekit_cli.http import ApiClient
+from servekit_cli.target import Target
 
 __all__ = ["JobLine", "JobsClient", "read_job_lines"]
-
-_FINAL = frozenset({"DONE", "FAILED", "DEAD_LETTERED"})
-_LOCAL_KEYS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +60,8 @@ class JobsClient:
     def __init__(self, target: Target, api_url: str | None = None) -> None:
         self.target = target
         self.api_url = api_url
+        """``--api-url``; ``None``: the stack's own API."""
+        self._api: ApiClient | None = None
         self._sqs: Any = None
         self._dynamodb: Any = None
         self._s3: Any = None
@@ -95,25 +94,12 @@ class JobsClient:
             raise RuntimeError(f"SQS refused messages: {response['Failed']}")
         return ids
 
-    def post_job(self, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
-        """``POST /jobs``: (status, JSON answer)."""
-        if not self.api_url:
-            raise RuntimeError("no API URL: pass --api-url")
-        data = orjson.dumps(body)
-        url = self.api_url.rstrip("/") + "/jobs"
-        headers = {"content-type": "application/json"}
-        if not self.target.is_local:
-            headers = _sigv4(url, data, headers, self.target.region)
-        request = urllib.request.Request(url, data=data, headers=headers, method="POST")
-        try:
-            with urllib.request.urlopen(request, timeout=30) as response:
-                return response.status, orjson.loads(response.read())
-        except urllib.error.HTTPError as exc:
-            return exc.code, orjson.loads(exc.read() or b"{}")
-        except urllib.error.URLError as exc:
-            raise TargetError(
-                f"cannot reach {url} ({exc.reason}): is `make run` serving there? (--api-url)"
-            ) from None
+    def post_job(self, body: dict[str, Any]) -> str:
+        """``POST /jobs``: the new job's id; :class:`~servekit_cli.http.ApiError` if refused."""
+        if self._api is None:
+            self._api = self.target.api(self.api_url)
+        answer = self._api.post("/jobs", body)
+        return str(answer["job_id"])
 
     # --- status and results ----------------------------------------------------------------
 
@@ -133,8 +119,10 @@ class JobsClient:
         return found
 
     def pending(self, job_ids: list[str]) -> list[str]:
+        """The jobs not final yet: unknown, QUEUED, RUNNING, or DEAD_LETTERED (a last attempt
+        may still end DONE, and a redrive puts the job back to QUEUED)."""
         records = self.records(job_ids)
-        return [i for i in job_ids if i not in records or records[i].status.value not in _FINAL]
+        return [i for i in job_ids if i not in records or records[i].status not in c.FINAL_STATUSES]
 
     def describe(self, job_id: str, *, fetch_result: bool) -> dict[str, Any]:
         record = self.records([job_id]).get(job_id)
@@ -170,26 +158,5 @@ class JobsClient:
     def dynamodb(self) -> Any:
         """A DynamoDB *resource* (items as plain Python values)."""
         if self._dynamodb is None:
-            import boto3
-
-            extra = {"endpoint_url": self.target.endpoint_url, **_LOCAL_KEYS}
-            self._dynamodb = boto3.resource(
-                "dynamodb",
-                region_name=self.target.region,
-                **(extra if self.target.is_local else {}),
-            )
+            self._dynamodb = self.target.resource("dynamodb")
         return self._dynamodb
-
-
-def _sigv4(url: str, data: bytes, headers: dict[str, str], region: str) -> dict[str, str]:
-    """Sign a request for an IAM-authorized HTTP API with the caller's AWS credentials."""
-    import boto3
-    from botocore.auth import SigV4Auth
-    from botocore.awsrequest import AWSRequest
-
-    credentials = boto3.Session().get_credentials()
-    if credentials is None:
-        raise RuntimeError("no AWS credentials found to sign the request")
-    request = AWSRequest(method="POST", url=url, data=data, headers=headers)
-    SigV4Auth(credentials.get_frozen_credentials(), "execute-api", region).add_auth(request)
-    return dict(request.headers.items())

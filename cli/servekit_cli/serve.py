@@ -10,16 +10,35 @@ import signal
 import socket
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from servekit import constants
 from servekit.cache.constants import ENV_CACHE_BACKEND, ENV_CACHE_URL
 
+if TYPE_CHECKING:
+    from servekit_cli.local.stack import LocalStack
+
 __all__ = ["add_parser", "cache_environment", "curl_example"]
+
+_DESCRIPTION = """\
+Serve the inference API locally, with an embedded AWS (moto) holding the queues, tables and
+buckets, and pollers running the queue workers. The first server started in a directory writes
+where its embedded AWS is to .servekit/local.json, which `servekit jobs`, `dlq` and `batch`
+read, and removes that file when it stops. A second server started while the first runs (on
+another --port, e.g. to try Redis or the GPU proxy) has its own embedded AWS but leaves the
+file to the first, so the CLI keeps talking to the first one; stopping the second changes
+nothing for it. With --no-aws a server never touches the file. A file left by a server that
+was killed is taken over by the next one.
+"""
 
 
 def add_parser(commands: Any) -> None:
-    parser = commands.add_parser("serve", help="serve the inference API locally")
+    parser = commands.add_parser(
+        "serve",
+        help="serve the inference API locally",
+        description=_DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--host", default="127.0.0.1", help="bind address (default: loopback)")
     parser.add_argument("--port", type=int, default=8000)
     parser.add_argument("--model-dir", type=Path, default=Path("models/artifacts"))
@@ -37,7 +56,8 @@ def add_parser(commands: Any) -> None:
     parser.add_argument(
         "--no-aws",
         action="store_true",
-        help="serve /predict only, without the embedded AWS (moto) and the queue pollers",
+        help="serve /predict only, without the embedded AWS (moto) and the queue pollers "
+        "(and never touch .servekit/local.json)",
     )
     parser.add_argument(
         "--aws-port", type=int, default=0, help="port of the embedded AWS (default: a free one)"
@@ -90,7 +110,8 @@ def run(args: argparse.Namespace) -> int:
         from servekit_cli.local.poller import load_object
         from servekit_cli.local.stack import LocalStack
 
-        local_aws = LocalStack(port=args.aws_port).start()
+        api_url = f"http://{_client_host(args.host)}:{args.port}"
+        local_aws = LocalStack(port=args.aws_port, api_url=api_url).start()
         routers = [load_object(spec)() for spec in local_aws.resources.routers]
     if gpu_router is not None:
         routers.append(gpu_router)
@@ -102,7 +123,7 @@ def run(args: argparse.Namespace) -> int:
         if local_aws is not None:
             print(
                 f"embedded AWS (moto) on {local_aws.emulator.endpoint_url}; "
-                f"{len(local_aws.pollers)} queue poller(s); state in {local_aws.state_file}"
+                f"{len(local_aws.pollers)} queue poller(s); " + _state_note(local_aws)
             )
         print("Try it:\n\n  " + curl_example(url, args.model_dir / args.default_model) + "\n")
         sys.stdout.flush()
@@ -114,6 +135,26 @@ def run(args: argparse.Namespace) -> int:
         if local_aws is not None:
             local_aws.stop()
     return 0
+
+
+def _state_note(local_aws: LocalStack) -> str:
+    if local_aws.owns_state_file:
+        return f"state in {local_aws.state_file} (the CLI's local stack)"
+    owner = local_aws.state_owner
+    where = (owner.api_url or owner.endpoint_url) if owner is not None else "another server"
+    return (
+        f"{local_aws.state_file} stays with the server on {where}: "
+        "`servekit jobs`/`dlq`/`batch` keep talking to that one, not to this server"
+    )
+
+
+def _client_host(host: str) -> str:
+    """Where a client on this machine reaches a server bound to ``host``."""
+    if host in ("0.0.0.0", ""):
+        return "127.0.0.1"
+    if host == "::":
+        return "[::1]"
+    return f"[{host}]" if ":" in host else host
 
 
 def cache_environment(redis_url: str, *, enabled: bool = True) -> dict[str, str]:

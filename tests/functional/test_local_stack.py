@@ -181,3 +181,99 @@ def test_background_polling_drains_the_queue(tmp_path: Path) -> None:
     finally:
         os.environ.clear()
         os.environ.update(saved)
+
+
+# --- who owns .servekit/local.json ----------------------------------------------------------
+
+
+def _quiet_stack(state_file: Path, api_url: str | None = None) -> LocalStack:
+    return LocalStack(
+        [_provision_queue(f"{__name__}:recording_handler")],
+        state_file=state_file,
+        poll=False,
+        api_url=api_url,
+    )
+
+
+def test_the_first_stack_owns_the_state_file_and_a_second_one_leaves_it_alone(
+    tmp_path: Path,
+) -> None:
+    saved = dict(os.environ)
+    state_file = tmp_path / ".servekit" / "local.json"
+    try:
+        with _quiet_stack(state_file, "http://127.0.0.1:1") as first:
+            written = state_file.read_text()
+            with _quiet_stack(state_file, "http://127.0.0.1:2") as second:
+                assert first.owns_state_file and not second.owns_state_file
+                assert second.state_owner == first.local_state()
+                assert state_file.read_text() == written
+            assert state_file.read_text() == written  # the second stop removed nothing
+            target = resolve_target(local=True, state_file=state_file)
+            assert target.endpoint_url == first.emulator.endpoint_url
+            assert target.api_url == "http://127.0.0.1:1"
+        assert not state_file.exists()  # the owner's stop removes it
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+
+
+def test_a_stale_state_file_is_refused_by_the_cli_and_taken_over_by_the_next_stack(
+    tmp_path: Path,
+) -> None:
+    from servekit_cli.local.emulator import free_port
+    from servekit_cli.local.state import LocalState
+
+    state_file = tmp_path / ".servekit" / "local.json"
+    state_file.parent.mkdir()
+    dead = LocalState(f"http://127.0.0.1:{free_port()}", "us-east-1", {"X": "y"}, None, 1)
+    state_file.write_text(dead.to_json())  # what a server killed with SIGKILL leaves
+    with pytest.raises(TargetError, match=r"not running .* `make run`"):
+        resolve_target(local=True, state_file=state_file)
+    saved = dict(os.environ)
+    try:
+        with _quiet_stack(state_file) as stack:
+            assert stack.owns_state_file
+            target = resolve_target(local=True, state_file=state_file)
+            assert target.endpoint_url == stack.emulator.endpoint_url
+        assert not state_file.exists()
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+
+
+def test_a_second_server_does_not_break_the_cli_of_the_first(
+    serving_env: dict[str, str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """`make run`, then a second `servekit serve` (README: Redis, GPU proxy) started and
+    stopped beside it: the CLI still reaches the first one, on its own (non-8000) port."""
+    from servekit_cli.__main__ import main
+    from tests.contract import ROW
+    from tests.local_server import local_server
+
+    env = {**os.environ, **serving_env}
+    with local_server(tmp_path, env) as first:
+        written = first.state_file.read_text()
+        with local_server(tmp_path, env) as second:  # with its own embedded AWS
+            assert first.state_file.read_text() == written
+        assert second.process.returncode == 0
+        assert f"stays with the server on {first.url}" in second.log_path.read_text()
+        with local_server(tmp_path, env, "--no-aws"):
+            pass
+        assert first.state_file.read_text() == written
+
+        monkeypatch.chdir(tmp_path)
+        target = resolve_target(local=True)
+        assert target.endpoint_url == json.loads(written)["endpoint_url"]
+        assert target.api_url == first.url
+        jobs = tmp_path / "jobs.jsonl"
+        jobs.write_text(json.dumps({"inputs": [ROW]}) + "\n")
+        code = main(["jobs", "submit", str(jobs), "--via", "api", "--wait", "--timeout", "60"])
+        out = capsys.readouterr().out
+        assert code == 0, out
+        (line,) = [json.loads(text) for text in out.splitlines() if text.strip()]
+        assert line["status"] == "DONE"
+        assert main(["jobs", "status", line["job_id"]]) == 0
+    assert not first.state_file.exists()

@@ -66,6 +66,13 @@ def test_the_cli_looks_for_the_stack_name_the_cdk_app_deploys() -> None:
     assert stack_name("prod") == inference_stack_name("prod") == "Servekit-prod-Inference"
 
 
+def test_the_cli_reads_the_api_url_output_the_cdk_app_writes() -> None:
+    from infra.constants import OUTPUT_API_URL
+    from servekit_cli.target import API_URL_OUTPUT
+
+    assert API_URL_OUTPUT == OUTPUT_API_URL
+
+
 @pytest.mark.parametrize(
     ("argv", "expected"),
     [

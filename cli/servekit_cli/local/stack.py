@@ -1,24 +1,22 @@
 """The whole local stack: emulator + every capability's resources + pollers + a state file.
 
 ``servekit serve`` starts one; the CLI finds it again through the state file
-(``.servekit/local.json``: the emulator's endpoint and the capabilities' outputs).
+(``.servekit/local.json``: the emulator's endpoint and the capabilities' outputs). The file
+belongs to one stack at a time, the first one started (see :mod:`servekit_cli.local.state`).
 """
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 from servekit_cli.local.emulator import MotoEmulator
 from servekit_cli.local.poller import SqsPoller
 from servekit_cli.local.resources import LocalResources, ProvisionContext, Provisioner
+from servekit_cli.local.state import DEFAULT_STATE_FILE, LocalState, claim_state, release_state
 
 __all__ = ["DEFAULT_STATE_FILE", "LocalStack"]
-
-DEFAULT_STATE_FILE = Path(".servekit") / "local.json"
 
 
 class LocalStack:
@@ -32,6 +30,7 @@ class LocalStack:
         region: str = "us-east-1",
         state_file: Path | None = DEFAULT_STATE_FILE,
         poll: bool = True,
+        api_url: str | None = None,
     ) -> None:
         if provisioners is None:
             from servekit_cli.local.provisioners import PROVISIONERS
@@ -41,6 +40,10 @@ class LocalStack:
         self.emulator = MotoEmulator(port=port, region=region)
         self.state_file = state_file
         self.poll = poll
+        self.api_url = api_url
+        self.owns_state_file = False
+        self.state_owner: LocalState | None = None
+        """The live stack that kept ``state_file`` when this one started (it owns it)."""
         self.resources = LocalResources()
         self.pollers: list[SqsPoller] = []
 
@@ -68,7 +71,8 @@ class LocalStack:
                 poller.start()
                 self.pollers.append(poller)
         if self.state_file is not None:
-            self._write_state(self.state_file)
+            self.state_owner = claim_state(self.state_file, self.local_state())
+            self.owns_state_file = self.state_owner is None
         return self
 
     def stop(self) -> None:
@@ -76,19 +80,18 @@ class LocalStack:
             poller.stop()
         self.pollers.clear()
         self.emulator.stop()
-        if self.state_file is not None:
-            self.state_file.unlink(missing_ok=True)
+        if self.owns_state_file and self.state_file is not None:
+            release_state(self.state_file, self.local_state())  # only if still ours
+            self.owns_state_file = False
 
-    def state(self) -> dict[str, Any]:
-        return {
-            "endpoint_url": self.emulator.endpoint_url,
-            "region": self.emulator.region,
-            "outputs": self.resources.outputs,
-        }
-
-    def _write_state(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(self.state(), indent=2) + "\n")
+    def local_state(self) -> LocalState:
+        return LocalState(
+            endpoint_url=self.emulator.endpoint_url,
+            region=self.emulator.region,
+            outputs=dict(self.resources.outputs),
+            api_url=self.api_url,
+            pid=os.getpid(),
+        )
 
     def __enter__(self) -> LocalStack:
         return self.start()

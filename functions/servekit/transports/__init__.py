@@ -1,1 +1,1 @@
-"""How requests reach the dataplane: the Lambda fast path and the FastAPI app."""
+"""How requests reach the services: the Lambda fast path and the FastAPI app, over one Router."""

@@ -20,13 +20,18 @@ import uvicorn
 from servekit.inference import routes
 from servekit.inference.wiring import build_inference_service
 from servekit.jobs import shapes as c
+from servekit.jobs.shapes import JobStatus
+from servekit.jobs.store import JobStore
 from servekit.jobs.wiring import router_from_env
 from servekit.transports.rest import create_app
 from servekit_cli.__main__ import main
+from servekit_cli.jobs_client import JobsClient
 from servekit_cli.local import jobs as local_jobs
 from servekit_cli.local.emulator import free_port
 from servekit_cli.local.stack import LocalStack
+from servekit_cli.target import Target
 from tests.contract import ROW
+from tests.functional.jobs.conftest import REGION, JobsAws
 from tests.helpers import example_request
 
 
@@ -159,3 +164,23 @@ def test_no_local_stack_is_one_clear_line(
     code, lines, err = run_cli(capsys, "jobs", "status", "x")
     assert (code, lines) == (2, [])
     assert "make run" in err
+
+
+@pytest.mark.parametrize("status", list(JobStatus))
+def test_the_cli_waits_for_exactly_the_jobs_the_runtime_may_still_change(
+    aws: JobsAws, status: JobStatus
+) -> None:
+    """`jobs submit --wait` stops waiting on a job only once the runtime can no longer write
+    it: DEAD_LETTERED is not final (the last attempt may still end DONE; a redrive requeues)."""
+    store = JobStore(aws.table, 1)
+    store.create("job-1", model="digits-logreg", rows=1, callback_url=None, source="api")
+    aws.table.update_item(
+        Key={c.TABLE_PARTITION_KEY: "job-1"},
+        UpdateExpression="SET #status = :status",
+        ExpressionAttributeNames={"#status": "status"},
+        ExpressionAttributeValues={":status": status.value},
+    )
+    client = JobsClient(Target(region=REGION, outputs={c.OUTPUT_JOBS_TABLE: aws.table.name}))
+    cli_waits = client.pending(["job-1", "no-such-job"]) == ["job-1", "no-such-job"]
+    runtime_may_change = store.complete("job-1", result="{}", result_s3_key=None)
+    assert cli_waits == runtime_may_change == (status not in c.FINAL_STATUSES)
