@@ -1,4 +1,4 @@
-"""API Gateway HTTP API (payload v2) events → a capability's Router, without FastAPI on the hot path.
+"""API Gateway HTTP API (payload v2) events → a capability's Router, FastAPI off the hot path.
 
 Mangum + FastAPI add roughly 0.75 ms and 0.2 s of import to every request and cold start.
 The hot routes are therefore dispatched here directly, from a :class:`Router`, through the same
