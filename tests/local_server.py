@@ -26,6 +26,8 @@ class LocalServer:
     process: subprocess.Popen[bytes]
     state_file: Path
     """Where the CLI finds the embedded AWS while the server runs."""
+    log_path: Path
+    """The server's stdout and stderr (its structured logs)."""
 
 
 @contextmanager
@@ -56,7 +58,7 @@ def local_server(
                 time.sleep(0.1)
         else:
             pytest.fail(f"server did not answer /health within {timeout_s:.0f} s")
-        yield LocalServer(url, process, workdir / ".servekit" / "local.json")
+        yield LocalServer(url, process, workdir / ".servekit" / "local.json", log_path)
     finally:
         process.terminate()  # SIGTERM: a graceful stop
         try:

@@ -92,6 +92,17 @@ def test_rejections_are_recorded_and_nothing_runs(parts: Any) -> None:
     assert session.batches == []
 
 
+def test_exactly_max_rows_are_served_and_one_more_is_refused(parts: Any) -> None:
+    service, session, recorder = parts  # max_rows=4
+    result = service.predict(b'{"inputs": [[1, 0], [0, 1], [5, 2], [2, 5]]}', None)
+    assert [p["label"] for p in result["predictions"]] == ["eel", "cat", "eel", "cat"]
+    with pytest.raises(ApiError) as caught:
+        service.predict(b'{"inputs": [[1, 0], [0, 1], [5, 2], [2, 5], [3, 3]]}', None)
+    assert (caught.value.status, caught.value.code) == (422, "too_many_rows")
+    assert "'inputs' has 5 rows; at most 4 are allowed" in caught.value.message
+    assert len(session.batches) == 1 and recorder.rejections == ["too_many_rows"]
+
+
 def test_models_are_described(parts: Any) -> None:
     service, _, _ = parts
     listing = service.list_models()
