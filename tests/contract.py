@@ -19,6 +19,13 @@ def _body(document: object) -> bytes:
     return json.dumps(document).encode()
 
 
+def _sized(document: object, size: int) -> bytes:
+    """``document`` as JSON padded with trailing whitespace to exactly ``size`` bytes."""
+    body = _body(document)
+    assert len(body) <= size
+    return body + b" " * (size - len(body))
+
+
 @dataclass(frozen=True)
 class Case:
     name: str
@@ -161,6 +168,15 @@ BAD_INPUT_CASES = [
         f"limit is {TEST_MAX_BODY_BYTES} bytes",
     ),
     Case(
+        "body_one_byte_over_the_limit",
+        "POST",
+        "/predict",
+        _sized({"inputs": [ROW]}, TEST_MAX_BODY_BYTES + 1),
+        413,
+        "body_too_large",
+        f"limit is {TEST_MAX_BODY_BYTES} bytes",
+    ),
+    Case(
         "unknown_model",
         "POST",
         "/predict",
@@ -211,4 +227,41 @@ BAD_INPUT_CASES = [
     Case(
         "unknown_model_route", "GET", "/models/resnet", None, 404, "unknown_model", "'resnet'", {}
     ),
+]
+
+# /predict only (POST /jobs takes no inputs_ref, and its own test reuses BAD_INPUT_CASES).
+INPUTS_REF_CASES = [
+    Case(
+        "inputs_with_inputs_ref",
+        "POST",
+        "/predict",
+        _body({"inputs": [ROW], "inputs_ref": "s3://servekit-inputs/rows.json"}),
+        422,
+        "invalid_field",
+        "'inputs_ref'",
+    ),
+    Case(
+        "inputs_ref_not_string",
+        "POST",
+        "/predict",
+        _body({"inputs_ref": ["s3://servekit-inputs/rows.json"]}),
+        422,
+        "invalid_field",
+        "'inputs_ref' must be an s3:// URI string",
+    ),
+]
+
+
+@dataclass(frozen=True)
+class EdgeCase:
+    """A request exactly at a limit: accepted, with one prediction per row."""
+
+    name: str
+    body: bytes
+    rows: int
+
+
+ACCEPTED_EDGE_CASES = [
+    EdgeCase("rows_at_the_limit", _body({"inputs": [ROW] * TEST_MAX_ROWS}), TEST_MAX_ROWS),
+    EdgeCase("body_at_the_limit", _sized({"inputs": [ROW]}, TEST_MAX_BODY_BYTES), 1),
 ]

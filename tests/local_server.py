@@ -27,6 +27,7 @@ class LocalServer:
     state_file: Path
     """Where the CLI finds the embedded AWS while the server runs (if this server owns it)."""
     log_path: Path
+    """The server's stdout and stderr (its structured logs)."""
 
 
 @contextmanager

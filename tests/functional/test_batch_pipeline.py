@@ -434,3 +434,81 @@ def test_one_sqs_batch_reports_only_the_transient_record_as_failed(
     env.worker.drain(idle_polls=1)
     assert status_of(env, batch_id)["status"] == shapes.BatchStatus.COMPLETE
     assert_matches_onnxruntime(env, batch_id, rows)
+
+
+def chunk_bodies(env: BatchStack) -> dict[int, str]:
+    """The chunk messages the splitter queued, by chunk index, left visible on the queue."""
+    queue = env.outputs[shapes.OUTPUT_BATCH_CHUNK_QUEUE_URL]
+    received = env.sqs.receive_message(  # one receive: a few more would park them in the DLQ
+        QueueUrl=queue, MaxNumberOfMessages=10, VisibilityTimeout=0
+    ).get("Messages", [])
+    return {orjson.loads(m["Body"])["chunk"]: m["Body"] for m in received}
+
+
+def test_a_chunk_finished_twice_counts_once_and_the_batch_waits_for_the_rest(
+    env: BatchStack,
+) -> None:
+    """The manifest's own guard, below the worker's status check: finishing chunk 0 again
+    (same attempt, done or failed) changes nothing, so chunk 1 is still awaited."""
+    rows = digits_rows(20, seed=11)
+    batch_id = submit(env, env.upload("inputs/twice.jsonl", jsonl(rows)), chunk_rows=10)
+    env.splitter.drain(idle_polls=1)
+    worker = env.modules["batch_worker"].worker
+    manifest = worker.manifest
+    assert manifest.finish_chunk(batch_id, 0, 0) is True
+    assert manifest.finish_chunk(batch_id, 0, 0) is False  # redelivered after it finished
+    assert manifest.finish_chunk(batch_id, 0, 0, error="RuntimeError: late") is False
+    assert manifest.finish_chunk(batch_id, 1, 1) is False  # an attempt the chunk is not at
+    assert manifest.chunk(batch_id, 0)["status"] == shapes.ChunkStatus.DONE
+    assert "error" not in manifest.chunk(batch_id, 0)
+    assert manifest.chunk(batch_id, 1)["status"] == shapes.ChunkStatus.PENDING
+    batch = manifest.get(batch_id)
+    assert (batch["chunks_done"], batch["chunks_failed"]) == (1, 0)
+    from servekit.batch.worker import finalize
+
+    assert finalize(manifest, worker.store, batch_id) is None
+    body = status_of(env, batch_id)
+    assert body["status"] == shapes.BatchStatus.RUNNING
+    assert body["chunks"] == {"total": 2, "done": 1, "failed": 0}
+    assert shapes.output_prefix(batch_id) + "_SUCCESS" not in env.keys(
+        shapes.batch_prefix(batch_id)
+    )
+    env.worker.drain(idle_polls=1)  # chunk 0's message is now a duplicate; chunk 1 runs
+    body = status_of(env, batch_id)
+    assert body["status"] == shapes.BatchStatus.COMPLETE
+    assert body["chunks"] == {"total": 2, "done": 2, "failed": 0}
+
+
+def test_two_workers_racing_past_the_status_check_count_the_chunk_once(
+    env: BatchStack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Both deliveries of chunk 0 read it PENDING before either finished it (a redelivery
+    while the first run is still going): both run it, only one counts it, and the batch is
+    not closed while chunk 1 has not run."""
+    rows = digits_rows(20, seed=12)
+    batch_id = submit(env, env.upload("inputs/race.jsonl", jsonl(rows)), chunk_rows=10)
+    env.splitter.drain(idle_polls=1)
+    bodies = chunk_bodies(env)
+    assert sorted(bodies) == [0, 1]
+    worker = env.modules["batch_worker"].worker
+    pending = worker.manifest.chunk(batch_id, 0)
+    assert pending["status"] == shapes.ChunkStatus.PENDING
+    # Each worker's status check sees what both read before either finished the chunk.
+    monkeypatch.setattr(worker.manifest, "chunk", lambda batch, index: dict(pending))
+    first = worker.handle(bodies[0])
+    second = worker.handle(bodies[0])
+    assert (first.status, first.rows) == (shapes.ChunkStatus.DONE, 10)
+    assert (second.status, second.rows) == ("duplicate", 0)
+    monkeypatch.undo()
+    body = status_of(env, batch_id)
+    assert body["status"] == shapes.BatchStatus.RUNNING
+    assert body["chunks"] == {"total": 2, "done": 1, "failed": 0}
+    assert worker.manifest.chunk(batch_id, 1)["status"] == shapes.ChunkStatus.PENDING
+    assert shapes.output_prefix(batch_id) + "manifest.json" not in env.keys(
+        shapes.batch_prefix(batch_id)
+    )
+    env.worker.drain(idle_polls=1)
+    body = status_of(env, batch_id)
+    assert body["status"] == shapes.BatchStatus.COMPLETE
+    assert body["chunks"] == {"total": 2, "done": 2, "failed": 0}
+    assert_matches_onnxruntime(env, batch_id, rows)

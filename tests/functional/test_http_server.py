@@ -10,27 +10,43 @@ import json
 import os
 import re
 import subprocess
+import time
+import uuid
 from collections.abc import Iterator
 
 import httpx
 import pytest
 
 from servekit_cli.serve import curl_example
-from tests.contract import BAD_INPUT_CASES, JSON, ROW, Case
+from tests.contract import (
+    ACCEPTED_EDGE_CASES,
+    BAD_INPUT_CASES,
+    INPUTS_REF_CASES,
+    JSON,
+    ROW,
+    Case,
+    EdgeCase,
+)
 from tests.helpers import MODEL_DIR, REPO_ROOT, LambdaContext, example_request, load_event
-from tests.local_server import local_server
+from tests.local_server import LocalServer, local_server
 
 
 @pytest.fixture(scope="module")
-def server(serving_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    with local_server(
-        tmp_path_factory.mktemp("serve"), {**os.environ, **serving_env}, timeout_s=30
-    ) as served:
+def served(
+    serving_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[LocalServer]:
+    env = {**os.environ, **serving_env, "PYTHONUNBUFFERED": "1"}  # log lines as they happen
+    with local_server(tmp_path_factory.mktemp("serve"), env, timeout_s=30) as served:
         assert served.state_file.is_file()  # where the CLI finds the embedded AWS
-        yield served.url
+        yield served
     # SIGTERM is a graceful stop that removes the state file
     assert served.process.returncode == 0
     assert not served.state_file.exists()
+
+
+@pytest.fixture(scope="module")
+def server(served: LocalServer) -> str:
+    return served.url
 
 
 @pytest.fixture(scope="module")
@@ -65,11 +81,31 @@ def test_the_printed_curl_example_works(server: str) -> None:
     assert body["predictions"][0]["label"] == expected
 
 
-def test_correlation_id_round_trip(client: httpx.Client) -> None:
+def logged_correlation_ids(served: LocalServer, wanted: list[str]) -> list[str]:
+    """The correlation ids of the server's "request served" lines, once ``wanted`` are in."""
+    deadline = time.monotonic() + 10
+    while True:
+        ids = []
+        for line in served.log_path.read_text(errors="replace").splitlines():
+            if line.startswith("{") and '"request served"' in line:
+                ids.append(json.loads(line).get("correlation_id"))
+        if set(wanted) <= set(ids) or time.monotonic() > deadline:
+            return ids
+        time.sleep(0.05)
+
+
+def test_correlation_id_round_trip(client: httpx.Client, served: LocalServer) -> None:
     response = client.get("/health", headers={"x-correlation-id": "trace-123"})
     assert response.headers["x-correlation-id"] == "trace-123"
-    generated = client.get("/health").headers["x-correlation-id"]
-    assert len(generated) == 36  # a fresh UUID when the client sends none
+    generated = [client.get("/health").headers["x-correlation-id"] for _ in range(2)]
+    refused = client.post("/predict", content=b"{", headers=JSON)  # errors carry one too
+    generated.append(refused.headers["x-correlation-id"])
+    assert len(set(generated)) == 3, generated  # a fresh UUID per request when none is sent
+    for correlation_id in generated:
+        assert str(uuid.UUID(correlation_id)) == correlation_id
+    logged = logged_correlation_ids(served, ["trace-123", *generated])
+    for correlation_id in ("trace-123", *generated):
+        assert logged.count(correlation_id) == 1, (correlation_id, logged)
 
 
 def test_openapi_documents_every_route_and_error(client: httpx.Client) -> None:
@@ -83,13 +119,35 @@ def test_openapi_documents_every_route_and_error(client: httpx.Client) -> None:
     assert error_ref.endswith("/ErrorResponse")
 
 
-@pytest.mark.parametrize("case", BAD_INPUT_CASES, ids=lambda c: c.name)
+@pytest.mark.parametrize("case", [*BAD_INPUT_CASES, *INPUTS_REF_CASES], ids=lambda c: c.name)
 def test_bad_input_gets_a_clear_4xx(client: httpx.Client, case: Case) -> None:
     response = client.request(case.method, case.path, content=case.body, headers=case.headers)
     body = response.json()
     assert (response.status_code, body["error"]["code"]) == (case.status, case.code), body
     assert case.fragment in body["error"]["message"]
     assert "x-correlation-id" in response.headers
+
+
+@pytest.mark.parametrize("case", ACCEPTED_EDGE_CASES, ids=lambda c: c.name)
+def test_requests_exactly_at_a_limit_are_served(client: httpx.Client, case: EdgeCase) -> None:
+    response = client.post("/predict", content=case.body, headers=JSON)
+    assert response.status_code == 200, response.text
+    assert len(response.json()["predictions"]) == case.rows
+
+
+def test_streamed_body_exactly_at_the_limit_is_served(client: httpx.Client) -> None:
+    """Chunked (no Content-Length): the count as it arrives also allows exactly the limit."""
+    (case,) = [c for c in ACCEPTED_EDGE_CASES if c.name == "body_at_the_limit"]
+
+    def chunks() -> Iterator[bytes]:
+        for start in range(0, len(case.body), 1000):
+            yield case.body[start : start + 1000]
+
+    response = client.post("/predict", content=chunks(), headers=JSON)
+    assert response.status_code == 200, response.text
+    over = client.post("/predict", content=iter([case.body, b" "]), headers=JSON)
+    assert over.status_code == 413
+    assert over.json()["error"]["code"] == "body_too_large"
 
 
 def test_streamed_body_over_the_limit_is_refused(client: httpx.Client) -> None:

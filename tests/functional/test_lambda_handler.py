@@ -6,7 +6,9 @@ import importlib
 import io
 import json
 import os
+import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from types import ModuleType
 from typing import Any
 
@@ -14,7 +16,13 @@ import numpy as np
 import onnxruntime as ort
 import pytest
 
-from tests.contract import BAD_INPUT_CASES, Case
+from tests.contract import (
+    ACCEPTED_EDGE_CASES,
+    BAD_INPUT_CASES,
+    INPUTS_REF_CASES,
+    Case,
+    EdgeCase,
+)
 from tests.helpers import MODEL_DIR, LambdaContext, event_for, load_event
 
 
@@ -104,12 +112,56 @@ def test_health_and_models(inference: ModuleType) -> None:
     assert described == by_name["digits-mlp"]
 
 
-def test_client_correlation_id_is_echoed(inference: ModuleType) -> None:
+def served_log_ids(log_stream: io.StringIO) -> list[str]:
+    """The correlation id of each "request served" line logged so far."""
+    lines = [json.loads(line) for line in log_stream.getvalue().splitlines() if line]
+    return [line["correlation_id"] for line in lines if line.get("message") == "request served"]
+
+
+def test_client_correlation_id_is_echoed(
+    inference: ModuleType, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    log_stream = io.StringIO()  # Powertools' handler holds the stdout it saw at import
+    monkeypatch.setattr(inference.logger.registered_handler, "stream", log_stream)
+    supplied = "order-42.retry-1:A_b"  # every character class the format allows
+    for name in ("health", "predict_one_row", "openapi"):  # hot routes, and the FastAPI app's
+        event = load_event(name)
+        event["headers"]["x-correlation-id"] = supplied
+        assert invoke(inference, event)[1]["x-correlation-id"] == supplied
+    assert served_log_ids(log_stream) == [supplied] * 3
     event = load_event("health")
-    event["headers"]["x-correlation-id"] = "order-42.retry-1"
-    assert invoke(inference, event)[1]["x-correlation-id"] == "order-42.retry-1"
     event["headers"]["x-correlation-id"] = "bad id with spaces\nand newlines"
     assert invoke(inference, event)[1]["x-correlation-id"] == "JKJaXmPLvHcESHB="
+    assert served_log_ids(log_stream)[-1] == "JKJaXmPLvHcESHB="
+
+
+def test_without_any_id_each_request_gets_its_own_fresh_one(
+    inference: ModuleType, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No client id and no API Gateway request id: a new UUID per request, the same one in
+    the response header and in the request's log line."""
+    log_stream = io.StringIO()
+    monkeypatch.setattr(inference.logger.registered_handler, "stream", log_stream)
+    echoed: list[str] = []
+    for name in ("health", "health", "predict_one_row", "openapi"):
+        event = load_event(name)
+        event["headers"].pop("x-correlation-id", None)
+        del event["requestContext"]["requestId"]
+        status, headers, _ = invoke(inference, event)
+        assert status == 200
+        echoed.append(headers["x-correlation-id"])
+    assert len(set(echoed)) == len(echoed), echoed  # never a constant, never reused
+    for correlation_id in echoed:
+        assert str(uuid.UUID(correlation_id)) == correlation_id
+    assert served_log_ids(log_stream) == echoed
+    # With API Gateway's request id, each request carries its own.
+    ids = []
+    for request_id in ("JKJaXmPLvHcESH1=", "JKJaXmPLvHcESH2="):
+        event = load_event("health")
+        event["requestContext"]["requestId"] = request_id
+        ids.append(invoke(inference, event)[1]["x-correlation-id"])
+    assert ids == ["JKJaXmPLvHcESH1=", "JKJaXmPLvHcESH2="]
+    assert served_log_ids(log_stream)[-2:] == ids
 
 
 def test_openapi_and_docs_are_served(inference: ModuleType) -> None:
@@ -121,7 +173,7 @@ def test_openapi_and_docs_are_served(inference: ModuleType) -> None:
     assert "swagger" in response["body"].lower()
 
 
-@pytest.mark.parametrize("case", BAD_INPUT_CASES, ids=lambda c: c.name)
+@pytest.mark.parametrize("case", [*BAD_INPUT_CASES, *INPUTS_REF_CASES], ids=lambda c: c.name)
 def test_bad_input_gets_a_clear_4xx(inference: ModuleType, case: Case) -> None:
     status, headers, body = invoke(
         inference, event_for(case.method, case.path, case.body, case.headers)
@@ -130,6 +182,18 @@ def test_bad_input_gets_a_clear_4xx(inference: ModuleType, case: Case) -> None:
     assert case.fragment in body["error"]["message"]
     assert set(body) == {"error"}
     assert "x-correlation-id" in headers
+
+
+@pytest.mark.parametrize("case", ACCEPTED_EDGE_CASES, ids=lambda c: c.name)
+def test_requests_exactly_at_a_limit_are_served(inference: ModuleType, case: EdgeCase) -> None:
+    assert case.body.startswith(b"{")
+    event = event_for("POST", "/predict", case.body, {"content-type": "application/json"})
+    status, _, body = invoke(inference, event)
+    assert status == 200, body
+    rows = json.loads(case.body)["inputs"]
+    expected = reference_probabilities("digits-logreg", rows).argmax(1)
+    assert [p["label"] for p in body["predictions"]] == [str(i) for i in expected]
+    assert len(body["predictions"]) == case.rows
 
 
 def test_unexpected_failure_is_an_opaque_500(
@@ -169,12 +233,29 @@ def test_logs_and_emf_metrics_are_structured(
     assert predictions["model"] == "digits-mlp"
 
 
-def test_model_loads_once_per_cold_start(inference: ModuleType) -> None:
-    registry = inference.service.catalog
-    sessions = [id(m.session) for m in registry]
-    for _ in range(3):
-        invoke(inference, load_event("predict_one_row"))
-    assert [id(m.session) for m in inference.service.catalog] == sessions
+def test_model_loads_once_per_cold_start(
+    inference: ModuleType, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A spy on onnxruntime counts every session made: one per model at import (a cold
+    start, re-run here), none while serving. The sessions are held, not their id()s."""
+    created: list[str] = []
+    real_session = ort.InferenceSession
+
+    def counting_session(path: str, *args: Any, **kwargs: Any) -> Any:
+        created.append(Path(path).parent.name)
+        return real_session(path, *args, **kwargs)
+
+    monkeypatch.setattr(ort, "InferenceSession", counting_session)
+    cold = importlib.reload(inference)  # the handler module's import: a cold start
+    assert sorted(created) == ["digits-logreg", "digits-mlp"]
+    catalog = cold.service.catalog
+    sessions = [m.session for m in catalog]
+    created.clear()
+    for event in ("predict_one_row", "predict_many_rows", "health", "list_models") * 2:
+        assert invoke(cold, load_event(event))[0] == 200
+    assert created == []  # no session made while serving
+    assert cold.service.catalog is catalog
+    assert all(m.session is s for m, s in zip(cold.service.catalog, sessions, strict=True))
 
 
 def test_content_type_is_matched_case_insensitively(inference: ModuleType) -> None:

@@ -105,6 +105,23 @@ def test_memory_backend_expires_and_evicts_least_recently_used() -> None:
     assert backend.get_or_claim(["a", "d"], ["a:lease", "d:lease"], 100) == [True, b"4"]
 
 
+def test_settings_defaults_are_the_documented_values() -> None:
+    """The README's SERVEKIT_CACHE_* table, as literals (from the environment and as the
+    dataclass's own defaults)."""
+    for settings in (CacheSettings.from_env({"SERVEKIT_CACHE_BACKEND": "memory"}), CacheSettings()):
+        assert (settings.tls, settings.cluster, settings.auth) == (False, False, "none")
+        assert (settings.ttl_s, settings.data_ttl_s) == (3600, 900)
+        assert settings.max_value_bytes == 65_536
+        assert (settings.timeout_ms, settings.connect_timeout_ms) == (30, 50)
+        assert (settings.breaker_failures, settings.breaker_reset_s) == (3, 5.0)
+        assert (settings.lease_ms, settings.lease_wait_ms) == (500, 200)
+        assert settings.key_prefix == "sk"
+        assert settings.memory_max_items == 10_000
+        assert (settings.near_items, settings.near_ttl_s) == (4096, 60)
+        assert settings.input_buckets == ()
+    assert CacheSettings().backend == "none"
+
+
 def test_settings_defaults_and_switches() -> None:
     assert CacheSettings.from_env({}).backend == "none"
     assert not CacheSettings.from_env({}).enabled
@@ -184,3 +201,11 @@ def test_local_server_cache_environment() -> None:
         "SERVEKIT_CACHE_URL": "redis://h:1/0",
     }
     assert cache_environment("redis://h:1/0", enabled=False) == {"SERVEKIT_CACHE_BACKEND": "none"}
+
+
+def test_build_cache_uses_the_backend_it_is_given_even_an_empty_one() -> None:
+    from servekit.cache import build_cache
+
+    given = MemoryBackend()  # empty, so falsy (it has a __len__)
+    wiring = build_cache(CacheSettings(backend="memory"), backend=given)
+    assert wiring.cache is not None and wiring.cache.backend is given

@@ -58,6 +58,19 @@ class BrokenBackend(MemoryBackend):
         raise CacheBackendError("connection refused")
 
 
+class WriteFailingBackend(MemoryBackend):
+    """Reads work; every write fails."""
+
+    def __init__(self, name: str = "memory") -> None:
+        super().__init__()
+        self.name = name
+
+    def set_many(
+        self, items: Sequence[tuple[str, bytes]], ttl_ms: int, release: Sequence[str] = ()
+    ) -> None:
+        raise CacheBackendError("write-back failed") from ConnectionError("connection reset")
+
+
 def toy(version: str = "2.0.0") -> tuple[LoadedModel, FakeSession]:
     session = FakeSession()
     manifest = dataclasses.replace(Manifest.from_dict(MANIFEST), version=version)
@@ -171,3 +184,19 @@ def test_near_cache_serves_repeats_before_and_during_an_outage() -> None:
     assert len(session.batches) == 2
     assert recorded.degradations[0] == ("get", "CacheBackendError")
     assert predictor(MemoryBackend())[0].near is None  # no near cache over an in-process one
+
+
+@pytest.mark.parametrize("name", ["memory", "shared"])  # shared: leases and a near cache
+def test_a_cache_that_cannot_be_written_still_answers_and_counts_each_failed_write(
+    name: str,
+) -> None:
+    model, session = toy()
+    backend = WriteFailingBackend(name)
+    cached, recorded = predictor(backend)
+    expected = model.predict(rows((2, 1), (0, 1))).probabilities
+    result = cached.predict(model, rows((2, 1), (0, 1)))
+    assert result.class_indices == [2, 0] and result.cached == [False, False]
+    np.testing.assert_array_equal(result.probabilities, expected)
+    assert recorded.degradations == [("set", "ConnectionError")]
+    assert len(backend) == 0 and len(session.batches) == 2  # (one of them was `expected`)
+    assert cached.cache.breaker.state == "closed"  # one failure: reads still go to the cache

@@ -43,6 +43,40 @@ def test_rejections(body: bytes, status: int, code: str) -> None:
     assert caught.value.message
 
 
+def test_a_body_of_exactly_the_limit_is_accepted_and_one_byte_more_refused() -> None:
+    body = b'{"inputs": [1, 2]}'
+    padded = body + b" " * (64 - len(body))
+    assert decode_prediction_bytes(padded, None, 64).inputs == [1, 2]
+    with pytest.raises(ApiError) as caught:
+        decode_prediction_bytes(padded + b" ", None, 64)
+    assert (caught.value.status, caught.value.code) == (413, "body_too_large")
+    assert caught.value.message == "request body is 65 bytes; the limit is 64 bytes"
+
+
+def test_inputs_by_reference_alone() -> None:
+    request = decode_prediction_bytes(b'{"inputs_ref": "s3://b/k.json", "model": "m"}', None, 1024)
+    assert (request.inputs_ref, request.inputs, request.model) == ("s3://b/k.json", None, "m")
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"inputs": [[1, 2]], "inputs_ref": "s3://b/k.json"}',
+        b'{"inputs": null, "inputs_ref": "s3://b/k.json"}',
+        b'{"inputs_ref": 5}',
+        b'{"inputs_ref": ["s3://b/k.json"]}',
+        b'{"inputs_ref": {"bucket": "b"}}',
+        b'{"inputs_ref": true}',
+        b'{"inputs": [[1, 2]], "inputs_ref": 5}',
+    ],
+)
+def test_inputs_ref_must_be_a_string_sent_without_inputs(body: bytes) -> None:
+    with pytest.raises(ApiError) as caught:
+        decode_prediction_bytes(body, None, 1024)
+    assert (caught.value.status, caught.value.code) == (422, "invalid_field")
+    assert "'inputs_ref' must be an s3:// URI string, sent without 'inputs'" in caught.value.message
+
+
 def test_nan_hint_says_why() -> None:
     with pytest.raises(ApiError, match="NaN and Infinity are not valid JSON"):
         decode_prediction_bytes(b'{"inputs": [1, NaN]}', None, 1024)

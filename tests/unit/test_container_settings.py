@@ -20,6 +20,26 @@ def test_defaults_follow_the_sagemaker_contract() -> None:
     assert settings.providers == ()
 
 
+def test_defaults_are_the_documented_values() -> None:
+    """The README's SERVEKIT_CONTAINER_* table, as literals, from the environment and as the
+    dataclass's own defaults (the code keeps both copies)."""
+    for settings in (ContainerSettings.from_env({}), ContainerSettings()):
+        assert settings.model_dir == Path("/opt/ml/model")
+        assert settings.model is None
+        assert (settings.host, settings.port) == ("0.0.0.0", 8080)
+        assert settings.backend == "onnxruntime"
+        assert settings.providers == ()
+        assert settings.torch_device == "auto"
+        assert settings.batching is True
+        assert (settings.max_batch_rows, settings.max_wait_ms) == (64, 5.0)
+        assert settings.max_queue == 512
+        assert settings.batch_concurrency == 1
+        assert settings.request_timeout_ms == 30_000
+        assert settings.max_rows == 1024
+        assert settings.max_body_bytes == 6_291_456  # 6 MB, SageMaker real-time's limit
+        assert settings.stats_interval_s == 60
+
+
 def test_sagemaker_bind_port_is_honoured_and_overridable() -> None:
     assert ContainerSettings.from_env({"SAGEMAKER_BIND_TO_PORT": "9000"}).port == 9000
     env = {"SAGEMAKER_BIND_TO_PORT": "9000", "SERVEKIT_CONTAINER_PORT": "9100"}

@@ -16,5 +16,16 @@ def test_invalid_client_id_falls_back_to_the_platform_id() -> None:
         assert resolve_correlation_id({"x-correlation-id": bad}, "platform") == "platform"
 
 
-def test_without_any_id_a_uuid_is_made() -> None:
-    uuid.UUID(resolve_correlation_id({}, None))
+def test_without_any_id_a_fresh_uuid_is_made_each_time() -> None:
+    made = [resolve_correlation_id({}, None) for _ in range(3)]
+    assert len(set(made)) == 3  # not a constant, not reused
+    for correlation_id in made:
+        assert str(uuid.UUID(correlation_id)) == correlation_id
+    invalid = resolve_correlation_id({"x-correlation-id": "has space"}, None)
+    assert invalid not in made and uuid.UUID(invalid)
+
+
+def test_a_valid_client_id_is_kept_verbatim_at_the_edges_of_the_format() -> None:
+    for supplied in ("a", "A-z_0.9:x", "x" * 128, "0000"):
+        assert resolve_correlation_id({"x-correlation-id": supplied}, "platform") == supplied
+        assert resolve_correlation_id({"x-correlation-id": supplied}, None) == supplied

@@ -24,6 +24,14 @@ def test_settings_defaults_and_overrides() -> None:
         c.DEFAULT_MAX_RECEIVE_COUNT, c.DEFAULT_RESULT_TTL_DAYS,
     )  # fmt: skip
     assert settings.topic_arn is None and settings.callback_allow_http is False
+    # The documented values themselves (README: jobs.max_receive_count 3, result_ttl_days 7,
+    # inline_result_bytes 65536), from the environment and as the dataclass's defaults.
+    bare = JobsSettings(table_name="jobs", queue_url="q", results_bucket="results")
+    for defaults in (settings, bare):
+        assert defaults.max_receive_count == 3
+        assert defaults.ttl_days == 7
+        assert defaults.inline_result_bytes == 65_536
+        assert defaults.dlq_url is None and defaults.topic_arn is None
     custom = JobsSettings.from_env(
         {**REQUIRED, c.ENV_JOBS_MAX_RECEIVE_COUNT: "5", c.ENV_JOBS_CALLBACK_ALLOW_HTTP: "true"}
     )

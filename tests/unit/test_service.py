@@ -68,7 +68,8 @@ def parts() -> tuple[InferenceService, FakeSession, FakeRecorder]:
     model = LoadedModel(manifest=Manifest.from_dict(MANIFEST), session=session)
     recorder = FakeRecorder()
     settings = Settings(model_dir=Path("/unused"), max_rows=4)
-    service = InferenceService(ModelCatalog.of_models([model]), settings, recorder)  # type: ignore[arg-type]
+    catalog = ModelCatalog.of_models([model], max_rows=settings.max_rows)
+    service = InferenceService(catalog, settings, recorder)  # type: ignore[arg-type]
     return service, session, recorder
 
 
@@ -98,6 +99,17 @@ def test_rejections_are_recorded_and_nothing_runs(parts: Any) -> None:
         predict(service, b'{"inputs": [[1, 2]], "model": "nope"}', None)
     assert recorder.rejections == ["invalid_shape", "unknown_model"]
     assert session.batches == []
+
+
+def test_exactly_max_rows_are_served_and_one_more_is_refused(parts: Any) -> None:
+    service, session, recorder = parts  # max_rows=4
+    result = predict(service, b'{"inputs": [[1, 0], [0, 1], [5, 2], [2, 5]]}', None)
+    assert [p["label"] for p in result["predictions"]] == ["eel", "cat", "eel", "cat"]
+    with pytest.raises(ApiError) as caught:
+        predict(service, b'{"inputs": [[1, 0], [0, 1], [5, 2], [2, 5], [3, 3]]}', None)
+    assert (caught.value.status, caught.value.code) == (422, "too_many_rows")
+    assert "'inputs' has 5 rows; at most 4 are allowed" in caught.value.message
+    assert len(session.batches) == 1 and recorder.rejections == ["too_many_rows"]
 
 
 def test_models_are_described(parts: Any) -> None:

@@ -12,6 +12,7 @@ from servekit.sessions.errors import RecordTooLargeError, SessionBusyError, Stor
 from servekit.sessions.events import Event
 from servekit.sessions.records import SessionRecord, from_item, item_size, to_item
 from servekit.sessions.store import SessionStore
+from tests.dynamo_condition import condition_holds
 
 RECORD = SessionRecord(
     session_id="s",
@@ -28,7 +29,8 @@ def _error(code: str) -> ClientError:
 
 
 class FakeClient:
-    """One table in a dict; honours the store's two condition expressions."""
+    """One table in a dict; evaluates each write's condition expression as DynamoDB would
+    (tests/dynamo_condition.py), so a wrong condition loses or wins here as it would there."""
 
     def __init__(self) -> None:
         self.items: dict[str, dict[str, Any]] = {}
@@ -45,13 +47,13 @@ class FakeClient:
         if self.put_errors:
             raise self.put_errors.pop(0)
         key = kwargs["Item"]["session_id"]["S"]
-        current = self.items.get(key)
-        if kwargs["ConditionExpression"] == "attribute_not_exists(#pk)":
-            ok = current is None
-        else:
-            expected = kwargs["ExpressionAttributeValues"][":expected"]["N"]
-            ok = current is not None and current["version"]["N"] == expected
-        if not ok:
+        holds = condition_holds(
+            kwargs["ConditionExpression"],
+            self.items.get(key),
+            kwargs.get("ExpressionAttributeNames"),
+            kwargs.get("ExpressionAttributeValues"),
+        )
+        if not holds:
             raise _error("ConditionalCheckFailedException")
         self.items[key] = kwargs["Item"]
         return {}
@@ -91,6 +93,112 @@ def test_a_lost_write_rereads_and_retries_with_growing_capped_backoff() -> None:
     assert seen == [1, 1, 1, 1]  # re-read before every attempt
     assert sleeps == [0.01, 0.02, 0.03]  # full jitter (jitter()=1 here) up to the cap
     assert store.conflicts == 3
+
+
+def _event(event_id: str) -> Event:
+    return Event(id=event_id, item="item-02", type="click", at=1_763_000_000_001)
+
+
+def _adding(event_id: str) -> Any:
+    """A change that appends one event to the session (creating it if absent)."""
+
+    def change(current: SessionRecord | None) -> SessionRecord:
+        base = current or replace(RECORD, events=())
+        return replace(base, events=(*base.events, _event(event_id)))
+
+    return change
+
+
+def test_a_write_that_another_writer_beat_rereads_and_applies_its_change_again() -> None:
+    """A real race (no injected errors): between this writer's read and its write, another
+    writer commits. The condition on the version read must make this write lose."""
+    client, sleeps = FakeClient(), []
+    store, other = _store(client, sleeps), _store(client, [])
+    store.update("s", lambda current: RECORD)
+    seen: list[int] = []
+
+    def add_mine(current: SessionRecord | None) -> SessionRecord:
+        assert current is not None
+        seen.append(current.version)
+        if len(seen) == 1:  # the other writer commits after this read
+            other.update("s", _adding("x"))
+        return replace(current, events=(*current.events, _event("mine")))
+
+    record, written = store.update("s", add_mine)
+    assert written and record is not None
+    assert seen == [1, 2]  # lost once, re-read the other writer's version, won
+    assert store.conflicts == 1 and len(sleeps) == 1
+    stored = store.get("s")
+    assert stored is not None and stored.version == 3
+    assert [e.id for e in stored.events] == ["e1", "x", "mine"]  # neither update lost
+
+
+def test_two_writers_creating_the_same_session_do_not_both_create_it() -> None:
+    client, sleeps = FakeClient(), []
+    store, other = _store(client, sleeps), _store(client, [])
+    calls: list[SessionRecord | None] = []
+
+    def create(current: SessionRecord | None) -> SessionRecord:
+        calls.append(current)
+        if len(calls) == 1:
+            other.update("s", _adding("first"))
+        base = current or RECORD
+        return replace(base, events=(*base.events, _event("second")))
+
+    record, _ = store.update("s", create)
+    assert calls[0] is None and calls[1] is not None  # the create lost, then updated
+    assert record is not None and record.version == 2
+    stored = store.get("s")
+    assert stored is not None and [e.id for e in stored.events] == ["first", "second"]
+    assert store.conflicts == 1
+
+
+def test_a_session_deleted_and_recreated_meanwhile_is_not_overwritten() -> None:
+    """The version read must match exactly: a recreated session has a lower version."""
+    client, sleeps = FakeClient(), []
+    store, other = _store(client, sleeps), _store(client, [])
+    store.update("s", lambda current: RECORD)
+    store.update("s", lambda current: RECORD)  # version 2
+    seen: list[int] = []
+
+    def add_mine(current: SessionRecord | None) -> SessionRecord:
+        base = current or RECORD
+        seen.append(base.version)
+        if len(seen) == 1:
+            other.delete("s")
+            other.update("s", _adding("new"))
+        return replace(base, events=(*base.events, _event("mine")))
+
+    store.update("s", add_mine)
+    assert seen == [2, 1] and store.conflicts == 1
+    stored = store.get("s")
+    assert stored is not None and stored.version == 2
+    assert [e.id for e in stored.events] == ["new", "mine"]
+
+
+def test_the_fake_evaluates_the_condition_it_is_given() -> None:
+    item = {"session_id": {"S": "s"}, "version": {"N": "3"}}
+    names, three = {"#v": "version"}, {":e": {"N": "3"}}
+    assert condition_holds("#v = :e", item, names, three)
+    assert not condition_holds("#v <> :e", item, names, three)
+    assert not condition_holds("#v = :e", item, names, {":e": {"N": "2"}})
+    assert not condition_holds("#v = :e", None, names, three)  # no item: no version
+    assert not condition_holds("#v = :e", item, names, {":e": {"S": "3"}})  # types differ
+    assert condition_holds("#v >= :e AND attribute_exists(#v)", item, names, three)
+    assert condition_holds("attribute_not_exists(#pk)", None, {"#pk": "session_id"})
+    assert not condition_holds("attribute_not_exists(#pk)", item, {"#pk": "session_id"})
+    assert condition_holds("NOT (#v < :e) OR version = :e", item, names, three)
+    for expression, bad_names, bad_values in [
+        ("#v = :e", {}, three),  # #v undefined
+        ("#v = :e", names, {}),  # :e undefined
+        ("#v = :e", {**names, "#pk": "session_id"}, three),  # #pk unused
+        ("attribute_not_exists(#v)", names, three),  # :e unused
+        ("#v == :e", names, three),
+        ("#v = :e AND", names, three),
+    ]:
+        with pytest.raises(ClientError) as caught:
+            condition_holds(expression, item, bad_names, bad_values)
+        assert caught.value.response["Error"]["Code"] == "ValidationException"
 
 
 def test_retries_are_bounded() -> None:

@@ -19,6 +19,61 @@ def test_defaults_from_a_minimal_environment() -> None:
     assert settings.xray_subsegments is False
 
 
+def test_documented_defaults_are_the_values_served() -> None:
+    """The README's table, as literals: from the environment and as the dataclass's own
+    defaults (two copies in the code: both must keep the documented value)."""
+    for settings in (
+        Settings.from_env({"SERVEKIT_MODEL_DIR": "/m"}),
+        Settings(model_dir=Path("/m")),
+    ):
+        assert settings.models == ()
+        assert settings.default_model is None
+        assert settings.max_rows == 1024
+        assert settings.max_body_bytes == 1_048_576
+        assert settings.fast_path is True
+        assert settings.xray_subsegments is False
+    assert Settings(model_dir=Path("/m")).intra_op_threads == 1
+    memory = {"SERVEKIT_MODEL_DIR": "/m", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "3538"}
+    assert Settings.from_env(memory).intra_op_threads == 2  # one per 1,769 MB
+
+
+def test_other_capabilities_settings_defaults_are_the_documented_values() -> None:
+    from servekit.batch.settings import BatchSettings
+    from servekit.gpu_proxy import GpuProxySettings
+    from servekit.sessions.settings import SessionSettings
+
+    for sessions in (
+        SessionSettings.from_env({"SERVEKIT_SESSIONS_TABLE": "t"}),
+        SessionSettings(table="t"),
+    ):
+        assert sessions.model == "session-recs-v2"
+        assert sessions.ttl_s == 604_800  # 7 days
+        assert sessions.max_events == 100
+        assert sessions.max_attempts == 10
+    for batch in (
+        BatchSettings.from_env({"SERVEKIT_BATCH_TABLE": "t", "SERVEKIT_BATCH_BUCKET": "b"}),
+        BatchSettings(table="t", bucket="b"),
+    ):
+        assert batch.chunk_rows == 8192
+        assert batch.inference_rows == 1024
+        assert batch.max_receive == 3
+        assert batch.validate_rows == 1000
+        assert batch.ttl_days == 7
+        assert batch.schedule_prefix == "scheduled/"
+        assert batch.schedule_model is None
+    for gpu in (
+        GpuProxySettings.from_env({"SERVEKIT_GPU_ENDPOINT_NAME": "ep"}),
+        GpuProxySettings(endpoint_name="ep"),
+    ):
+        assert (gpu.connect_timeout_s, gpu.read_timeout_s) == (1.0, 10.0)
+        assert gpu.max_attempts == 3
+        assert (gpu.backoff_base_s, gpu.backoff_max_s) == (0.05, 1.0)
+        assert gpu.hedge_delay_s is None
+        assert gpu.budget_s == 25.0
+        assert gpu.max_body_bytes == 6_291_456
+        assert gpu.target_variant is None
+
+
 def test_lists_and_flags_are_parsed() -> None:
     settings = Settings.from_env(
         {

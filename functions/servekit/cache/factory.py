@@ -56,7 +56,7 @@ def build_cache(
     from servekit.cache.predictor import CachingPredictor
 
     cache = FailOpenCache(
-        backend or build_backend(settings),
+        backend if backend is not None else build_backend(settings),  # an empty LRU is falsy
         CircuitBreaker(settings.breaker_failures, settings.breaker_reset_s),
         recorder or CacheMetricsRecorder(),
     )

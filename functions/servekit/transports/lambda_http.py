@@ -90,8 +90,11 @@ class LambdaHttpTransport:
         if self._fallback is None:
             logger.info("loading the FastAPI app for a route outside the fast path")
             self._fallback = self._fallback_factory()
+        # The app resolves the id again (its middleware): hand it this one, or an event without
+        # a request id would get a second fresh UUID, logged under an id the client never sees.
+        headers = {**(event.get("headers") or {}), CORRELATION_HEADER: correlation_id}
         try:
-            response = self._fallback(event, context)
+            response = self._fallback({**event, "headers": headers}, context)
         except binascii.Error:  # Mangum decodes base64 bodies itself
             error = ApiError(400, "malformed_body", "the base64-encoded body does not decode")
             return _response(error.status, error.to_body(), correlation_id)
