@@ -16,11 +16,12 @@ import pytest
 from servekit.cache import CacheSettings, build_cache
 from servekit.cache.backends.base import CacheBackendError
 from servekit.cache.backends.memory import MemoryBackend
-from servekit.dataplane.service import InferenceService
-from servekit.observability import MetricsRecorder, Tracing, metrics
-from servekit.runtime.registry import ModelRegistry
+from servekit.inference import routes
+from servekit.inference.metrics import InferenceMetrics
+from servekit.inference.service import InferenceService
+from servekit.observability import metrics
+from servekit.runtime.catalog import ModelCatalog
 from servekit.settings import Settings
-from servekit.transports.inference_routes import inference_routes
 from servekit.transports.lambda_http import LambdaHttpTransport, not_found_fallback
 from tests.helpers import LambdaContext, event_for, example_request
 
@@ -47,20 +48,20 @@ class ReadOnlyBackend(MemoryBackend):
 
 
 @pytest.fixture(scope="module")
-def registry(serving_env: dict[str, str]) -> ModelRegistry:
-    return ModelRegistry.from_settings(Settings.from_env())
+def registry(serving_env: dict[str, str]) -> ModelCatalog:
+    return ModelCatalog.from_settings(Settings.from_env(), load=True)
 
 
-def service_over(registry: ModelRegistry, backend: MemoryBackend | None) -> InferenceService:
+def service_over(registry: ModelCatalog, backend: MemoryBackend | None) -> InferenceService:
     settings = Settings.from_env()
     if backend is None:  # no cache at all: the reference answers
-        return InferenceService(registry, settings, MetricsRecorder())
+        return InferenceService(registry, settings, InferenceMetrics())
     cache = build_cache(CacheSettings(backend="memory"), backend=backend)  # real recorder
-    return InferenceService(registry, settings, MetricsRecorder(), cache=cache)
+    return InferenceService(registry, settings, InferenceMetrics(), cache=cache)
 
 
 def lambda_caller(service: InferenceService) -> Callable[[bytes], tuple[int, Any]]:
-    transport = LambdaHttpTransport(inference_routes(service, Tracing(False)), not_found_fallback)
+    transport = LambdaHttpTransport(routes.router(service), not_found_fallback)
 
     def call(body: bytes) -> tuple[int, Any]:
         response = transport(event_for("POST", "/predict", body, JSON), LambdaContext())
@@ -75,7 +76,7 @@ def fastapi_caller(service: InferenceService) -> Callable[[bytes], tuple[int, An
 
     from servekit.transports.rest import create_app
 
-    client = TestClient(create_app(service, flush_metrics_per_request=True))
+    client = TestClient(create_app([routes.router(service)], flush_metrics_per_request=True))
 
     def call(body: bytes) -> tuple[int, Any]:
         response = client.post("/predict", content=body, headers=JSON)
@@ -100,7 +101,7 @@ def metric_total(blobs: list[dict[str, Any]], name: str) -> float:
 @pytest.mark.parametrize("transport", [lambda_caller, fastapi_caller], ids=["fast-path", "fastapi"])
 @pytest.mark.parametrize("backend_name", ["memory", "shared"])  # shared: leases, near cache
 def test_failing_writes_still_answer_200_and_are_counted_as_degraded(
-    registry: ModelRegistry,
+    registry: ModelCatalog,
     transport: Callable[[InferenceService], Callable[[bytes], tuple[int, Any]]],
     backend_name: str,
     capsys: pytest.CaptureFixture[str],
