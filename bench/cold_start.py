@@ -34,7 +34,7 @@ for name in {MODELS!r}:
 """
 HANDLER = "import servekit.handlers.inference"
 # The FastAPI app, as the handler would build it for its first non-hot request.
-HANDLER_WITH_FASTAPI = HANDLER + "; servekit.handlers.inference._fastapi_under_mangum()"
+HANDLER_WITH_FASTAPI = HANDLER + "; servekit.handlers.inference.transport._fallback_factory()"
 
 VARIANTS = {
     "floor": (FLOOR, {}),
