@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from servekit import constants
-from servekit.cache.constants import ENV_CACHE_BACKEND, ENV_CACHE_URL
+from servekit.cache.shapes import ENV_CACHE_BACKEND, ENV_CACHE_URL
 
 if TYPE_CHECKING:
     from servekit_cli.local.stack import LocalStack
