@@ -179,8 +179,8 @@ class Bench:
     def flush(self, wiring: str) -> None:
         cache = self.wirings[wiring]
         cache.cache.backend._client.flushall()  # type: ignore[union-attr]
-        if cache.predictor.near is not None:  # type: ignore[attr-defined]
-            cache.predictor.near.close()  # type: ignore[attr-defined]
+        if cache.inference_path.near is not None:  # type: ignore[attr-defined]
+            cache.inference_path.near.close()  # type: ignore[attr-defined]
 
 
 def main() -> None:

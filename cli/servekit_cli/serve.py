@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from servekit import constants
-from servekit.cache.constants import ENV_CACHE_BACKEND, ENV_CACHE_URL
+from servekit.cache.shapes import ENV_CACHE_BACKEND, ENV_CACHE_URL
 
 if TYPE_CHECKING:
     from servekit_cli.local.stack import LocalStack
@@ -95,7 +95,7 @@ def run(args: argparse.Namespace) -> int:
 
     import uvicorn
 
-    from servekit.gpu_proxy.settings import ENV_LOCAL_URL
+    from servekit.gpu_proxy.shapes import ENV_LOCAL_URL
     from servekit.gpu_proxy.wiring import router_from_env as gpu_router_from_env
     from servekit.inference import routes
     from servekit.inference.wiring import build_inference_service

@@ -35,7 +35,7 @@ from constructs import Construct
 
 from infra.config import CacheConfig
 from infra.constructs.network import SUBNET_GROUP, ServekitNetwork
-from servekit.cache import constants as names
+from servekit.cache import shapes as names
 
 __all__ = ["InferenceCache"]
 

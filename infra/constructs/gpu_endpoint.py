@@ -36,7 +36,7 @@ from infra.config import ECR_IMAGE_RE, GpuEndpointConfig
 from infra.constructs.gpu_autoscaling import add_variant_autoscaling
 from infra.constructs.gpu_endpoint_outputs import GpuEndpointOutputs
 from infra.gpu_assets import build_model_archive, stage_container_context
-from servekit.container import settings as container_env
+from servekit.container import shapes as container_env
 
 __all__ = ["NVME_INSTANCE_FAMILIES", "GpuEndpoint", "container_environment", "has_local_nvme"]
 

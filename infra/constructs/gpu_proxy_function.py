@@ -1,7 +1,7 @@
 """The ``POST /gpu/predict`` Lambda: invokes the GPU endpoint, and nothing else.
 
 Its role adds one statement to :class:`ServekitFunction`'s shape: ``sagemaker:InvokeEndpoint``
-on this endpoint's ARN. Settings are ``SERVEKIT_GPU_*`` (names from the runtime module).
+on this endpoint's ARN. Settings are ``SERVEKIT_GPU_*`` (names from ``servekit.gpu_proxy.shapes``).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from infra.constructs.dependencies_layer import Architecture
 from infra.constructs.gpu_endpoint import GpuEndpoint
 from infra.constructs.servekit_function import ServekitFunction
 from servekit.constants import GPU_PROXY_HANDLER
-from servekit.gpu_proxy import settings as proxy_env
+from servekit.gpu_proxy import shapes as proxy_env
 
 __all__ = ["GpuProxyFunction", "gpu_proxy_environment"]
 

@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 import redis
 
-from servekit.cache.predictor import CachingPredictor
+from servekit.cache.inference import CachedInference
 from tests.helpers import LambdaContext, event_for, example_request
 from tests.redis_server import RedisServer, redis_server
 
@@ -54,7 +54,7 @@ def empty_cache(redis_server: RedisServer, handler: ModuleType) -> None:
     if redis_server.process is None:
         redis_server.start()
     redis_server.flush()
-    handler.service.cache.predictor.near.close()  # the in-process near cache too
+    handler.service.cache.inference_path.near.close()  # the in-process near cache too
 
 
 def predict(handler: ModuleType, rows: list[list[float]], model: str = "digits-mlp") -> Any:
@@ -171,8 +171,8 @@ def test_redis_killed_mid_run_costs_latency_never_an_error(
     assert redis.Redis.from_url(redis_server.url).dbsize() == 1  # written back to Redis again
 
 
-def test_caching_predictor_is_wired_from_the_url(handler: ModuleType) -> None:
-    assert isinstance(handler.service.cache.predictor, CachingPredictor)
+def test_cached_inference_is_wired_from_the_url(handler: ModuleType) -> None:
+    assert isinstance(handler.service.cache.inference_path, CachedInference)
     assert handler.service.cache.cache.backend.name == "redis"
 
 
@@ -183,7 +183,7 @@ def test_near_cache_answers_repeats_without_a_round_trip(
     redis_server.flush()  # only this process still knows the rows
     again = predict(handler, ROWS[:2])
     assert [p["cached"] for p in again["predictions"]] == [True, True]
-    handler.service.cache.predictor.near.close()
+    handler.service.cache.inference_path.near.close()
     assert [p["cached"] for p in predict(handler, ROWS[:2])["predictions"]] == [False, False]
 
 

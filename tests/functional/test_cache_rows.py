@@ -14,8 +14,8 @@ import redis
 import redis.cluster
 
 from servekit.cache import CacheSettings, build_cache
-from servekit.cache.constants import ACL_RULES
-from servekit.cache.metrics import NullCacheRecorder
+from servekit.cache.metrics import CacheMetrics
+from servekit.cache.shapes import ACL_RULES
 from servekit.runtime.catalog import ModelCatalog
 from servekit.runtime.model import LoadedModel
 from servekit.settings import Settings
@@ -62,36 +62,36 @@ class SlowCountingSession:
 
 
 def test_entries_expire_after_the_ttl(server: RedisServer, mlp: LoadedModel) -> None:
-    wiring = build_cache(settings(server, SERVEKIT_CACHE_TTL_S="1"), NullCacheRecorder())
-    assert wiring.predictor.predict(mlp, ROW).cached == [False]
-    assert wiring.predictor.predict(mlp, ROW).cached == [True]
+    wiring = build_cache(settings(server, SERVEKIT_CACHE_TTL_S="1"), CacheMetrics())
+    assert wiring.inference_path.predict(mlp, ROW).cached == [False]
+    assert wiring.inference_path.predict(mlp, ROW).cached == [True]
     ttl_ms = redis.Redis.from_url(server.url).pttl(
         redis.Redis.from_url(server.url).keys("*:p:*")[0]
     )
     assert 0 < ttl_ms <= 1000
     time.sleep(1.1)
-    assert wiring.predictor.predict(mlp, ROW).cached == [False]
+    assert wiring.inference_path.predict(mlp, ROW).cached == [False]
 
 
 def test_a_new_version_does_not_see_the_old_versions_answers(
     server: RedisServer, mlp: LoadedModel
 ) -> None:
-    wiring = build_cache(settings(server), NullCacheRecorder())
+    wiring = build_cache(settings(server), CacheMetrics())
     upgraded = dataclasses.replace(mlp, manifest=dataclasses.replace(mlp.manifest, version="1.1.0"))
-    assert wiring.predictor.predict(mlp, ROW).cached == [False]
-    assert wiring.predictor.predict(upgraded, ROW).cached == [False]
-    assert wiring.predictor.predict(upgraded, ROW).cached == [True]
+    assert wiring.inference_path.predict(mlp, ROW).cached == [False]
+    assert wiring.inference_path.predict(upgraded, ROW).cached == [False]
+    assert wiring.inference_path.predict(upgraded, ROW).cached == [True]
     assert len(redis.Redis.from_url(server.url).keys("sk:p:*")) == 2
 
 
 def test_values_over_the_cap_are_not_stored(server: RedisServer, mlp: LoadedModel) -> None:
     # a digits row is 10 float32 probabilities: 40 bytes
-    wiring = build_cache(settings(server, SERVEKIT_CACHE_MAX_VALUE_BYTES="39"), NullCacheRecorder())
-    assert wiring.predictor.predict(mlp, ROW).cached == [False]
-    assert wiring.predictor.predict(mlp, ROW).cached == [False]
+    wiring = build_cache(settings(server, SERVEKIT_CACHE_MAX_VALUE_BYTES="39"), CacheMetrics())
+    assert wiring.inference_path.predict(mlp, ROW).cached == [False]
+    assert wiring.inference_path.predict(mlp, ROW).cached == [False]
     assert redis.Redis.from_url(server.url).keys("sk:p:*") == []
-    roomy = build_cache(settings(server, SERVEKIT_CACHE_MAX_VALUE_BYTES="40"), NullCacheRecorder())
-    roomy.predictor.predict(mlp, ROW)
+    roomy = build_cache(settings(server, SERVEKIT_CACHE_MAX_VALUE_BYTES="40"), CacheMetrics())
+    roomy.inference_path.predict(mlp, ROW)
     assert len(redis.Redis.from_url(server.url).keys("sk:p:*")) == 1
 
 
@@ -101,18 +101,18 @@ def test_a_hot_key_burst_runs_the_model_once(
 ) -> None:
     """Eight concurrent cold requests for one row: one model run, seven answers from it.
 
-    ``eight-processes`` gives each thread its own predictor (own single-flight group), as eight
+    ``eight-processes`` gives each thread its own inference path (own single-flight group), as eight
     Lambda environments would have: only the lease in Redis keeps them from all computing.
     """
     session = SlowCountingSession(mlp.session)
     slow = dataclasses.replace(mlp, session=session)
-    wirings = [build_cache(settings(server), NullCacheRecorder()) for _ in range(processes)]
+    wirings = [build_cache(settings(server), CacheMetrics()) for _ in range(processes)]
     start = threading.Barrier(8)
     results: list[Any] = [None] * 8
 
     def request(index: int) -> None:
         start.wait()
-        results[index] = wirings[index % processes].predictor.predict(slow, ROW)
+        results[index] = wirings[index % processes].inference_path.predict(slow, ROW)
 
     threads = [threading.Thread(target=request, args=(i,)) for i in range(8)]
     for thread in threads:
@@ -143,10 +143,10 @@ def test_the_deployed_acl_rules_allow_everything_the_cache_does(
                 SERVEKIT_CACHE_USER="servekit-app",
                 SERVEKIT_CACHE_PASSWORD="s3cret",
             ),
-            NullCacheRecorder(),
+            CacheMetrics(),
         )
-        assert wiring.predictor.predict(mlp, ROW).cached == [False]
-        assert wiring.predictor.predict(mlp, ROW).cached == [True]
+        assert wiring.inference_path.predict(mlp, ROW).cached == [False]
+        assert wiring.inference_path.predict(mlp, ROW).cached == [True]
         assert wiring.cache is not None and wiring.cache.breaker.state == "closed"
         limited = redis.Redis.from_url(server.url, username="servekit-app", password="s3cret")
         with pytest.raises(redis.exceptions.NoPermissionError):
@@ -160,9 +160,9 @@ def test_the_deployed_acl_rules_allow_everything_the_cache_does(
                 SERVEKIT_CACHE_USER="servekit-app",
                 SERVEKIT_CACHE_PASSWORD="wrong",
             ),
-            NullCacheRecorder(),
+            CacheMetrics(),
         )
-        assert wrong.predictor.predict(mlp, ROW).cached == [False]  # refused: fail open
+        assert wrong.inference_path.predict(mlp, ROW).cached == [False]  # refused: fail open
     finally:
         admin.execute_command("ACL", "DELUSER", "servekit-app")
 
@@ -173,10 +173,10 @@ def test_cluster_protocol_as_elasticache_serverless_speaks_it(
     """Hash-tagged keys: lookups, leases and write-backs of a request stay in one slot."""
     redis_cluster.command(b"FLUSHALL")
     env = {"SERVEKIT_CACHE_CLUSTER": "true", "SERVEKIT_CACHE_NEAR_ITEMS": "0"}
-    wiring = build_cache(settings(redis_cluster, **env), NullCacheRecorder())
+    wiring = build_cache(settings(redis_cluster, **env), CacheMetrics())
     batch = np.concatenate([ROW, ROW + 1, ROW + 2])
-    assert wiring.predictor.predict(mlp, batch[:2]).cached == [False, False]
-    assert wiring.predictor.predict(mlp, batch).cached == [True, True, False]
+    assert wiring.inference_path.predict(mlp, batch[:2]).cached == [False, False]
+    assert wiring.inference_path.predict(mlp, batch).cached == [True, True, False]
     assert wiring.cache is not None and wiring.cache.breaker.state == "closed"
     client = redis.cluster.RedisCluster.from_url(redis_cluster.url)
     assert len(client.keys("sk:p:*")) == 3 and client.keys("*:lease") == []
@@ -187,8 +187,9 @@ def test_a_cluster_that_is_down_at_start_costs_a_miss_not_the_cold_start(
 ) -> None:
     closed = f"redis://127.0.0.1:{free_port()}/0"
     env = {"SERVEKIT_CACHE_URL": closed, "SERVEKIT_CACHE_CLUSTER": "true"}
-    wiring = build_cache(CacheSettings.from_env(env), NullCacheRecorder())  # does not raise
-    assert wiring.predictor.predict(mlp, ROW).cached == [False]
+    wiring = build_cache(CacheSettings.from_env(env), CacheMetrics())  # does not raise
+    assert wiring.inference_path.predict(mlp, ROW).cached == [False]
     assert (
-        wiring.predictor.predict(mlp, ROW).class_indices == mlp.predict(ROW).class_indices.tolist()
+        wiring.inference_path.predict(mlp, ROW).class_indices
+        == mlp.predict(ROW).class_indices.tolist()
     )

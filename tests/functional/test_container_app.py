@@ -10,9 +10,9 @@ import httpx
 import pytest
 
 from servekit.container.app import ContainerApp
-from servekit.container.backends import load_backend
 from servekit.container.service import ContainerService
 from servekit.container.settings import ContainerSettings
+from servekit.container.wiring import load_backend
 
 ROW = [[0.0] * 64]
 

@@ -17,9 +17,10 @@ from typing import Any
 import numpy as np
 import pytest
 
-from servekit.container.backends import TorchBackend, load_backend
+from servekit.container.backends import TorchBackend
 from servekit.container.mlp_program import UnsupportedGraphError, read_program, run_numpy
 from servekit.container.settings import ContainerSettings
+from servekit.container.wiring import load_backend
 from servekit.runtime.errors import ModelLoadError
 from servekit.runtime.loader import load_model
 

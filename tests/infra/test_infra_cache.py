@@ -20,7 +20,7 @@ from infra.app import add_inference_stack
 from infra.config import load_cdk_json_context, parse_config
 from infra.constants import CONTEXT_KEY
 from infra.nag import add_nag_checks
-from servekit.cache import constants as names
+from servekit.cache import shapes as names
 from tests.infra.conftest import Synthesized, _synthesized
 from tests.infra.test_infra_cfn_lint import REGIONS
 

@@ -33,7 +33,7 @@ def test_the_image_context_holds_the_container_files_and_the_runtime() -> None:
     files = container_context_files()
     assert {"Dockerfile", "serve", "requirements.txt"} <= set(files)
     assert "servekit/container/app.py" in files
-    assert "servekit/batching/batcher.py" in files
+    assert "servekit/adaptive_batching/batcher.py" in files
     assert not any("__pycache__" in name for name in files)
     dockerfile = (CONTAINER_DIR / "Dockerfile").read_text()
     assert re.search(r"^FROM nvidia/cuda:\S+cudnn-runtime", dockerfile, re.M)

@@ -20,7 +20,7 @@ from servekit.gpu_proxy import (
     InvokeError,
     routes,
 )
-from servekit.gpu_proxy.service import to_api_error
+from servekit.gpu_proxy.errors import to_api_error
 from servekit.settings import SettingsError
 from tests.helpers import dispatch
 

@@ -99,10 +99,10 @@ class InputLoader:
         row_shape = tuple(int(d) for d in spec.shape[1:] if d is not None)
         found = self.cache.get_many([cache_key]) if self.cache else None
         if found and found[0] is not None:
-            batch = _decode(found[0], spec.dtype, row_shape)
-            if batch is not None and len(batch) <= max_rows:
+            tensor = _decode(found[0], spec.dtype, row_shape)
+            if tensor is not None and len(tensor) <= max_rows:
                 self._record(hit=True)
-                return batch
+                return tensor
         raw = self.fetch(bucket, key, max_bytes)
         try:
             document = orjson.loads(raw)
@@ -112,22 +112,22 @@ class InputLoader:
             ) from None
         if isinstance(document, dict) and "inputs" in document:
             document = document["inputs"]
-        batch = to_tensor(document, spec, max_rows)  # InvalidInputError: the caller's 422
+        tensor = to_tensor(document, spec, max_rows)  # InvalidInputError: the caller's 422
         if self.cache is not None:
-            value = np.ascontiguousarray(batch).tobytes()
+            value = np.ascontiguousarray(tensor).tobytes()
             if len(value) <= self.settings.max_value_bytes:
                 self.cache.set_many([(cache_key, value)], self.settings.data_ttl_s * 1000)
             else:
-                self.cache.recorder.too_large(1)
+                self.cache.metrics.too_large(1)
         elapsed = (time.perf_counter() - started) * 1000
         self._miss_ms = elapsed if not self._miss_ms else 0.8 * self._miss_ms + 0.2 * elapsed
         self._record(hit=False)
-        return batch
+        return tensor
 
     def _record(self, *, hit: bool) -> None:
         if self.cache is not None:
             saved = self._miss_ms if hit else 0.0
-            self.cache.recorder.lookup("Data", hits=int(hit), misses=int(not hit), saved_ms=saved)
+            self.cache.metrics.lookup("Data", hits=int(hit), misses=int(not hit), saved_ms=saved)
 
 
 def _decode(value: bytes, dtype: str, row_shape: tuple[int, ...]) -> npt.NDArray[Any] | None:

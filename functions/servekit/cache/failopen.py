@@ -12,7 +12,7 @@ from typing import TypeVar
 
 from servekit.cache.backends.base import Backend, CacheBackendError
 from servekit.cache.breaker import CircuitBreaker
-from servekit.cache.metrics import CacheRecorder
+from servekit.cache.metrics import CacheMetrics
 
 __all__ = ["FailOpenCache"]
 
@@ -20,10 +20,10 @@ T = TypeVar("T")
 
 
 class FailOpenCache:
-    def __init__(self, backend: Backend, breaker: CircuitBreaker, recorder: CacheRecorder) -> None:
+    def __init__(self, backend: Backend, breaker: CircuitBreaker, metrics: CacheMetrics) -> None:
         self.backend = backend
         self.breaker = breaker
-        self.recorder = recorder
+        self.metrics = metrics
 
     @property
     def shared(self) -> bool:
@@ -49,14 +49,14 @@ class FailOpenCache:
 
     def _call(self, operation: str, call: Callable[[], T]) -> T | None:
         if not self.breaker.allow():
-            self.recorder.degraded(operation, "breaker_open")
+            self.metrics.degraded(operation, "breaker_open")
             return None
         try:
             result = call()
         except CacheBackendError as exc:
-            self.recorder.degraded(operation, type(exc.__cause__ or exc).__name__)
+            self.metrics.degraded(operation, type(exc.__cause__ or exc).__name__)
             if self.breaker.failure():
-                self.recorder.breaker_opened(str(exc))
+                self.metrics.breaker_opened(str(exc))
             return None
         self.breaker.success()
         return result

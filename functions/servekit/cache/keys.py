@@ -27,9 +27,9 @@ def _model_tag(name: str, version: str) -> str:
     return tag.replace("{", "(").replace("}", ")")
 
 
-def row_keys(prefix: str, name: str, version: str, batch: npt.NDArray[Any]) -> list[str]:
-    """One key per row of ``batch`` (rows in order)."""
-    rows = np.ascontiguousarray(batch)
+def row_keys(prefix: str, name: str, version: str, tensor: npt.NDArray[Any]) -> list[str]:
+    """One key per row of ``tensor`` (rows in order)."""
+    rows = np.ascontiguousarray(tensor)
     dtype = rows.dtype.newbyteorder("<")
     rows = rows.astype(dtype, copy=False)
     header = f"{dtype.str}|{'x'.join(map(str, rows.shape[1:]))}|".encode()

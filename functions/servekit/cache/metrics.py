@@ -8,66 +8,31 @@ skipped by the open breaker: the request was still answered, only slower.
 
 from __future__ import annotations
 
-from typing import Protocol
+from servekit.observability import logger
+from servekit.observability.metrics import MetricsRecorder
 
-from aws_lambda_powertools import Metrics
-from aws_lambda_powertools.metrics import MetricUnit
-
-from servekit.observability import logger, metrics
-
-__all__ = ["CacheMetricsRecorder", "CacheRecorder", "NullCacheRecorder"]
+__all__ = ["CacheMetrics"]
 
 
-class CacheRecorder(Protocol):
-    def lookup(self, space: str, hits: int, misses: int, saved_ms: float) -> None: ...
-
-    def degraded(self, operation: str, reason: str) -> None: ...
-
-    def breaker_opened(self, error: str) -> None: ...
-
-    def too_large(self, count: int) -> None: ...
-
-
-class NullCacheRecorder:
-    def lookup(self, space: str, hits: int, misses: int, saved_ms: float) -> None:
-        pass
-
-    def degraded(self, operation: str, reason: str) -> None:
-        pass
-
-    def breaker_opened(self, error: str) -> None:
-        pass
-
-    def too_large(self, count: int) -> None:
-        pass
-
-
-class CacheMetricsRecorder:
-    """EMF metrics through the process's Powertools ``Metrics`` (flushed per invocation)."""
-
-    def __init__(self, sink: Metrics = metrics) -> None:
-        self._sink = sink
-
+class CacheMetrics(MetricsRecorder):
     def lookup(self, space: str, hits: int, misses: int, saved_ms: float) -> None:
         # space "" = predictions (CacheHits), "Data" = input tensors (DataCacheHits).
-        self._sink.add_metric(name=f"{space}CacheHits", unit=MetricUnit.Count, value=hits)
-        self._sink.add_metric(name=f"{space}CacheMisses", unit=MetricUnit.Count, value=misses)
+        self.count(f"{space}CacheHits", hits)
+        self.count(f"{space}CacheMisses", misses)
         if hits:
-            self._sink.add_metric(
-                name=f"{space}CacheLatencySaved", unit=MetricUnit.Milliseconds, value=saved_ms
-            )
+            self.milliseconds(f"{space}CacheLatencySaved", saved_ms)
 
     def degraded(self, operation: str, reason: str) -> None:
-        self._sink.add_metadata("cache_degraded", f"{operation}: {reason}")
-        self._sink.add_metric(name="CacheDegraded", unit=MetricUnit.Count, value=1)
+        self.sink.add_metadata("cache_degraded", f"{operation}: {reason}")
+        self.count("CacheDegraded")
         if reason != "breaker_open":
-            self._sink.add_metric(name="CacheErrors", unit=MetricUnit.Count, value=1)
+            self.count("CacheErrors")
 
     def breaker_opened(self, error: str) -> None:
         logger.warning(
             "cache circuit breaker opened: serving without the cache", extra={"error": error}
         )
-        self._sink.add_metric(name="CacheBreakerOpened", unit=MetricUnit.Count, value=1)
+        self.count("CacheBreakerOpened")
 
     def too_large(self, count: int) -> None:
-        self._sink.add_metric(name="CacheValueTooLarge", unit=MetricUnit.Count, value=count)
+        self.count("CacheValueTooLarge", count)

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
 
-from servekit.cache import constants as names
+from servekit.cache import shapes as names
 from servekit.envvars import env_bool as _bool
 from servekit.envvars import env_int as _int
 from servekit.settings import SettingsError

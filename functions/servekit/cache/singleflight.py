@@ -1,7 +1,7 @@
 """In-process single flight: one caller computes a key, concurrent callers wait for it.
 
-Keys are claimed in batches (a multi-row request claims all its missing rows at once) and one
-batch is one flight: a single event for all its keys, since they are computed by one model
+Keys are claimed in groups (a multi-row request claims all its missing rows at once) and one
+group is one flight: a single event for all its keys, since they are computed by one model
 call. The claimer must ``finish`` its flight, with the values it has (missing ones make the
 waiters compute for themselves): ``finish`` sits in a ``finally`` so a failed computation never
 strands them. Across processes (Lambda environments) leases in the shared cache do this job.
@@ -16,7 +16,7 @@ __all__ = ["Flight", "SingleFlight"]
 
 
 class Flight:
-    """One in-progress computation of a batch of keys that others may wait on."""
+    """One in-progress computation of a group of keys that others may wait on."""
 
     __slots__ = ("_done", "keys", "values")
 

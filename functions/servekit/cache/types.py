@@ -1,5 +1,5 @@
-"""What the inference service runs rows through: the predictor protocol, its results, and the
-predictor with no cache, kept apart so that a service without a cache imports nothing else."""
+"""What the inference service runs rows through: the inference path protocol, its results, and
+the path with no cache, kept apart so that a service without a cache imports nothing else."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import numpy.typing as npt
 
 from servekit.runtime.model import LoadedModel
 
-__all__ = ["DirectPredictor", "Predictor", "RowResults"]
+__all__ = ["DirectInference", "InferencePath", "RowResults"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,13 +28,13 @@ class RowResults:
         return indices
 
 
-class Predictor(Protocol):
-    def predict(self, model: LoadedModel, batch: npt.NDArray[Any]) -> RowResults: ...
+class InferencePath(Protocol):
+    def predict(self, model: LoadedModel, tensor: npt.NDArray[Any]) -> RowResults: ...
 
 
-class DirectPredictor:
+class DirectInference:
     """No cache: the model runs on every row."""
 
-    def predict(self, model: LoadedModel, batch: npt.NDArray[Any]) -> RowResults:
-        probabilities = model.predict(batch).probabilities
-        return RowResults(probabilities, [False] * len(batch), len(batch))
+    def predict(self, model: LoadedModel, tensor: npt.NDArray[Any]) -> RowResults:
+        probabilities = model.predict(tensor).probabilities
+        return RowResults(probabilities, [False] * len(tensor), len(tensor))

@@ -4,4 +4,4 @@ adaptive batching in front of an onnxruntime (CUDA/TensorRT/CPU) or torch backen
 Run it with ``python -m servekit.container`` (the image's ``serve`` entrypoint does).
 """
 
-__all__: list[str] = []  # import the submodules: app, backends, service, settings
+__all__: list[str] = []  # import the submodules: wiring, app, service, backends, settings

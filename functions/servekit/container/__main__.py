@@ -4,22 +4,15 @@ from __future__ import annotations
 
 import sys
 
-from servekit.container.app import ContainerApp
-from servekit.container.backends import load_backend
-from servekit.container.service import ContainerService
 from servekit.container.settings import ContainerSettings
+from servekit.container.wiring import build_app
 from servekit.runtime.errors import RuntimeCoreError
 from servekit.settings import SettingsError
 
-__all__ = ["build_app", "main"]
+__all__ = ["main"]
 
 # SageMaker reuses connections to the container; keep them open longer than its idle time.
 KEEP_ALIVE_S = 75
-
-
-def build_app(settings: ContainerSettings) -> ContainerApp:
-    """Load the model (start-up, before the port opens) and build the ASGI app."""
-    return ContainerApp(ContainerService(load_backend(settings), settings))
 
 
 def main() -> int:

@@ -1,28 +1,22 @@
 """Inference backends of the container: onnxruntime (default) or PyTorch on the same weights.
 
-A backend turns a validated float batch into class probabilities, row-aligned. Both load
-the model through the runtime's checksum-verified loader, so they serve the same bytes the
-manifest names; the torch backend then reads those bytes' weights (see ``mlp_program``).
+A backend turns a validated float tensor into class probabilities, row-aligned. Both serve a
+model loaded by the runtime's checksum-verified loader (``wiring.load_backend``), so they
+serve the same bytes the manifest names; the torch backend then reads those bytes' weights
+(see ``mlp_program``).
 """
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
 import numpy.typing as npt
 
-from servekit.constants import MODEL_FILENAME
-from servekit.container.mlp_program import MlpProgram, read_program
-from servekit.container.providers import choose_providers
-from servekit.container.settings import ContainerSettings
-from servekit.runtime.catalog import discover
-from servekit.runtime.errors import ModelLoadError
-from servekit.runtime.loader import load_model
+from servekit.container.mlp_program import MlpProgram
 from servekit.runtime.model import LoadedModel
 
-__all__ = ["InferenceBackend", "OnnxBackend", "TorchBackend", "load_backend", "model_folder"]
+__all__ = ["InferenceBackend", "OnnxBackend", "Probabilities", "TorchBackend"]
 
 Probabilities = npt.NDArray[np.float32]
 
@@ -30,8 +24,8 @@ Probabilities = npt.NDArray[np.float32]
 class InferenceBackend(Protocol):
     model: LoadedModel
 
-    def predict(self, batch: npt.NDArray[Any]) -> Probabilities:
-        """Class probabilities for ``batch``, one row per input row (called from a thread)."""
+    def predict(self, tensor: npt.NDArray[Any]) -> Probabilities:
+        """Class probabilities for ``tensor``, one row per input row (called from a thread)."""
         ...
 
     def describe(self) -> dict[str, Any]:
@@ -44,8 +38,8 @@ class OnnxBackend:
         self.model = model
         self.requested_providers = requested_providers
 
-    def predict(self, batch: npt.NDArray[Any]) -> Probabilities:
-        return self.model.predict(batch).probabilities
+    def predict(self, tensor: npt.NDArray[Any]) -> Probabilities:
+        return self.model.predict(tensor).probabilities
 
     def describe(self) -> dict[str, Any]:
         # get_providers() is what the session really uses: a CUDA provider that failed to
@@ -72,10 +66,10 @@ class TorchBackend:
             for op in program.ops
         ]
 
-    def predict(self, batch: npt.NDArray[Any]) -> Probabilities:
+    def predict(self, tensor: npt.NDArray[Any]) -> Probabilities:
         torch = self._torch
         with torch.inference_mode():
-            x = torch.as_tensor(np.ascontiguousarray(batch, np.float32), device=self.device)
+            x = torch.as_tensor(np.ascontiguousarray(tensor, np.float32), device=self.device)
             for kind, a, b in self._ops:
                 if kind == "scale":
                     x = (x - a) * b
@@ -98,46 +92,6 @@ class TorchBackend:
             "device": str(self.device),
             "layers": self.program.layer_sizes,
         }
-
-
-def model_folder(settings: ContainerSettings) -> Path:
-    """The folder of the served model: ``settings.model`` under ``model_dir``, or the one
-    model there (or ``model_dir`` itself, as SageMaker unpacks a model artifact)."""
-    names = (settings.model,) if settings.model is not None else ()
-    return discover(settings.model_dir, names)[0]
-
-
-def load_backend(settings: ContainerSettings) -> InferenceBackend:
-    folder = model_folder(settings)
-    if settings.backend == "torch":
-        return _torch_backend(folder, settings)
-    import onnxruntime as ort
-
-    providers = choose_providers(settings.providers, ort.get_available_providers())
-    model = load_model(folder, settings.intra_op_threads, providers)
-    return OnnxBackend(model, providers)
-
-
-def _torch_backend(folder: Path, settings: ContainerSettings) -> TorchBackend:
-    try:
-        import torch
-    except ImportError:
-        raise ModelLoadError(
-            "SERVEKIT_CONTAINER_BACKEND=torch but PyTorch is not installed in this image"
-        ) from None
-    device = settings.torch_device
-    if device == "auto":
-        device = "cuda" if torch.cuda.is_available() else "cpu"
-    elif device == "cuda" and not torch.cuda.is_available():
-        raise ModelLoadError("SERVEKIT_CONTAINER_TORCH_DEVICE=cuda but torch sees no CUDA device")
-    torch.set_num_threads(settings.intra_op_threads)
-    # The checksum-verified onnxruntime load also checks the graph's signature.
-    model = load_model(folder, settings.intra_op_threads)
-    manifest = model.manifest
-    program = read_program(
-        folder / MODEL_FILENAME, manifest.input.name, manifest.probabilities_output
-    )
-    return TorchBackend(model, program, torch, device)
 
 
 def _tensor(torch: Any, value: npt.NDArray[np.float32] | None, device: Any) -> Any:

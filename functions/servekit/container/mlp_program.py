@@ -95,9 +95,9 @@ def read_program(  # noqa: PLR0912 - one branch per supported ONNX op
     return MlpProgram(tuple(ops))
 
 
-def run_numpy(program: MlpProgram, batch: Array) -> Array:
+def run_numpy(program: MlpProgram, tensor: Array) -> Array:
     """The reference implementation (float32 numpy)."""
-    x: npt.NDArray[Any] = batch.astype(np.float32)
+    x: npt.NDArray[Any] = tensor.astype(np.float32)
     for op in program.ops:
         if op.kind in ("scale", "linear"):
             assert op.a is not None and op.b is not None

@@ -1,4 +1,4 @@
-"""The container's request logic: decode, validate, batch, answer; no HTTP framework here.
+"""The container's request logic: decode, validate, batch adaptively, answer; no HTTP here.
 
 Requests are decoded and validated with the same codec and validation as ``POST /predict``
 on Lambda, and answered in the same JSON shape, so a client can move between the Lambda
@@ -18,16 +18,16 @@ import numpy as np
 import numpy.typing as npt
 
 from servekit import __version__
-from servekit.batching import (
+from servekit.adaptive_batching import (
     AdaptiveBatcher,
     BatcherClosedError,
     DeadlineExceededError,
     QueueFullError,
 )
-from servekit.container.backends import InferenceBackend
+from servekit.container.backends import InferenceBackend, Probabilities
 from servekit.container.settings import ContainerSettings
 from servekit.errors import ApiError
-from servekit.inference.codec import decode_prediction_bytes
+from servekit.inference.codec import decode_prediction_bytes, prediction_body
 from servekit.observability import logger
 from servekit.runtime.validation import InvalidInputError, to_tensor
 
@@ -38,8 +38,7 @@ TIMEOUT_HEADER = "x-servekit-timeout-ms"
 ``X-Amzn-SageMaker-Custom-Attributes`` as ``timeout_ms=<n>`` (what the proxy sends)."""
 CUSTOM_ATTRIBUTES_HEADER = "x-amzn-sagemaker-custom-attributes"
 
-Batch = npt.NDArray[Any]
-Probabilities = npt.NDArray[np.float32]
+Tensor = npt.NDArray[Any]
 
 
 class ContainerService:
@@ -48,7 +47,7 @@ class ContainerService:
         self.settings = settings
         self.model = backend.model
         batching = settings.batching
-        self.batcher: AdaptiveBatcher[Batch, Probabilities] = AdaptiveBatcher(
+        self.batcher: AdaptiveBatcher[Tensor, Probabilities] = AdaptiveBatcher(
             self._run_batch,
             max_batch_rows=settings.max_batch_rows if batching else 1,
             max_wait_s=settings.max_wait_ms / 1000.0 if batching else 0.0,
@@ -125,18 +124,14 @@ class ContainerService:
         else:
             request = decode_prediction_bytes(body, content_type, self.settings.max_body_bytes)
             if request.model is not None and request.model != model.name:
-                raise ApiError(
-                    404,
-                    "unknown_model",
-                    f"model {request.model!r} is not served here: {model.name}",
-                )
+                raise ApiError.unknown_model(request.model, [model.name])
             inputs = request.inputs
         try:
-            batch = to_tensor(inputs, model.manifest.input, self.settings.max_rows)
+            tensor = to_tensor(inputs, model.manifest.input, self.settings.max_rows)
         except InvalidInputError as exc:
             raise ApiError(422, exc.code, f"{exc.message} (model {model.name})") from None
         try:
-            probabilities = await self.batcher.submit(batch, rows=len(batch), timeout_s=timeout_s)
+            probabilities = await self.batcher.submit(tensor, rows=len(tensor), timeout_s=timeout_s)
         except QueueFullError as exc:
             retry_after = str(max(1, math.ceil(exc.retry_after_s)))
             raise ApiError(503, "queue_full", str(exc), {"retry-after": retry_after}) from None
@@ -144,16 +139,7 @@ class ContainerService:
             raise ApiError(504, "deadline_exceeded", str(exc)) from None
         except BatcherClosedError as exc:
             raise ApiError(503, "not_ready", str(exc), {"retry-after": "1"}) from None
-        labels = model.manifest.labels
-        response = {
-            "model": {"name": model.name, "version": model.version},
-            "predictions": [
-                {"label": labels[index], "score": row[index], "probabilities": row}
-                for index, row in zip(
-                    probabilities.argmax(axis=1).tolist(), probabilities, strict=True
-                )
-            ],
-        }
+        response = prediction_body(model.manifest, probabilities)
         return response, {"x-servekit-model-version": model.version}
 
     def _timeout_s(self, headers: Mapping[str, str]) -> float:
@@ -173,7 +159,7 @@ class ContainerService:
             limit = min(limit, value)
         return limit / 1000.0
 
-    def _run_batch(self, items: list[Batch]) -> list[Probabilities]:
+    def _run_batch(self, items: list[Tensor]) -> list[Probabilities]:
         """Runs in the batcher's thread: one inference over every request's rows, split back."""
         if len(items) == 1:
             return [self.backend.predict(items[0])]

@@ -4,7 +4,7 @@ Timeouts, bounded retries with jittered backoff, optional hedging, and clear sta
 the endpoint's failures. boto3 is imported on the first call, never at import.
 """
 
-from servekit.gpu_proxy.exceptions import InvokeError
+from servekit.gpu_proxy.errors import InvokeError
 from servekit.gpu_proxy.invokers import Invocation, invoker_for
 from servekit.gpu_proxy.policy import CallPolicy
 from servekit.gpu_proxy.service import GpuProxyService

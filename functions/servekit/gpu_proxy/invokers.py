@@ -11,7 +11,7 @@ import urllib.request
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from servekit.gpu_proxy.exceptions import InvokeError
+from servekit.gpu_proxy.errors import InvokeError
 from servekit.gpu_proxy.settings import GpuProxySettings
 
 __all__ = [

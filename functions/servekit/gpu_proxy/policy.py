@@ -24,7 +24,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
 
-from servekit.gpu_proxy.exceptions import InvokeError
+from servekit.gpu_proxy.errors import InvokeError
 from servekit.gpu_proxy.invokers import Invocation
 from servekit.gpu_proxy.settings import GpuProxySettings
 

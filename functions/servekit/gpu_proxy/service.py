@@ -2,45 +2,30 @@
 
 The body is the same JSON as ``POST /predict`` and is shape-checked here with the same codec
 (a malformed request costs no endpoint call); the container validates it against the model.
-Endpoint failures become the project's JSON errors:
-
-| failure (after retries)                    | status | code                      |
-|--------------------------------------------|--------|---------------------------|
-| throttling                                 | 429    | ``endpoint_throttled`` + Retry-After |
-| 5xx, not ready, container queue full       | 503    | ``endpoint_unavailable`` + Retry-After |
-| no answer within the read timeout          | 504    | ``endpoint_timeout``      |
-| container answered 4xx                     | same   | the container's own code  |
-| container answered 5xx                     | 502    | ``model_error``           |
-| unknown variant asked by the client        | 400    | ``unknown_variant``       |
-| endpoint missing/misconfigured, unreachable | 502   | ``endpoint_error``        |
+Endpoint failures become the project's JSON errors (the table in :mod:`.errors`).
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import Any, Protocol
+from typing import Any
 
 import orjson
 
 from servekit.errors import ApiError
-from servekit.gpu_proxy.exceptions import InvokeError
+from servekit.gpu_proxy.errors import InvokeError, to_api_error
 from servekit.gpu_proxy.invokers import Invoker
+from servekit.gpu_proxy.metrics import GpuProxyMetrics
 from servekit.gpu_proxy.policy import CallPolicy
 from servekit.gpu_proxy.settings import GpuProxySettings
 from servekit.transports.routing import HttpResponse
 
-__all__ = ["VARIANT_HEADER", "GpuProxyService", "ProxyRecorder", "to_api_error"]
+__all__ = ["VARIANT_HEADER", "GpuProxyService"]
 
 VARIANT_HEADER = "x-servekit-variant"
 """Request: the production variant to call (A/B pinning); response: the variant that answered."""
 _VARIANT_RE = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")  # SageMaker's variant names
-
-
-class ProxyRecorder(Protocol):
-    """Where the proxy reports each call (Powertools metrics in Lambda)."""
-
-    def called(self, attempts: int, hedged: bool, error_code: str | None) -> None: ...
 
 
 class GpuProxyService:
@@ -49,12 +34,12 @@ class GpuProxyService:
         settings: GpuProxySettings,
         invoker: Invoker,
         policy: CallPolicy | None = None,
-        recorder: ProxyRecorder | None = None,
+        metrics: GpuProxyMetrics | None = None,
     ) -> None:
         self.settings = settings
         self.invoker = invoker
         self.policy = policy or CallPolicy(settings)
-        self.recorder = recorder
+        self.metrics = metrics or GpuProxyMetrics()
 
     def predict(self, body: bytes, headers: Mapping[str, str]) -> HttpResponse:
         """Send a ``/predict`` body (already checked by the route's codec) to the endpoint."""
@@ -65,11 +50,9 @@ class GpuProxyService:
             outcome = self.policy.call(lambda timeout_ms: self.invoker(body, variant, timeout_ms))
         except InvokeError as exc:
             error = to_api_error(exc, self.policy.retry_after_s, variant_chosen=variant)
-            if self.recorder is not None:
-                self.recorder.called(getattr(exc, "attempts", 1), False, error.code)
+            self.metrics.called(getattr(exc, "attempts", 1), False, error.code)
             raise error from None
-        if self.recorder is not None:
-            self.recorder.called(outcome.attempts, outcome.hedged, None)
+        self.metrics.called(outcome.attempts, outcome.hedged, None)
         try:
             document: Any = orjson.loads(outcome.invocation.body)
         except orjson.JSONDecodeError:
@@ -85,35 +68,3 @@ class GpuProxyService:
                 "x-servekit-hedged": "true" if outcome.hedged else "false",
             },
         )
-
-
-def to_api_error(  # noqa: PLR0911 - one return per row of the table above
-    exc: InvokeError, retry_after_s: int, variant_chosen: str | None
-) -> ApiError:
-    retry = {"retry-after": str(retry_after_s)}
-    if exc.kind == "throttled":
-        return ApiError(429, "endpoint_throttled", f"the GPU endpoint is throttling: {exc}", retry)
-    if exc.kind == "unavailable":
-        return ApiError(
-            503, "endpoint_unavailable", f"the GPU endpoint is unavailable: {exc}", retry
-        )
-    if exc.kind == "timeout" or (exc.kind == "model_error" and exc.original_status == 504):
-        return ApiError(504, "endpoint_timeout", "the GPU endpoint did not answer in time")
-    if exc.kind == "model_error":
-        status = exc.original_status or 500
-        if 400 <= status < 500:
-            code, message = _container_error(exc.original_body or "")
-            return ApiError(status, code, message)
-        return ApiError(502, "model_error", f"the model container failed ({status})")
-    if exc.kind == "rejected" and variant_chosen and "variant" in exc.message.lower():
-        return ApiError(400, "unknown_variant", f"variant {variant_chosen!r}: {exc.message}")
-    return ApiError(502, "endpoint_error", f"the GPU endpoint cannot be called: {exc.message}")
-
-
-def _container_error(body: str) -> tuple[str, str]:
-    """The container's own ``{"error": {"code", "message"}}``, passed on as it is."""
-    try:
-        error = orjson.loads(body)["error"]
-        return str(error["code"]), str(error["message"])
-    except (orjson.JSONDecodeError, KeyError, TypeError):
-        return "model_error", f"the model rejected the request: {body[:500]}"

@@ -5,32 +5,24 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Final
 
 from servekit.envvars import env_int as _int
+from servekit.gpu_proxy.shapes import (
+    ENV_BACKOFF_BASE_MS,
+    ENV_BACKOFF_MAX_MS,
+    ENV_BUDGET_MS,
+    ENV_CONNECT_TIMEOUT_MS,
+    ENV_ENDPOINT_NAME,
+    ENV_HEDGE_DELAY_MS,
+    ENV_LOCAL_URL,
+    ENV_MAX_ATTEMPTS,
+    ENV_MAX_BODY_BYTES,
+    ENV_READ_TIMEOUT_MS,
+    ENV_TARGET_VARIANT,
+)
 from servekit.settings import SettingsError
 
-__all__ = [
-    "ENV_ENDPOINT_NAME",
-    "ENV_HEDGE_DELAY_MS",
-    "ENV_LOCAL_URL",
-    "ENV_MAX_ATTEMPTS",
-    "ENV_READ_TIMEOUT_MS",
-    "ENV_TARGET_VARIANT",
-    "GpuProxySettings",
-]
-
-ENV_ENDPOINT_NAME: Final = "SERVEKIT_GPU_ENDPOINT_NAME"
-ENV_LOCAL_URL: Final = "SERVEKIT_GPU_LOCAL_URL"
-ENV_TARGET_VARIANT: Final = "SERVEKIT_GPU_TARGET_VARIANT"
-ENV_CONNECT_TIMEOUT_MS: Final = "SERVEKIT_GPU_CONNECT_TIMEOUT_MS"
-ENV_READ_TIMEOUT_MS: Final = "SERVEKIT_GPU_READ_TIMEOUT_MS"
-ENV_MAX_ATTEMPTS: Final = "SERVEKIT_GPU_MAX_ATTEMPTS"
-ENV_BACKOFF_BASE_MS: Final = "SERVEKIT_GPU_BACKOFF_BASE_MS"
-ENV_BACKOFF_MAX_MS: Final = "SERVEKIT_GPU_BACKOFF_MAX_MS"
-ENV_HEDGE_DELAY_MS: Final = "SERVEKIT_GPU_HEDGE_DELAY_MS"
-ENV_BUDGET_MS: Final = "SERVEKIT_GPU_BUDGET_MS"
-ENV_MAX_BODY_BYTES: Final = "SERVEKIT_GPU_MAX_BODY_BYTES"
+__all__ = ["GpuProxySettings"]
 
 
 @dataclass(frozen=True, slots=True)

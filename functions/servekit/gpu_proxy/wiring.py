@@ -7,9 +7,9 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from servekit.gpu_proxy.invokers import invoker_for
-from servekit.gpu_proxy.metrics import GpuProxyMetrics
 from servekit.gpu_proxy.service import GpuProxyService
-from servekit.gpu_proxy.settings import ENV_ENDPOINT_NAME, ENV_LOCAL_URL, GpuProxySettings
+from servekit.gpu_proxy.settings import GpuProxySettings
+from servekit.gpu_proxy.shapes import ENV_ENDPOINT_NAME, ENV_LOCAL_URL
 
 if TYPE_CHECKING:
     from servekit.transports.routing import Router
@@ -18,8 +18,9 @@ __all__ = ["build_service", "router_from_env"]
 
 
 def build_service(settings: GpuProxySettings | None = None) -> GpuProxyService:
+    """The service with its invoker (SageMaker, or a local container) and metrics."""
     settings = settings or GpuProxySettings.from_env()
-    return GpuProxyService(settings, invoker_for(settings), recorder=GpuProxyMetrics())
+    return GpuProxyService(settings, invoker_for(settings))
 
 
 def router_from_env(environ: Mapping[str, str] | None = None) -> Router | None:

@@ -65,7 +65,7 @@ class InferenceService:
         forward = self._forward(request.session)
         tensor = self._tensor(request, model)
         started = time.perf_counter()
-        rows = self.cache.predictor.predict(model, tensor)
+        rows = self.cache.inference_path.predict(model, tensor)
         self.metrics.prediction(model, len(tensor), (time.perf_counter() - started) * 1000.0)
         response = prediction_body(model.manifest, rows.probabilities, rows.cached)
         if forward is not None:

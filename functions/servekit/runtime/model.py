@@ -15,7 +15,7 @@ __all__ = ["LoadedModel", "Prediction"]
 
 @dataclass(frozen=True, slots=True)
 class Prediction:
-    """Outputs of one batched inference call, row-aligned with its input."""
+    """Outputs of one vectorized inference call, row-aligned with its input."""
 
     class_indices: npt.NDArray[np.int64]
     probabilities: npt.NDArray[np.float32]
@@ -34,15 +34,15 @@ class LoadedModel:
     def version(self) -> str:
         return self.manifest.version
 
-    def predict(self, batch: npt.NDArray[Any]) -> Prediction:
-        """Run one vectorized inference over ``batch`` (already validated and typed).
+    def predict(self, tensor: npt.NDArray[Any]) -> Prediction:
+        """Run one vectorized inference over ``tensor`` (already validated and typed).
 
         The class is the argmax of the probabilities, which indexes ``manifest.labels``
         directly; the graph's own label output holds class *values*, not positions.
         """
         manifest = self.manifest
         (probabilities,) = self.session.run(
-            [manifest.probabilities_output], {manifest.input.name: batch}
+            [manifest.probabilities_output], {manifest.input.name: tensor}
         )
         probabilities = np.asarray(probabilities, dtype=np.float32)
         return Prediction(class_indices=probabilities.argmax(axis=1), probabilities=probabilities)

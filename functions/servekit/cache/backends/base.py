@@ -1,4 +1,4 @@
-"""What a cache backend does: a few batched operations, each one round trip."""
+"""What a cache backend does: a few multi-key operations, each one round trip."""
 
 from __future__ import annotations
 

@@ -6,14 +6,14 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["BatchStats"]
+__all__ = ["BatcherStats"]
 
 # Weight of the newest batch in the service-time moving average.
 _EWMA_ALPHA = 0.2
 
 
 @dataclass
-class BatchStats:
+class BatcherStats:
     """Mutated by the batcher's event loop only, so it needs no lock."""
 
     batches: int = 0

@@ -1,4 +1,4 @@
-"""Builds the cache objects from settings: what the bootstrap wires into the service."""
+"""Builds the cache objects from settings: what the inference wiring hands the service."""
 
 from __future__ import annotations
 
@@ -7,12 +7,12 @@ from typing import TYPE_CHECKING
 
 from servekit.cache.data_cache import InputLoader
 from servekit.cache.settings import CacheSettings
-from servekit.cache.types import DirectPredictor, Predictor
+from servekit.cache.types import DirectInference, InferencePath
 
 if TYPE_CHECKING:
     from servekit.cache.backends.base import Backend
     from servekit.cache.failopen import FailOpenCache
-    from servekit.cache.metrics import CacheRecorder
+    from servekit.cache.metrics import CacheMetrics
 
 __all__ = ["CacheWiring", "build_backend", "build_cache"]
 
@@ -20,7 +20,7 @@ __all__ = ["CacheWiring", "build_backend", "build_cache"]
 @dataclass(frozen=True, slots=True)
 class CacheWiring:
     settings: CacheSettings
-    predictor: Predictor
+    inference_path: InferencePath
     inputs: InputLoader
     cache: FailOpenCache | None
 
@@ -42,24 +42,24 @@ def build_backend(settings: CacheSettings) -> Backend:
 
 def build_cache(
     settings: CacheSettings | None = None,
-    recorder: CacheRecorder | None = None,
+    metrics: CacheMetrics | None = None,
     backend: Backend | None = None,
 ) -> CacheWiring:
-    """The predictor and input loader for ``settings`` (default: ``SERVEKIT_CACHE_*``)."""
+    """The inference path and input loader for ``settings`` (default: ``SERVEKIT_CACHE_*``)."""
     settings = settings or CacheSettings.from_env()
     if not settings.enabled and backend is None:
-        return CacheWiring(settings, DirectPredictor(), InputLoader(settings, None), None)
+        return CacheWiring(settings, DirectInference(), InputLoader(settings, None), None)
     # The cache's machinery is imported only when a cache is on: off, it costs no cold start.
     from servekit.cache.breaker import CircuitBreaker
     from servekit.cache.failopen import FailOpenCache
-    from servekit.cache.metrics import CacheMetricsRecorder
-    from servekit.cache.predictor import CachingPredictor
+    from servekit.cache.inference import CachedInference
+    from servekit.cache.metrics import CacheMetrics
 
     cache = FailOpenCache(
         backend if backend is not None else build_backend(settings),  # an empty LRU is falsy
         CircuitBreaker(settings.breaker_failures, settings.breaker_reset_s),
-        recorder or CacheMetricsRecorder(),
+        metrics or CacheMetrics(),
     )
     return CacheWiring(
-        settings, CachingPredictor(cache, settings), InputLoader(settings, cache), cache
+        settings, CachedInference(cache, settings), InputLoader(settings, cache), cache
     )

@@ -23,8 +23,12 @@ from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
-from servekit.batching.exceptions import BatcherClosedError, DeadlineExceededError, QueueFullError
-from servekit.batching.stats import BatchStats
+from servekit.adaptive_batching.errors import (
+    BatcherClosedError,
+    DeadlineExceededError,
+    QueueFullError,
+)
+from servekit.adaptive_batching.stats import BatcherStats
 
 __all__ = ["AdaptiveBatcher", "BatchFunction"]
 
@@ -84,7 +88,7 @@ class AdaptiveBatcher(Generic[T, R]):
         self._wakeup: asyncio.Event | None = None
         self._workers: list[asyncio.Task[None]] = []
         self._closed = False
-        self.stats = BatchStats()
+        self.stats = BatcherStats()
 
     @property
     def queue_depth(self) -> int:

@@ -13,7 +13,7 @@ from servekit.cache.backends.base import CacheBackendError
 from servekit.cache.backends.memory import MemoryBackend
 from servekit.cache.breaker import CircuitBreaker
 from servekit.cache.failopen import FailOpenCache
-from servekit.cache.predictor import CachingPredictor
+from servekit.cache.inference import CachedInference
 from servekit.cache.settings import CacheSettings
 from servekit.runtime.manifest import Manifest
 from servekit.runtime.model import LoadedModel
@@ -77,11 +77,13 @@ def toy(version: str = "2.0.0") -> tuple[LoadedModel, FakeSession]:
     return LoadedModel(manifest=manifest, session=session), session
 
 
-def predictor(backend: MemoryBackend, **overrides: object) -> tuple[CachingPredictor, Recorded]:
+def cached_inference(
+    backend: MemoryBackend, **overrides: object
+) -> tuple[CachedInference, Recorded]:
     recorded = Recorded()
     settings = dataclasses.replace(CacheSettings(backend="memory"), **overrides)  # type: ignore[arg-type]
     cache = FailOpenCache(backend, CircuitBreaker(2, 60), recorded)
-    return CachingPredictor(cache, settings), recorded
+    return CachedInference(cache, settings), recorded
 
 
 def rows(*pairs: tuple[float, float]) -> np.ndarray:
@@ -90,7 +92,7 @@ def rows(*pairs: tuple[float, float]) -> np.ndarray:
 
 def test_misses_run_the_model_once_and_hits_skip_it_rows_in_order() -> None:
     model, session = toy()
-    cached, recorded = predictor(MemoryBackend())
+    cached, recorded = cached_inference(MemoryBackend())
     first = cached.predict(model, rows((2, 1), (0, 1)))
     assert first.cached == [False, False] and first.computed_rows == 2
     assert first.class_indices == [2, 0]
@@ -108,7 +110,7 @@ def test_misses_run_the_model_once_and_hits_skip_it_rows_in_order() -> None:
 
 def test_duplicate_rows_in_one_request_are_computed_once() -> None:
     model, session = toy()
-    cached, _ = predictor(MemoryBackend())
+    cached, _ = cached_inference(MemoryBackend())
     result = cached.predict(model, rows((2, 1), (2, 1), (0, 1), (2, 1)))
     assert result.computed_rows == 2
     assert result.class_indices == [2, 2, 0, 2]
@@ -118,7 +120,7 @@ def test_duplicate_rows_in_one_request_are_computed_once() -> None:
 def test_a_new_model_version_never_reads_the_old_versions_rows() -> None:
     old, old_session = toy("1.0.0")
     new, new_session = toy("1.1.0")
-    cached, _ = predictor(MemoryBackend())
+    cached, _ = cached_inference(MemoryBackend())
     cached.predict(old, rows((2, 1)))
     assert cached.predict(old, rows((2, 1))).cached == [True]
     assert cached.predict(new, rows((2, 1))).cached == [False]
@@ -128,7 +130,7 @@ def test_a_new_model_version_never_reads_the_old_versions_rows() -> None:
 def test_values_over_the_size_cap_are_not_stored() -> None:
     model, session = toy()
     backend = MemoryBackend()
-    cached, recorded = predictor(backend, max_value_bytes=8)  # a row is 3 float32 = 12 bytes
+    cached, recorded = cached_inference(backend, max_value_bytes=8)  # a row is 3 float32 = 12 bytes
     assert cached.predict(model, rows((2, 1), (0, 1))).cached == [False, False]
     assert cached.predict(model, rows((2, 1))).cached == [False]
     assert len(backend) == 0 and recorded.oversized == 3
@@ -138,7 +140,7 @@ def test_values_over_the_size_cap_are_not_stored() -> None:
 def test_a_corrupt_value_is_a_miss() -> None:
     model, _ = toy()
     backend = MemoryBackend()
-    cached, _ = predictor(backend)
+    cached, _ = cached_inference(backend)
     cached.predict(model, rows((2, 1)))
     (key,) = backend._items
     backend.set_many([(key, b"garbage")], 10_000)
@@ -148,7 +150,7 @@ def test_a_corrupt_value_is_a_miss() -> None:
 
 def test_a_failing_cache_costs_nothing_but_metrics_and_opens_the_breaker() -> None:
     model, session = toy()
-    cached, recorded = predictor(BrokenBackend(), near_items=0)
+    cached, recorded = cached_inference(BrokenBackend(), near_items=0)
     for _ in range(4):
         result = cached.predict(model, rows((2, 1), (0, 1)))
         assert result.class_indices == [2, 0] and result.cached == [False, False]
@@ -168,7 +170,7 @@ def test_shared_backend_rows_in_flight_elsewhere_are_waited_for(wait_ms: int) ->
     backend = MemoryBackend()
     backend.name = "shared"  # behave like Redis: leases are honoured
     backend.get_or_claim = lambda keys, leases, ttl_ms: [False] * len(keys)  # type: ignore[method-assign]
-    cached, _ = predictor(backend, lease_wait_ms=wait_ms)
+    cached, _ = cached_inference(backend, lease_wait_ms=wait_ms)
     result = cached.predict(model, rows((2, 1)))
     assert result.class_indices == [2]
     assert len(session.batches) == 1  # nobody published: computed here after the wait
@@ -177,13 +179,13 @@ def test_shared_backend_rows_in_flight_elsewhere_are_waited_for(wait_ms: int) ->
 def test_near_cache_serves_repeats_before_and_during_an_outage() -> None:
     model, session = toy()
     backend = BrokenBackend()
-    cached, recorded = predictor(backend)
+    cached, recorded = cached_inference(backend)
     assert cached.near is not None
     assert cached.predict(model, rows((2, 1))).cached == [False]
     assert cached.predict(model, rows((2, 1), (0, 1))).cached == [True, False]
     assert len(session.batches) == 2
     assert recorded.degradations[0] == ("get", "CacheBackendError")
-    assert predictor(MemoryBackend())[0].near is None  # no near cache over an in-process one
+    assert cached_inference(MemoryBackend())[0].near is None  # no near cache over an in-process one
 
 
 @pytest.mark.parametrize("name", ["memory", "shared"])  # shared: leases and a near cache
@@ -192,7 +194,7 @@ def test_a_cache_that_cannot_be_written_still_answers_and_counts_each_failed_wri
 ) -> None:
     model, session = toy()
     backend = WriteFailingBackend(name)
-    cached, recorded = predictor(backend)
+    cached, recorded = cached_inference(backend)
     expected = model.predict(rows((2, 1), (0, 1))).probabilities
     result = cached.predict(model, rows((2, 1), (0, 1)))
     assert result.class_indices == [2, 0] and result.cached == [False, False]

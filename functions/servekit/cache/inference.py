@@ -1,4 +1,4 @@
-"""Row-level read-through caching around a model's batched prediction.
+"""Row-level read-through caching around a model's vectorized prediction.
 
 For a request of n rows: one MGET for all n keys; the model runs once, on the distinct rows
 that missed; their results go back in one pipelined round trip; rows come back in order, each
@@ -22,10 +22,10 @@ from servekit.cache.failopen import FailOpenCache
 from servekit.cache.keys import lease_key, row_keys
 from servekit.cache.settings import CacheSettings
 from servekit.cache.singleflight import SingleFlight
-from servekit.cache.types import DirectPredictor, Predictor, RowResults
+from servekit.cache.types import RowResults
 from servekit.runtime.model import LoadedModel
 
-__all__ = ["CachingPredictor", "DirectPredictor", "Predictor", "RowResults"]
+__all__ = ["CachedInference"]
 
 _LOCAL_WAIT_S = 30.0  # a leader in this process always finishes (finally); this is a backstop
 _POLL_S = 0.005
@@ -53,7 +53,7 @@ class _Misses:
             self.shared.add(key)
 
 
-class CachingPredictor:
+class CachedInference:
     def __init__(self, cache: FailOpenCache, settings: CacheSettings) -> None:
         self.cache = cache
         self.settings = settings
@@ -67,13 +67,13 @@ class CachingPredictor:
             self.near = MemoryBackend(settings.near_items)
         self._row_ms: dict[str, float] = {}  # moving average of model time per row, per model
 
-    def predict(self, model: LoadedModel, batch: npt.NDArray[Any]) -> RowResults:
+    def predict(self, model: LoadedModel, tensor: npt.NDArray[Any]) -> RowResults:
         labels = len(model.manifest.labels)
-        keys = row_keys(self.settings.key_prefix, model.name, model.version, batch)
+        keys = row_keys(self.settings.key_prefix, model.name, model.version, tensor)
         misses = _Misses(labels)
         found = self._lookup(keys, misses)
-        out = np.empty((len(batch), labels), dtype=np.float32)
-        cached = [False] * len(batch)
+        out = np.empty((len(tensor), labels), dtype=np.float32)
+        cached = [False] * len(tensor)
         for index, (key, value) in enumerate(zip(keys, found, strict=True)):
             row = _decode(value, labels) if isinstance(value, bytes) else None
             if row is not None:
@@ -86,14 +86,14 @@ class CachingPredictor:
             elif value is False and key not in misses.claimed:  # a repeat lost to itself
                 misses.held_elsewhere.add(key)
         hits = sum(cached)
-        computed = self._resolve(model, batch, misses) if misses.rows else 0
+        computed = self._resolve(model, tensor, misses) if misses.rows else 0
         for key, indices in misses.rows.items():
             out[indices] = np.frombuffer(misses.values[key], dtype="<f4")
             if key in misses.shared:
                 for index in indices:
                     cached[index] = True
         saved = hits * self._row_ms.get(model.name, 0.0)
-        self.cache.recorder.lookup("", hits=hits, misses=len(batch) - hits, saved_ms=saved)
+        self.cache.metrics.lookup("", hits=hits, misses=len(tensor) - hits, saved_ms=saved)
         return RowResults(out, cached, computed)
 
     def _lookup(self, keys: list[str], misses: _Misses) -> list[bytes | bool | None]:
@@ -130,7 +130,7 @@ class CachingPredictor:
     def _near_ttl_ms(self) -> int:
         return min(self.settings.near_ttl_s, self.settings.ttl_s) * 1000
 
-    def _resolve(self, model: LoadedModel, batch: npt.NDArray[Any], misses: _Misses) -> int:
+    def _resolve(self, model: LoadedModel, tensor: npt.NDArray[Any], misses: _Misses) -> int:
         """Fill ``misses.values`` for every missing key; return the rows the model ran."""
         flight, waiting = self.flights.claim(list(misses.rows))
         led = flight.keys
@@ -139,14 +139,14 @@ class CachingPredictor:
             remote = [key for key in led if key in misses.held_elsewhere]
             if remote and misses.usable:
                 self._await_remote(remote, misses)
-            computed = self._compute(model, batch, misses, misses.pending(led))
+            computed = self._compute(model, tensor, misses, misses.pending(led))
         finally:
             self.flights.finish(flight, misses.values)
         for key, other in waiting.items():
             misses.take(key, other.wait(key, _LOCAL_WAIT_S))
         leftover = misses.pending()
         if leftover:  # another caller failed or gave up: compute these here after all
-            computed += self._compute(model, batch, misses, leftover)
+            computed += self._compute(model, tensor, misses, leftover)
         return computed
 
     def _await_remote(self, keys: list[str], misses: _Misses) -> None:
@@ -165,7 +165,7 @@ class CachingPredictor:
     def _compute(
         self,
         model: LoadedModel,
-        batch: npt.NDArray[Any],
+        tensor: npt.NDArray[Any],
         misses: _Misses,
         keys: Sequence[str],
     ) -> int:
@@ -173,7 +173,7 @@ class CachingPredictor:
         if not keys:
             return 0
         started = time.perf_counter()
-        rows = batch[[misses.rows[key][0] for key in keys]]
+        rows = tensor[[misses.rows[key][0] for key in keys]]
         probabilities = model.predict(rows).probabilities
         self._learn(model.name, (time.perf_counter() - started) * 1000 / len(keys))
         for key, row in zip(keys, probabilities, strict=True):
@@ -181,7 +181,7 @@ class CachingPredictor:
         cap = self.settings.max_value_bytes
         items = [(key, misses.values[key]) for key in keys if len(misses.values[key]) <= cap]
         if len(items) < len(keys):
-            self.cache.recorder.too_large(len(keys) - len(items))
+            self.cache.metrics.too_large(len(keys) - len(items))
         if self.near is not None and items:
             self.near.set_many(items, self._near_ttl_ms)
         leases = [lease_key(key) for key in keys] if self.leases else []

@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 
 import pytest
 
-from servekit.batching import (
+from servekit.adaptive_batching import (
     AdaptiveBatcher,
     BatcherClosedError,
     DeadlineExceededError,

@@ -4,21 +4,21 @@ Framework-independent (plain asyncio): the SageMaker container's server uses it,
 any other asyncio server. See :class:`AdaptiveBatcher`.
 """
 
-from servekit.batching.batcher import AdaptiveBatcher, BatchFunction
-from servekit.batching.exceptions import (
+from servekit.adaptive_batching.batcher import AdaptiveBatcher, BatchFunction
+from servekit.adaptive_batching.errors import (
+    AdaptiveBatchingError,
     BatcherClosedError,
-    BatchingError,
     DeadlineExceededError,
     QueueFullError,
 )
-from servekit.batching.stats import BatchStats
+from servekit.adaptive_batching.stats import BatcherStats
 
 __all__ = [
     "AdaptiveBatcher",
+    "AdaptiveBatchingError",
     "BatchFunction",
-    "BatchStats",
     "BatcherClosedError",
-    "BatchingError",
+    "BatcherStats",
     "DeadlineExceededError",
     "QueueFullError",
 ]

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-__all__ = ["BatcherClosedError", "BatchingError", "DeadlineExceededError", "QueueFullError"]
+__all__ = ["AdaptiveBatchingError", "BatcherClosedError", "DeadlineExceededError", "QueueFullError"]
 
 
-class BatchingError(Exception):
+class AdaptiveBatchingError(Exception):
     """Base class of the batcher's own refusals."""
 
 
-class QueueFullError(BatchingError):
+class QueueFullError(AdaptiveBatchingError):
     """The bounded queue is full: shed load now (HTTP 429/503) rather than queue without bound.
 
     ``retry_after_s`` estimates when capacity frees up: the time to drain the queue at the
@@ -22,7 +22,7 @@ class QueueFullError(BatchingError):
         self.retry_after_s = retry_after_s
 
 
-class DeadlineExceededError(BatchingError):
+class DeadlineExceededError(AdaptiveBatchingError):
     """The request's deadline passed before its result was ready; its work was dropped."""
 
     def __init__(self, timeout_s: float) -> None:
@@ -30,5 +30,5 @@ class DeadlineExceededError(BatchingError):
         self.timeout_s = timeout_s
 
 
-class BatcherClosedError(BatchingError):
+class BatcherClosedError(AdaptiveBatchingError):
     """The batcher is shutting down (or was never started) and takes no new work."""

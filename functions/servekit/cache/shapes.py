@@ -1,4 +1,4 @@
-"""Cache names shared by the runtime, the CDK stack and the local runner: one source of truth."""
+"""Shapes of the cache: names shared by the runtime, the CDK stack and the local runner."""
 
 from typing import Final
 
