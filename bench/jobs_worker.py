@@ -70,20 +70,22 @@ def main() -> None:
     )
     example = orjson.loads((MODEL_DIR / "digits-mlp" / "example_request.json").read_bytes())
     rows = (example["inputs"] * BATCH)[:BATCH]
-    records = _records(rows)
-    vectorized_predictor = worker.predictor
+    from servekit.sqs import Message
+
+    messages = [Message.from_record(record) for record in _records(rows)]
+    vectorized_run = worker.run_model
     timings: dict[str, list[float]] = {"vectorized": [], "per_message": []}
     for round_ in range(ROUNDS + 20):
-        for name, predictor in (
-            ("vectorized", vectorized_predictor),
+        for name, run_model in (
+            ("vectorized", vectorized_run),
             ("per_message", _one_call_per_message),
         ):
-            worker.predictor = predictor
+            worker.run_model = run_model
             started = time.perf_counter()
-            plan = worker.plan(records)
+            plan = worker.plan(messages)
             elapsed = time.perf_counter() - started
             metrics.clear_metrics()  # the worker's EMF metrics: not flushed here
-            assert all(job.result is not None for job in plan.jobs.values())
+            assert all(job.result is not None for job in plan.values())
             if round_ >= 20:  # warm-up rounds are not counted
                 timings[name].append(elapsed)
     vectorized_s, per_message_s = timings["vectorized"], timings["per_message"]
@@ -100,13 +102,13 @@ def main() -> None:
     )
 
 
-def _one_call_per_message(model: Any, batch: Any) -> Any:
-    """The baseline predictor: the same rows, one onnxruntime call per message."""
+def _one_call_per_message(model: Any, tensor: Any) -> Any:
+    """The baseline: the same rows, one onnxruntime call per message."""
     import numpy as np
 
     from servekit.runtime.model import Prediction
 
-    predictions = [model.predict(batch[i : i + 1]) for i in range(len(batch))]
+    predictions = [model.predict(tensor[i : i + 1]) for i in range(len(tensor))]
     return Prediction(
         class_indices=np.concatenate([p.class_indices for p in predictions]),
         probabilities=np.concatenate([p.probabilities for p in predictions]),
