@@ -5,9 +5,10 @@
 * Session function (routes ``/sessions/{id}...`` on the HTTP API, behind its authorizer):
   ``GetItem``, ``PutItem`` and ``DeleteItem`` on that table, nothing else.
 * Hybrid path: the inference function may ``sqs:SendMessage`` to the events queue (and only
-  that); the events worker consumes it with partial batch failures and may only ``GetItem``
-  and ``PutItem``. The queue and its DLQ are encrypted and TLS-only; the visibility timeout is
-  six times the worker's timeout and ``maxReceiveCount`` bounds retries.
+  that); the events worker consumes it with partial batch failures, may only ``GetItem`` and
+  ``PutItem`` on the table, and ``sqs:SendMessage`` to the DLQ (where it moves a poison
+  message at once, with its reason). The queue and its DLQ are encrypted and TLS-only; the
+  visibility timeout is six times the worker's timeout and ``maxReceiveCount`` bounds retries.
 
 Every name comes from ``servekit.sessions.shapes``, the module the runtime and the local
 provisioner read too.
@@ -130,11 +131,17 @@ class SessionsCapability(Construct):
             environment={
                 **environment,
                 constants.ENV_INTRA_OP_THREADS: str(threads_for_memory(config.worker_memory_mb)),
+                shapes.ENV_SESSION_EVENTS_DLQ_URL: self.dlq.queue_url,
             },
             **common,  # type: ignore[arg-type]
         )
         self._grant_table(self.function, "SessionItems", SESSION_FUNCTION_ACTIONS)
         self._grant_table(self.worker, "SessionItems", WORKER_ACTIONS)
+        self.worker.role.add_to_policy(
+            iam.PolicyStatement(
+                sid="MovePoisonEvents", actions=["sqs:SendMessage"], resources=[self.dlq.queue_arn]
+            )
+        )
         self.worker.function.add_event_source(
             sqs_event_source(
                 self.queue,

@@ -3,6 +3,7 @@ and oversized records, throttling, and the hybrid path (stateless /predict → S
 
 from __future__ import annotations
 
+import importlib
 import json
 import subprocess
 import sys
@@ -12,7 +13,7 @@ from typing import Any
 import boto3
 import numpy as np
 import pytest
-from botocore.exceptions import ClientError, EndpointConnectionError
+from botocore.exceptions import ClientError, EndpointConnectionError, ReadTimeoutError
 from botocore.stub import Stubber
 
 from servekit.sessions import shapes
@@ -203,7 +204,7 @@ def test_throttled_or_unavailable_store_is_503_with_retry_after_and_writes_nothi
     )
     monkeypatch.setattr(v2.service.store, "client", _FailingPuts(v2.service.store.client, error))
     failures: list[str] = []
-    monkeypatch.setattr(v2.service.recorder, "failure", failures.append)
+    monkeypatch.setattr(v2.service.metrics, "failure", failures.append)
     for path, body in (
         ("/sessions/throttled/events", {"events": [{"item": "item-02"}]}),
         ("/sessions/throttled/predict", {"event": {"item": "item-03"}}),
@@ -278,22 +279,142 @@ def test_predict_forwards_session_events_through_sqs_to_the_worker(
     assert call(v2.handler, "GET", "/sessions/hybrid")[1]["version"] == 1
 
 
-def test_poison_messages_are_reported_failed_not_dropped(local_aws: LocalStack) -> None:
+POISON = [
+    ("not json", "invalid_message"),
+    (json.dumps({"events": [{"item": "item-01"}]}), "invalid_message"),
+    (json.dumps(["poisoned", [{"item": "item-01"}]]), "invalid_message"),
+    (json.dumps({"session_id": "bad id", "events": [{"item": "item-01"}]}), "invalid_session_id"),
+    (json.dumps({"session_id": "poisoned"}), "invalid_events"),
+    (json.dumps({"session_id": "poisoned", "events": [{"item": "item-99"}]}), "unknown_item"),
+    (  # one bad event spoils the message: none of its events is applied
+        json.dumps(
+            {
+                "session_id": "poisoned",
+                "events": [{"item": "item-02"}, {"item": "item-03", "type": "like"}],
+            }
+        ),
+        "invalid_event",
+    ),
+]
+
+
+def _queue_counts(sqs: Any, queue: str) -> tuple[int, int]:
+    attributes = sqs.get_queue_attributes(
+        QueueUrl=queue,
+        AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+    )["Attributes"]
+    return (
+        int(attributes["ApproximateNumberOfMessages"]),
+        int(attributes["ApproximateNumberOfMessagesNotVisible"]),
+    )
+
+
+def _dead_letters(sqs: Any, dlq: str) -> list[dict[str, Any]]:
+    letters: list[dict[str, Any]] = []
+    while batch := sqs.receive_message(
+        QueueUrl=dlq, MaxNumberOfMessages=10, MessageAttributeNames=["All"], WaitTimeSeconds=0
+    ).get("Messages", []):
+        letters += batch
+        for letter in batch:
+            sqs.delete_message(QueueUrl=dlq, ReceiptHandle=letter["ReceiptHandle"])
+    return letters
+
+
+def _events_worker() -> ModuleType:
+    """The worker handler module the poller runs (imported once, as Lambda would)."""
+    return importlib.import_module(shapes.EVENTS_WORKER_HANDLER.rpartition(".")[0])
+
+
+def test_a_poison_message_goes_to_the_dlq_after_one_delivery_with_its_reason(
+    v2: ModuleType, local_aws: LocalStack, monkeypatch: pytest.MonkeyPatch
+) -> None:
     sqs = boto3.client("sqs")
     queue = local_aws.resources.env[shapes.ENV_SESSION_EVENTS_QUEUE_URL]
-    sqs.send_message(
-        QueueUrl=queue, MessageBody=json.dumps({"session_id": "p", "events": [{"item": "item-99"}]})
-    )
-    sqs.send_message(QueueUrl=queue, MessageBody="not json")
-    sqs.send_message(
-        QueueUrl=queue, MessageBody=json.dumps({"session_id": "p", "events": [{"item": "item-01"}]})
-    )
-    assert _poller(local_aws).poll_once() == 3
+    dlq = local_aws.resources.outputs[shapes.OUTPUT_EVENTS_DLQ_URL]
+    assert local_aws.resources.env[shapes.ENV_SESSION_EVENTS_DLQ_URL] == dlq
+    call(v2.handler, "POST", "/sessions/poisoned/events", {"events": [{"item": "item-01"}]})
+    before = call(v2.handler, "GET", "/sessions/poisoned")[1]
+    counted: list[str] = []
+    monkeypatch.setattr(_events_worker().worker.metrics, "count", lambda n, v=1: counted.append(n))
+
+    sent = {
+        sqs.send_message(QueueUrl=queue, MessageBody=body)["MessageId"]: (body, code)
+        for body, code in POISON
+    }
+    healthy = {"session_id": "healthy", "events": [{"item": "item-01", "id": "ok-1"}]}
+    sqs.send_message(QueueUrl=queue, MessageBody=json.dumps(healthy))
+    assert _poller(local_aws).poll_once() == len(POISON) + 1
+
+    assert _queue_counts(sqs, queue) == (0, 0)  # nothing comes back for another delivery
+    letters = _dead_letters(sqs, dlq)
+    moved = {
+        letter["MessageAttributes"]["source_message_id"]["StringValue"]: (
+            letter["Body"],
+            letter["MessageAttributes"]["error_code"]["StringValue"],
+        )
+        for letter in letters
+    }
+    assert moved == sent  # each once, with its body and the code saying why
+    assert all(letter["MessageAttributes"]["error_message"]["StringValue"] for letter in letters)
+    assert counted.count("SessionsPoisonMessages") == len(POISON)
+    assert call(v2.handler, "GET", "/sessions/poisoned")[1] == before  # left as it was
+    assert [e["id"] for e in call(v2.handler, "GET", "/sessions/healthy")[1]["events"]] == ["ok-1"]
+
     attributes = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["All"])["Attributes"]
-    assert attributes["ApproximateNumberOfMessagesNotVisible"] == "2"  # back after visibility
-    redrive = json.loads(attributes["RedrivePolicy"])
+    redrive = json.loads(attributes["RedrivePolicy"])  # transient failures: bounded retries
     assert int(redrive["maxReceiveCount"]) == shapes.QUEUE_MAX_RECEIVE_COUNT
     assert int(attributes["VisibilityTimeout"]) >= 6 * shapes.EVENTS_WORKER_TIMEOUT_S
+
+
+class _LostAnswers:
+    """The real client, except that PutItem's answer is lost after the write has landed."""
+
+    def __init__(self, real: Any) -> None:
+        self._real = real
+
+    def put_item(self, **kwargs: Any) -> Any:
+        self._real.put_item(**kwargs)
+        raise ReadTimeoutError(endpoint_url="https://dynamodb.eu-west-1.amazonaws.com")
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._real, name)
+
+
+@pytest.mark.parametrize("landed", [False, True], ids=["throttled", "answer-lost"])
+def test_a_transient_failure_is_retried_and_the_redelivery_applies_the_events_once(
+    v2: ModuleType, local_aws: LocalStack, monkeypatch: pytest.MonkeyPatch, landed: bool
+) -> None:
+    sqs = boto3.client("sqs")
+    queue = local_aws.resources.env[shapes.ENV_SESSION_EVENTS_QUEUE_URL]
+    dlq = local_aws.resources.outputs[shapes.OUTPUT_EVENTS_DLQ_URL]
+    store = _events_worker().worker.service.store
+    throttled = ClientError(
+        {"Error": {"Code": "ThrottlingException", "Message": "slow"}}, "PutItem"
+    )
+    failing = _LostAnswers(store.client) if landed else _FailingPuts(store.client, throttled)
+    monkeypatch.setattr(store, "client", failing)
+    session = f"transient-{'landed' if landed else 'throttled'}"
+    events = [{"item": "item-04", "id": "t-1"}, {"item": "item-05", "id": "t-2"}]
+    sqs.send_message(
+        QueueUrl=queue, MessageBody=json.dumps({"session_id": session, "events": events})
+    )
+    original = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["VisibilityTimeout"])
+    sqs.set_queue_attributes(QueueUrl=queue, Attributes={"VisibilityTimeout": "0"})  # back at once
+    try:
+        assert _poller(local_aws).poll_once() == 1
+        assert _queue_counts(sqs, queue) == (1, 0)  # reported for a retry, not moved or dropped
+        monkeypatch.undo()  # the store recovers
+        assert _poller(local_aws).poll_once() == 1  # the redelivery
+    finally:
+        sqs.set_queue_attributes(QueueUrl=queue, Attributes=original["Attributes"])
+    assert _queue_counts(sqs, queue) == (0, 0)
+    assert _dead_letters(sqs, dlq) == []
+    status, record, _ = call(v2.handler, "GET", f"/sessions/{session}")
+    assert (status, [e["id"] for e in record["events"]], record["version"]) == (
+        200,
+        ["t-1", "t-2"],
+        1,
+    )
 
 
 def test_a_failed_send_never_fails_the_prediction(

@@ -121,6 +121,50 @@ def test_worker_consumes_the_queue_with_partial_failures(synth: Synthesized) -> 
     assert actions == ["dynamodb:GetItem", "dynamodb:PutItem"]
 
 
+def _actions(statement: dict[str, Any]) -> list[str]:
+    actions = statement["Action"]
+    return list(actions) if isinstance(actions, list) else [actions]
+
+
+def test_the_worker_may_send_to_its_dlq_and_nothing_broader(synth: Synthesized) -> None:
+    _, worker = _function(synth, shapes.EVENTS_WORKER_HANDLER)
+    queues = _own(synth, "AWS::SQS::Queue")
+    (dlq_id,) = [k for k, q in queues.items() if "RedrivePolicy" not in q["Properties"]]
+    (queue_id,) = [k for k, q in queues.items() if "RedrivePolicy" in q["Properties"]]
+    env = worker["Properties"]["Environment"]["Variables"]
+    assert _ref_name(env[shapes.ENV_SESSION_EVENTS_DLQ_URL]) == dlq_id
+
+    sqs = [s for s in _role_statements(synth, worker) if "sqs:" in str(s["Action"])]
+    sends = [s for s in sqs if "sqs:SendMessage" in _actions(s)]
+    assert sends == [
+        {
+            "Action": "sqs:SendMessage",
+            "Effect": "Allow",
+            "Resource": {"Fn::GetAtt": [dlq_id, "Arn"]},
+            "Sid": "MovePoisonEvents",
+        }
+    ]
+    for statement in sqs:  # the rest is the event source's, on the events queue only
+        if statement not in sends:
+            assert statement["Resource"] == {"Fn::GetAtt": [queue_id, "Arn"]}
+            assert not any(a.startswith("sqs:Send") or "*" in a for a in _actions(statement))
+
+    # no other role may send to the DLQ, and the session function does not even know it
+    dlq_arn = {"Fn::GetAtt": [dlq_id, "Arn"]}
+    senders = [
+        logical_id
+        for logical_id, statement in synth.policy_statements()
+        if statement.get("Resource") == dlq_arn
+        and "sqs:SendMessage" in _actions(statement)
+        and statement.get("Effect") == "Allow"
+    ]
+    assert len(senders) == 1
+    _, function = _function(synth, shapes.SESSIONS_HANDLER)
+    assert (
+        shapes.ENV_SESSION_EVENTS_DLQ_URL not in function["Properties"]["Environment"]["Variables"]
+    )
+
+
 def test_inference_function_may_only_send_to_the_events_queue(synth: Synthesized) -> None:
     _, function = _function(synth, "servekit.handlers.inference.handler")
     env = function["Properties"]["Environment"]["Variables"]

@@ -1,4 +1,5 @@
-"""Local resources of the sessions capability: the table, the hybrid queue and its DLQ.
+"""Local resources of the sessions capability: the table, the hybrid queue and its DLQ (whose
+URL the events worker reads, to move poison messages there at once, as deployed).
 
 Same shapes as ``infra/constructs/sessions.py`` (both import ``servekit.sessions.shapes``):
 key, TTL attribute, on-demand billing, the queue's visibility timeout and redrive policy. The
@@ -32,7 +33,11 @@ def provision_sessions(ctx: ProvisionContext) -> LocalResources:
         max_receive_count=shapes.QUEUE_MAX_RECEIVE_COUNT,
     )
     return LocalResources(
-        env={shapes.ENV_SESSIONS_TABLE: table, shapes.ENV_SESSION_EVENTS_QUEUE_URL: queue},
+        env={
+            shapes.ENV_SESSIONS_TABLE: table,
+            shapes.ENV_SESSION_EVENTS_QUEUE_URL: queue,
+            shapes.ENV_SESSION_EVENTS_DLQ_URL: dlq,
+        },
         outputs={
             shapes.OUTPUT_SESSIONS_TABLE: table,
             shapes.OUTPUT_EVENTS_QUEUE_URL: queue,

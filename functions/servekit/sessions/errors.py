@@ -3,7 +3,8 @@
 The store raises these plain exceptions; :func:`to_api_error` turns them into client answers.
 Throttling and outages are a 503 with ``Retry-After`` (nothing was written: every write is one
 conditional PutItem, all or nothing); a record that cannot be used is a 409 that leaves it as
-it is and says how to start over.
+it is and says how to start over. :func:`retryable` says which answers may pass with time (the
+events worker retries those and moves the rest to its DLQ).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ __all__ = [
     "RecordTooLargeError",
     "SessionBusyError",
     "StoreUnavailableError",
+    "retryable",
     "to_api_error",
 ]
 
@@ -73,3 +75,8 @@ def to_api_error(exc: Exception, session_id: str) -> ApiError | None:
             f"session {session_id!r}: {exc}; the record was left as it is",
         )
     return None
+
+
+def retryable(error: ApiError) -> bool:
+    """Throttling, outages and lost races (429, 5xx) may pass; any other refusal is final."""
+    return error.status == 429 or error.status >= 500

@@ -15,21 +15,15 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-import orjson
-
 from servekit.errors import ApiError
 from servekit.observability import logger
 from servekit.sessions.events import check_session_id, parse_events
+from servekit.sessions.message import SOURCE_PREDICT, SessionEventsMessage
 from servekit.sessions.shapes import EVENT_TYPES
 
-__all__ = ["EventForwarder", "forward_message"]
+__all__ = ["EventForwarder"]
 
 _FIELDS = frozenset({"id", "event", "events"})
-
-
-def forward_message(session_id: str, events: list[dict[str, Any]]) -> dict[str, Any]:
-    """The SQS message body the events worker consumes (documented in the README)."""
-    return {"session_id": session_id, "events": events, "source": "predict"}
 
 
 class EventForwarder:
@@ -64,17 +58,18 @@ class EventForwarder:
         session_id = check_session_id(raw["id"])
         events_raw = raw["events"] if "events" in raw else [raw["event"]]
         events = parse_events(events_raw, "session.events", items=None, event_types=EVENT_TYPES)
-        body = forward_message(session_id, [event.to_json() for event in events])
-        return lambda: self._send(session_id, body)
+        message = SessionEventsMessage(
+            session_id, [event.to_json() for event in events], SOURCE_PREDICT
+        )
+        event_ids = [event.id for event in events]
+        return lambda: self._send(message, event_ids)
 
-    def _send(self, session_id: str, body: dict[str, Any]) -> dict[str, Any]:
-        answer: dict[str, Any] = {
-            "id": session_id,
-            "event_ids": [event["id"] for event in body["events"]],
-        }
+    def _send(self, message: SessionEventsMessage, event_ids: list[str]) -> dict[str, Any]:
+        session_id = message.session_id
+        answer: dict[str, Any] = {"id": session_id, "event_ids": event_ids}
         try:
             response = self._sqs().send_message(
-                QueueUrl=self.queue_url, MessageBody=orjson.dumps(body).decode()
+                QueueUrl=self.queue_url, MessageBody=message.encode()
             )
         except Exception as exc:  # best effort: the prediction stands whatever happens here
             logger.warning(

@@ -1,15 +1,14 @@
-"""The sessions capability's EMF metrics (Powertools), flushed once per invocation.
+"""The sessions capability's metrics: one method per thing that happens to session state.
 
 Low-cardinality names only (no session ids): how many events were appended, how often a
-conditional write lost, and each kind of failure an operator should alarm on.
+conditional write lost, and each kind of failure an operator should alarm on. The events
+worker's poison and retried messages are counted by the shared SQS consumer through this
+recorder (``SessionsPoisonMessages``, ``SessionsRetriedMessages``).
 """
 
 from __future__ import annotations
 
-from aws_lambda_powertools import Metrics
-from aws_lambda_powertools.metrics import MetricUnit
-
-from servekit.observability import metrics
+from servekit.observability.metrics import MetricsRecorder
 
 __all__ = ["FAILURE_METRICS", "SessionMetrics"]
 
@@ -23,20 +22,17 @@ FAILURE_METRICS = {
 """ApiError code → metric, for the failures that come from the store, not from the client."""
 
 
-class SessionMetrics:
-    def __init__(self, sink: Metrics = metrics) -> None:
-        self._sink = sink
-
+class SessionMetrics(MetricsRecorder):
     def appended(self, events: int) -> None:
-        self._sink.add_metric(name="SessionEventsAppended", unit=MetricUnit.Count, value=events)
+        self.count("SessionEventsAppended", events)
 
     def conflict(self) -> None:
-        self._sink.add_metric(name="SessionWriteConflicts", unit=MetricUnit.Count, value=1)
+        self.count("SessionWriteConflicts")
 
     def failure(self, code: str) -> None:
         name = FAILURE_METRICS.get(code)
         if name is not None:
-            self._sink.add_metric(name=name, unit=MetricUnit.Count, value=1)
+            self.count(name)
 
     def not_forwarded(self) -> None:
-        self._sink.add_metric(name="SessionEventsNotForwarded", unit=MetricUnit.Count, value=1)
+        self.count("SessionEventsNotForwarded")

@@ -32,13 +32,13 @@ class SessionService:
         model: SessionModel,
         settings: SessionSettings,
         clock_ms: Callable[[], int] = now_ms,
-        recorder: SessionMetrics | None = None,
+        metrics: SessionMetrics | None = None,
     ) -> None:
         self.store = store
         self.model = model
         self.settings = settings
         self._clock_ms = clock_ms
-        self.recorder = recorder or SessionMetrics()
+        self.metrics = metrics or SessionMetrics()
         self._items = frozenset(model.items)
 
     # --- routes -----------------------------------------------------------------------------
@@ -142,7 +142,7 @@ class SessionService:
             record, written = self.store.update(session_id, update)
         assert record is not None  # a write happened, or the live record was returned
         if written:
-            self.recorder.appended(appended)
+            self.metrics.appended(appended)
         return record, appended
 
     @contextmanager
@@ -155,7 +155,7 @@ class SessionService:
             api_error = to_api_error(exc, session_id)
             if api_error is None:
                 raise
-            self.recorder.failure(api_error.code)
+            self.metrics.failure(api_error.code)
             raise api_error from None
 
 

@@ -30,6 +30,10 @@ class SessionSettings:
     max_attempts: int = shapes.DEFAULT_MAX_ATTEMPTS
     """SERVEKIT_SESSIONS_MAX_ATTEMPTS: conditional-write attempts before a 429."""
 
+    events_dlq_url: str | None = None
+    """SERVEKIT_SESSION_EVENTS_DLQ_URL: where the events worker moves a poison message (set on
+    the worker only; without it a poison message reaches the DLQ by SQS redrive instead)."""
+
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> SessionSettings:
         env = os.environ if environ is None else environ
@@ -44,6 +48,7 @@ class SessionSettings:
             max_attempts=_int(
                 env, shapes.ENV_SESSIONS_MAX_ATTEMPTS, shapes.DEFAULT_MAX_ATTEMPTS, 1
             ),
+            events_dlq_url=env.get(shapes.ENV_SESSION_EVENTS_DLQ_URL) or None,
         )
         # ~200 bytes per stored event at most (64-char ids): keep the guard out of reach.
         if settings.max_events * 200 > shapes.MAX_RECORD_BYTES:

@@ -26,6 +26,7 @@ __all__ = [
     "ENV_SESSIONS_MODEL",
     "ENV_SESSIONS_TABLE",
     "ENV_SESSIONS_TTL_S",
+    "ENV_SESSION_EVENTS_DLQ_URL",
     "ENV_SESSION_EVENTS_QUEUE_URL",
     "EVENTS_WORKER_BATCH_SIZE",
     "EVENTS_WORKER_HANDLER",
@@ -67,7 +68,7 @@ MAX_RECORD_BYTES: Final = 64 * 1024
 # --- the hybrid queue (stateless /predict → SQS → events worker) ----------------------------
 EVENTS_WORKER_TIMEOUT_S: Final = 30
 QUEUE_VISIBILITY_TIMEOUT_S: Final = 6 * EVENTS_WORKER_TIMEOUT_S  # at least 6x the worker's timeout
-QUEUE_MAX_RECEIVE_COUNT: Final = 5  # then the DLQ: bounded retries, nothing dropped
+QUEUE_MAX_RECEIVE_COUNT: Final = 5  # transient failures, then the DLQ: bounded retries
 EVENTS_WORKER_BATCH_SIZE: Final = 10
 
 # --- stack outputs (CfnOutput ids; the local provisioner writes the same keys) -------------
@@ -82,6 +83,8 @@ ENV_SESSIONS_TTL_S: Final = "SERVEKIT_SESSIONS_TTL_S"
 ENV_SESSIONS_MAX_EVENTS: Final = "SERVEKIT_SESSIONS_MAX_EVENTS"
 ENV_SESSIONS_MAX_ATTEMPTS: Final = "SERVEKIT_SESSIONS_MAX_ATTEMPTS"
 ENV_SESSION_EVENTS_QUEUE_URL: Final = "SERVEKIT_SESSION_EVENTS_QUEUE_URL"
+ENV_SESSION_EVENTS_DLQ_URL: Final = "SERVEKIT_SESSION_EVENTS_DLQ_URL"
+"""The events worker's DLQ: a poison message is moved there at once, with its reason."""
 
 DEFAULT_SESSIONS_MODEL: Final = "session-recs-v2"
 

@@ -1,4 +1,5 @@
-"""Builds the session service from environment settings (Lambda, local server, tests)."""
+"""Builds the session service and the events worker from the environment (Lambda, local
+server, tests). boto3 is imported here, on the session functions' import chain only."""
 
 from __future__ import annotations
 
@@ -15,12 +16,13 @@ from servekit.sessions.store import SessionStore
 from servekit.settings import Settings
 
 if TYPE_CHECKING:
+    from servekit.sessions.worker import SessionEventsWorker
     from servekit.transports.routing import Router
 
-__all__ = ["build_service", "dynamodb_client", "router_from_env"]
+__all__ = ["build_service", "build_worker", "router_from_env"]
 
 
-def dynamodb_client() -> Any:
+def _dynamodb_client() -> Any:
     """A DynamoDB client with short timeouts: a stuck call must end well inside the 30 s API
     limit and surface as a 503, after the SDK's standard retries (throttling included)."""
     import boto3
@@ -51,14 +53,37 @@ def build_service(
             "add it to SERVEKIT_MODELS"
         )
     model = SessionModel.from_loaded(catalog.model(sessions.model), settings.model_dir)
-    recorder = SessionMetrics()
+    metrics = SessionMetrics()
     store = SessionStore(
-        client if client is not None else dynamodb_client(),
+        client if client is not None else _dynamodb_client(),
         sessions.table,
         max_attempts=sessions.max_attempts,
-        on_conflict=recorder.conflict,
+        on_conflict=metrics.conflict,
     )
-    return SessionService(store, model, sessions, recorder=recorder)
+    return SessionService(store, model, sessions, metrics=metrics)
+
+
+def build_worker(
+    settings: Settings | None = None,
+    sessions: SessionSettings | None = None,
+    client: Any = None,
+    sqs_client: Any = None,
+) -> SessionEventsWorker:
+    """The hybrid path's events worker: the session service, and the DLQ its poison messages
+    are moved to (``SERVEKIT_SESSION_EVENTS_DLQ_URL``)."""
+    from servekit.sessions.worker import SessionEventsWorker
+    from servekit.sqs import DeadLetterQueue
+
+    sessions = sessions or SessionSettings.from_env()
+    service = build_service(settings, sessions, client)
+    dead_letters = None
+    if sessions.events_dlq_url:
+        if sqs_client is None:
+            import boto3
+
+            sqs_client = boto3.client("sqs")
+        dead_letters = DeadLetterQueue(sqs_client, sessions.events_dlq_url)
+    return SessionEventsWorker(service, dead_letters=dead_letters)
 
 
 def router_from_env() -> Router:

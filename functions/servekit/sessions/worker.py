@@ -1,35 +1,59 @@
-"""The hybrid path's consumer: one SQS message → one idempotent append to a session.
+"""The hybrid path's queue logic: each message of a delivery appended, idempotently, to its
+session, and one outcome per message for the shared SQS consumer (``servekit.sqs``).
 
-Message body (JSON, as :func:`servekit.sessions.forwarding.forward_message` writes it)::
-
-    {"session_id": "s-1", "events": [{"id": "...", "item": "item-03", "type": "view",
-                                      "at": 1763800000000}], "source": "predict"}
-
-Any failure raises, so the message is reported in ``batchItemFailures`` and comes back after the
-visibility timeout; after ``maxReceiveCount`` receives it lands in the DLQ. Nothing is dropped,
-and a redelivery appends nothing twice (events carry their ids).
+* applied, or already applied (a redelivery: events carry their ids) → :class:`Done`;
+* can never be applied as it is (not a session events message, a bad session id, invalid
+  events, an item the model does not know, a stored record that cannot be used) →
+  :class:`Poison`: the consumer moves it to the DLQ at once with its reason; the session is
+  left as it was (a message's events are all checked before anything is written);
+* may pass (the store throttled or unreachable, every conditional write lost, anything
+  unexpected) → :class:`Retry`: SQS delivers it again, then moves it to the DLQ after
+  ``maxReceiveCount`` receives.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping, Sequence
 
-import orjson
-
+from servekit.errors import ApiError
+from servekit.observability import logger
+from servekit.sessions.errors import retryable
+from servekit.sessions.message import decode_message
+from servekit.sessions.metrics import SessionMetrics
 from servekit.sessions.service import SessionService
+from servekit.sqs import DeadLetterQueue, Done, Message, Outcome, Poison, Retry
 
-__all__ = ["PoisonMessageError", "apply_message"]
-
-
-class PoisonMessageError(ValueError):
-    """The message cannot be applied as it is (it will end in the DLQ)."""
+__all__ = ["SessionEventsWorker"]
 
 
-def apply_message(service: SessionService, body: str) -> dict[str, Any]:
-    try:
-        message = orjson.loads(body)
-    except orjson.JSONDecodeError as exc:
-        raise PoisonMessageError(f"message body is not JSON: {exc}") from None
-    if not isinstance(message, dict) or not isinstance(message.get("session_id"), str):
-        raise PoisonMessageError("message must be an object with a string 'session_id'")
-    return service.append_events(message["session_id"], message.get("events"))
+class SessionEventsWorker:
+    def __init__(
+        self,
+        service: SessionService,
+        *,
+        dead_letters: DeadLetterQueue | None = None,
+        metrics: SessionMetrics | None = None,
+    ) -> None:
+        self.service = service
+        self.dead_letters = dead_letters
+        """Where the consumer moves this worker's poison messages (None: SQS redrive)."""
+        self.metrics = metrics or service.metrics
+
+    def process(self, messages: Sequence[Message]) -> Mapping[str, Outcome]:
+        """One outcome per message id, applied in delivery order."""
+        return {message.message_id: self.apply(message) for message in messages}
+
+    def apply(self, message: Message) -> Outcome:
+        where = ""
+        try:
+            decoded = decode_message(message.body)
+            where = f"session {decoded.session_id[:140]!r}: "
+            self.service.append_events(decoded.session_id, decoded.events)
+        except ApiError as exc:
+            if retryable(exc):
+                return Retry(f"{where}{exc.code}: {exc.message}")
+            return Poison(exc.code, f"{where}{exc.message}")
+        except Exception as exc:  # a failure nobody foresaw may pass; SQS bounds the retries
+            logger.exception("session events not applied", extra={"id": message.message_id})
+            return Retry(f"{where}{type(exc).__name__}: {exc}")
+        return Done()
