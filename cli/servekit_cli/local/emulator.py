@@ -6,8 +6,10 @@ with the variables below exported, every client it creates talks to this server.
 
 from __future__ import annotations
 
+import functools
 import logging
 import socket
+import threading
 import urllib.request
 from typing import Any
 
@@ -58,6 +60,7 @@ class MotoEmulator:
         """
         from moto.server import ThreadedMotoServer
 
+        _serialize_dynamodb_writes()
         logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per AWS call
         self._server = ThreadedMotoServer(ip_address=self.host, port=self.port, verbose=False)
         self._server.start()
@@ -76,3 +79,31 @@ class MotoEmulator:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+_WRITE_LOCK = threading.Lock()
+_WRITES = ("put_item", "update_item", "delete_item", "transact_write_items")
+
+
+def _serialize_dynamodb_writes() -> None:
+    """Make moto's DynamoDB writes atomic, as DynamoDB's are.
+
+    moto checks a ``ConditionExpression`` and then stores the item without a lock, so under
+    the threaded server two conditional writers of one item can both succeed: exactly the
+    lost update that optimistic concurrency (sessions, jobs, batch chunks) exists to prevent.
+    One process-wide lock around each write restores DynamoDB's per-item serialization.
+    """
+    from moto.dynamodb.models import DynamoDBBackend
+
+    for name in _WRITES:
+        method = getattr(DynamoDBBackend, name)
+        if getattr(method, "_servekit_serialized", False):
+            continue
+
+        def locked(*args: Any, _method: Any = method, **kwargs: Any) -> Any:
+            with _WRITE_LOCK:
+                return _method(*args, **kwargs)
+
+        functools.update_wrapper(locked, method)
+        locked._servekit_serialized = True  # type: ignore[attr-defined]
+        setattr(DynamoDBBackend, name, locked)
