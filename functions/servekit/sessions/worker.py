@@ -14,6 +14,7 @@ session, and one outcome per message for the shared SQS consumer (``servekit.sqs
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 from servekit.errors import ApiError
 from servekit.observability import logger
@@ -48,7 +49,8 @@ class SessionEventsWorker:
         try:
             decoded = decode_message(message.body)
             where = f"session {decoded.session_id[:140]!r}: "
-            self.service.append_events(decoded.session_id, decoded.events)
+            events = _with_ids(decoded.events, message.message_id)
+            self.service.append_events(decoded.session_id, events)
         except ApiError as exc:
             if retryable(exc):
                 return Retry(f"{where}{exc.code}: {exc.message}")
@@ -57,3 +59,16 @@ class SessionEventsWorker:
             logger.exception("session events not applied", extra={"id": message.message_id})
             return Retry(f"{where}{type(exc).__name__}: {exc}")
         return Done()
+
+
+def _with_ids(events: Any, message_id: str) -> Any:
+    """Events sent without an ``id`` get one from the SQS message id and their position, so
+    a redelivery of the same message appends them once, like events that carry their ids."""
+    if not isinstance(events, list):
+        return events  # the service refuses it, naming the field
+    return [
+        {**event, "id": f"{message_id}-{index}"}
+        if isinstance(event, dict) and "id" not in event
+        else event
+        for index, event in enumerate(events)
+    ]
