@@ -152,7 +152,8 @@ class BatchWorker:
             return self._duplicate()  # a concurrent delivery finished it first
         self.metrics.chunk_failed()
         where = f"batch {message.batch_id} chunk {message.chunk}"
-        return ChunkOutcome(ChunkStatus.FAILED, failure=Poison(code, f"{where}: {reason}", True))
+        failure = Poison(code, f"{where}: {reason}", recorded=True)
+        return ChunkOutcome(ChunkStatus.FAILED, failure=failure)
 
     def _duplicate(self) -> ChunkOutcome:
         self.metrics.chunk_duplicate()
