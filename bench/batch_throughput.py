@@ -77,7 +77,7 @@ class Pipeline:
         import boto3
 
         from servekit.batch import shapes
-        from servekit_cli.local.batch import create_resources
+        from servekit_cli.local.batch import create_resources, environment
         from servekit_cli.local.poller import SqsPoller
         from servekit_cli.local.resources import QueueBinding
 
@@ -85,14 +85,7 @@ class Pipeline:
         self.inference = inference
         s3, ddb, sqs = (boto3.client(n) for n in ("s3", "dynamodb", "sqs"))
         made = create_resources(s3, ddb, sqs, prefix="bench")
-        os.environ.update(
-            {
-                shapes.ENV_BATCH_BUCKET: made[shapes.OUTPUT_BATCH_BUCKET],
-                shapes.ENV_BATCH_TABLE: made[shapes.OUTPUT_BATCH_TABLE],
-                shapes.ENV_BATCH_SPLIT_QUEUE_URL: made[shapes.OUTPUT_BATCH_SPLIT_QUEUE_URL],
-                shapes.ENV_BATCH_CHUNK_QUEUE_URL: made[shapes.OUTPUT_BATCH_CHUNK_QUEUE_URL],
-            }
-        )
+        os.environ.update(environment(made))
         self.modules = {
             n: importlib.reload(importlib.import_module(f"servekit.handlers.batch_{n}"))
             for n in ("api", "splitter", "worker")

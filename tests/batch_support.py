@@ -94,11 +94,11 @@ class BatchStack:
         return data
 
     def results(self, batch_id: str) -> list[dict[str, Any]]:
-        """Every output row, in input order, read the way a user would: manifest, then parts."""
+        """Every output row, in input order, read the way a user would: index, then parts."""
         prefix = shapes.output_prefix(batch_id)
-        manifest = orjson.loads(self.read(prefix + shapes.OUTPUT_MANIFEST))
+        index = orjson.loads(self.read(prefix + shapes.OUTPUT_INDEX))
         rows: list[dict[str, Any]] = []
-        for part in manifest["parts"]:
+        for part in index["parts"]:
             rows += [orjson.loads(line) for line in io.BytesIO(self.read(prefix + part["key"]))]
         return rows
 
@@ -106,6 +106,24 @@ class BatchStack:
         table = self.outputs[shapes.OUTPUT_BATCH_TABLE]
         items: list[dict[str, Any]] = self.dynamodb.scan(TableName=table)["Items"]
         return items
+
+    def take_dead_letters(self, output_key: str) -> list[dict[str, Any]]:
+        """Receive and delete every message of a DLQ (by its output key), attributes and all."""
+        taken: list[dict[str, Any]] = []
+        while True:
+            received = self.sqs.receive_message(
+                QueueUrl=self.outputs[output_key],
+                MaxNumberOfMessages=10,
+                MessageAttributeNames=["All"],
+                MessageSystemAttributeNames=["All"],
+            ).get("Messages", [])
+            if not received:
+                return taken
+            for message in received:
+                self.sqs.delete_message(
+                    QueueUrl=self.outputs[output_key], ReceiptHandle=message["ReceiptHandle"]
+                )
+            taken += received
 
     def queue_depth(self, output_key: str) -> int:
         attributes = self.sqs.get_queue_attributes(

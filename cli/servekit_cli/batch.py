@@ -3,7 +3,7 @@
 Works against the local stack (``make run``; the default) or a deployed stack
 (``--stage dev``, with AWS credentials): the file is uploaded to the batch bucket named by the
 stack's outputs, the batch is started and watched through the HTTP API, and results are read
-straight from the output prefix the batch's manifest lists.
+straight from the part files the batch's output index lists.
 """
 
 from __future__ import annotations
@@ -109,20 +109,22 @@ def _results(args: argparse.Namespace) -> int:
         return 1
     s3 = target.client("s3")
     bucket, prefix = status["output"].removeprefix("s3://").split("/", 1)
-    manifest = json.loads(s3.get_object(Bucket=bucket, Key=prefix + "manifest.json")["Body"].read())
+    index = json.loads(
+        s3.get_object(Bucket=bucket, Key=prefix + shapes.OUTPUT_INDEX)["Body"].read()
+    )
     sink = args.output.open("wb") if args.output else sys.stdout.buffer
     try:
-        for part in manifest["parts"]:
+        for part in index["parts"]:
             body = s3.get_object(Bucket=bucket, Key=prefix + part["key"])["Body"]
             for chunk in body.iter_chunks(1 << 20):
                 sink.write(chunk)
     finally:
         if args.output:
             sink.close()
-    if manifest["failed_chunks"]:
-        missing = sum(c["rows"] for c in manifest["failed_chunks"])
+    if index["failed_chunks"]:
+        missing = sum(c["rows"] for c in index["failed_chunks"])
         print(
-            f"{missing} rows missing: {len(manifest['failed_chunks'])} chunk(s) failed "
+            f"{missing} rows missing: {len(index['failed_chunks'])} chunk(s) failed "
             f"(`servekit batch rerun {args.batch_id}` redoes them)",
             file=sys.stderr,
         )

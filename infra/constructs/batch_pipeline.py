@@ -12,7 +12,9 @@ holding only what it does (explicit actions on the named table, bucket prefixes 
 
 Both queues have a DLQ (maxReceiveCount from config), SSE and a TLS-only policy, and a
 visibility timeout of 6x their consumer's timeout; both event source mappings report partial
-batch failures and cap concurrency from config.
+batch failures and cap concurrency from config. The splitter and the worker each get their own
+queue's DLQ URL and may send to that DLQ alone: a message with no record to keep it (not a
+batch message, or naming no batch or chunk) is moved there at once, with its reason.
 """
 
 from __future__ import annotations
@@ -129,6 +131,12 @@ class BatchPipeline(Construct):
             config.worker_timeout_s,
         )
         self.worker.function.add_environment(ENV_INTRA_OP_THREADS, str(config.worker_threads))
+        for fn, env_name, dlq in (
+            (self.splitter, shapes.ENV_BATCH_SPLIT_DLQ_URL, r.split_dlq),
+            (self.worker, shapes.ENV_BATCH_CHUNK_DLQ_URL, r.chunk_dlq),
+        ):
+            fn.function.add_environment(env_name, dlq.queue_url)
+            _allow(fn, "DeadLetters", ["sqs:SendMessage"], [dlq.queue_arn])
 
         records = [r.table.table_arn]
         objects = r.bucket.arn_for_objects("*")
@@ -229,6 +237,7 @@ class BatchPipeline(Construct):
             (shapes.OUTPUT_BATCH_TABLE, r.table.table_name, "batch records table"),
             (shapes.OUTPUT_BATCH_SPLIT_QUEUE_URL, r.split_queue.queue_url, "batch split queue"),
             (shapes.OUTPUT_BATCH_CHUNK_QUEUE_URL, r.chunk_queue.queue_url, "batch chunk queue"),
+            (shapes.OUTPUT_BATCH_SPLIT_DLQ_URL, r.split_dlq.queue_url, "batch split DLQ"),
             (shapes.OUTPUT_BATCH_CHUNK_DLQ_URL, r.chunk_dlq.queue_url, "batch chunk DLQ"),
         ):
             CfnOutput(self, key, value=value, description=description).override_logical_id(key)

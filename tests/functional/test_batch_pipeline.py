@@ -72,13 +72,13 @@ def test_jsonl_batch_runs_every_chunk_and_reads_back_in_one_place(env: BatchStac
     output = env.keys(shapes.output_prefix(batch_id))
     assert [k.rsplit("/", 1)[1] for k in output] == [
         "_SUCCESS",
-        "manifest.json",
+        "index.json",
         "part-000000.jsonl",
         "part-000001.jsonl",
         "part-000002.jsonl",
     ]
-    manifest = orjson.loads(env.read(shapes.output_prefix(batch_id) + "manifest.json"))
-    assert [(p["first_row"], p["rows"]) for p in manifest["parts"]] == [
+    index = orjson.loads(env.read(shapes.output_prefix(batch_id) + "index.json"))
+    assert [(p["first_row"], p["rows"]) for p in index["parts"]] == [
         (0, 1000),
         (1000, 1000),
         (2000, 500),
@@ -128,10 +128,8 @@ def test_failed_chunk_is_recorded_and_rerun_redoes_only_that_chunk(
     (failed,) = body["failed_chunks"]
     assert failed["chunk"] == 1 and failed["first_row"] == 300
     assert "RuntimeError: the model server hiccuped" in failed["error"]
-    manifest = orjson.loads(env.read(shapes.output_prefix(batch_id) + "manifest.json"))
-    assert manifest["status"] == "PARTIAL" and [c["chunk"] for c in manifest["failed_chunks"]] == [
-        1
-    ]
+    index = orjson.loads(env.read(shapes.output_prefix(batch_id) + "index.json"))
+    assert index["status"] == "PARTIAL" and [c["chunk"] for c in index["failed_chunks"]] == [1]
     assert shapes.output_prefix(batch_id) + "_SUCCESS" not in env.keys(
         shapes.batch_prefix(batch_id)
     )
@@ -178,12 +176,70 @@ def test_duplicate_chunk_delivery_writes_one_part_and_counts_once(env: BatchStac
         env.sqs.delete_message(QueueUrl=queue, ReceiptHandle=message["ReceiptHandle"])
 
 
-def test_invalid_chunk_message_is_acknowledged_not_retried(env: BatchStack) -> None:
+def test_invalid_chunk_message_is_moved_to_the_chunk_dlq_not_retried(env: BatchStack) -> None:
     queue = env.outputs[shapes.OUTPUT_BATCH_CHUNK_QUEUE_URL]
     env.sqs.send_message(QueueUrl=queue, MessageBody='{"v": 1, "batch_id": "nope"}')
     env.sqs.send_message(QueueUrl=queue, MessageBody="not json")
     env.worker.drain(idle_polls=1)
     assert env.queue_depth(shapes.OUTPUT_BATCH_CHUNK_QUEUE_URL) == 0
+    assert len(env.take_dead_letters(shapes.OUTPUT_BATCH_CHUNK_DLQ_URL)) == 2
+
+
+def count_deliveries(monkeypatch: pytest.MonkeyPatch, worker: Any) -> list[tuple[str, int]]:
+    """(body, receive count) of every message the worker is handed from now on."""
+    seen: list[tuple[str, int]] = []
+    process = worker.process
+
+    def counting(messages: Any) -> Any:
+        seen.extend((m.body, m.receive_count) for m in messages)
+        return process(messages)
+
+    monkeypatch.setattr(worker, "process", counting)
+    return seen
+
+
+def test_message_with_no_chunk_goes_to_the_chunk_dlq_after_one_delivery_with_its_reason(
+    env: BatchStack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Nothing to record it in: no silent drop, no retries, the reason travels with it."""
+    queue = env.outputs[shapes.OUTPUT_BATCH_CHUNK_QUEUE_URL]
+    no_chunk = '{"v": 1, "batch_id": "nope", "chunk": 0, "attempt": 0, "model": "digits-mlp"}'
+    sent = {
+        env.sqs.send_message(QueueUrl=queue, MessageBody=body)["MessageId"]: body
+        for body in ("not a chunk message", no_chunk)
+    }
+    seen = count_deliveries(monkeypatch, env.modules["batch_worker"].worker)
+    env.worker.drain(idle_polls=1)
+    assert sorted(seen) == sorted((body, 1) for body in sent.values())  # one delivery each
+    assert env.queue_depth(shapes.OUTPUT_BATCH_CHUNK_QUEUE_URL) == 0
+    dead = env.take_dead_letters(shapes.OUTPUT_BATCH_CHUNK_DLQ_URL)
+    reasons = {
+        m["Body"]: {k: v["StringValue"] for k, v in m["MessageAttributes"].items()} for m in dead
+    }
+    assert set(reasons) == set(sent.values())
+    invalid, unknown = reasons["not a chunk message"], reasons[no_chunk]
+    assert invalid["error_code"] == "invalid_message"
+    assert "not JSON" in invalid["error_message"]
+    assert unknown["error_code"] == "unknown_chunk"
+    assert unknown["error_message"] == "batch nope has no chunk 0"
+    assert {sent[r["source_message_id"]] for r in reasons.values()} == set(sent.values())
+
+
+def test_poison_chunk_is_recorded_failed_after_one_delivery_not_dead_lettered(
+    env: BatchStack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    batch_id = submit(env, env.upload("inputs/poison.jsonl", jsonl(digits_rows(10, seed=13))))
+    env.splitter.drain(idle_polls=1)
+    env.s3.delete_object(Bucket=env.bucket, Key=shapes.chunk_input_key(batch_id, 0))
+    seen = count_deliveries(monkeypatch, env.modules["batch_worker"].worker)
+    env.worker.drain(idle_polls=1)
+    assert [count for _, count in seen] == [1]
+    body = status_of(env, batch_id)
+    assert body["status"] == shapes.BatchStatus.FAILED  # its only chunk failed
+    (failed,) = body["failed_chunks"]
+    assert failed["error"] == "the chunk's input array is missing from the bucket"
+    assert env.queue_depth(shapes.OUTPUT_BATCH_CHUNK_QUEUE_URL) == 0
+    assert env.take_dead_letters(shapes.OUTPUT_BATCH_CHUNK_DLQ_URL) == []
 
 
 BAD_REQUESTS = [
@@ -386,12 +442,18 @@ def test_redelivered_split_message_requeues_chunks_lost_in_a_crash(env: BatchSta
     assert body["chunks"] == {"total": 3, "done": 3, "failed": 0}
 
 
-def test_invalid_split_message_is_dropped_with_a_log_not_retried(env: BatchStack) -> None:
+def test_invalid_split_message_is_moved_to_the_split_dlq_not_retried(env: BatchStack) -> None:
     split_queue = env.outputs[shapes.OUTPUT_BATCH_SPLIT_QUEUE_URL]
     env.sqs.send_message(QueueUrl=split_queue, MessageBody='{"v": 9}')
     env.sqs.send_message(QueueUrl=split_queue, MessageBody='{"v": 1, "batch_id": "unknown"}')
     env.splitter.drain(idle_polls=1)
     assert env.queue_depth(shapes.OUTPUT_BATCH_SPLIT_QUEUE_URL) == 0
+    dead = env.take_dead_letters(shapes.OUTPUT_BATCH_SPLIT_DLQ_URL)
+    codes = {m["Body"]: m["MessageAttributes"]["error_code"]["StringValue"] for m in dead}
+    assert codes == {
+        '{"v": 9}': "invalid_message",
+        '{"v": 1, "batch_id": "unknown"}': "unknown_batch",
+    }
 
 
 def test_one_sqs_batch_reports_only_the_transient_record_as_failed(
@@ -428,6 +490,8 @@ def test_one_sqs_batch_reports_only_the_transient_record_as_failed(
     assert body["chunks"] == {"total": 2, "done": 1, "failed": 0}  # chunk 1 stays PENDING
     for message in messages:
         env.sqs.delete_message(QueueUrl=queue, ReceiptHandle=message["ReceiptHandle"])
+    (dead,) = env.take_dead_letters(shapes.OUTPUT_BATCH_CHUNK_DLQ_URL)
+    assert dead["Body"] == "not a chunk message"
     monkeypatch.undo()
     status, _ = env.api("POST", f"/batches/{batch_id}/rerun")  # re-queues the unfinished chunk
     assert status == 202
@@ -448,25 +512,25 @@ def chunk_bodies(env: BatchStack) -> dict[int, str]:
 def test_a_chunk_finished_twice_counts_once_and_the_batch_waits_for_the_rest(
     env: BatchStack,
 ) -> None:
-    """The manifest's own guard, below the worker's status check: finishing chunk 0 again
+    """The store's own guard, below the worker's status check: finishing chunk 0 again
     (same attempt, done or failed) changes nothing, so chunk 1 is still awaited."""
     rows = digits_rows(20, seed=11)
     batch_id = submit(env, env.upload("inputs/twice.jsonl", jsonl(rows)), chunk_rows=10)
     env.splitter.drain(idle_polls=1)
     worker = env.modules["batch_worker"].worker
-    manifest = worker.manifest
-    assert manifest.finish_chunk(batch_id, 0, 0) is True
-    assert manifest.finish_chunk(batch_id, 0, 0) is False  # redelivered after it finished
-    assert manifest.finish_chunk(batch_id, 0, 0, error="RuntimeError: late") is False
-    assert manifest.finish_chunk(batch_id, 1, 1) is False  # an attempt the chunk is not at
-    assert manifest.chunk(batch_id, 0)["status"] == shapes.ChunkStatus.DONE
-    assert "error" not in manifest.chunk(batch_id, 0)
-    assert manifest.chunk(batch_id, 1)["status"] == shapes.ChunkStatus.PENDING
-    batch = manifest.get(batch_id)
+    store = worker.store
+    assert store.finish_chunk(batch_id, 0, 0) is True
+    assert store.finish_chunk(batch_id, 0, 0) is False  # redelivered after it finished
+    assert store.finish_chunk(batch_id, 0, 0, error="RuntimeError: late") is False
+    assert store.finish_chunk(batch_id, 1, 1) is False  # an attempt the chunk is not at
+    assert store.chunk(batch_id, 0)["status"] == shapes.ChunkStatus.DONE
+    assert "error" not in store.chunk(batch_id, 0)
+    assert store.chunk(batch_id, 1)["status"] == shapes.ChunkStatus.PENDING
+    batch = store.get(batch_id)
     assert (batch["chunks_done"], batch["chunks_failed"]) == (1, 0)
     from servekit.batch.worker import finalize
 
-    assert finalize(manifest, worker.store, batch_id) is None
+    assert finalize(store, worker.bucket, batch_id) is None
     body = status_of(env, batch_id)
     assert body["status"] == shapes.BatchStatus.RUNNING
     assert body["chunks"] == {"total": 2, "done": 1, "failed": 0}
@@ -491,10 +555,10 @@ def test_two_workers_racing_past_the_status_check_count_the_chunk_once(
     bodies = chunk_bodies(env)
     assert sorted(bodies) == [0, 1]
     worker = env.modules["batch_worker"].worker
-    pending = worker.manifest.chunk(batch_id, 0)
+    pending = worker.store.chunk(batch_id, 0)
     assert pending["status"] == shapes.ChunkStatus.PENDING
     # Each worker's status check sees what both read before either finished the chunk.
-    monkeypatch.setattr(worker.manifest, "chunk", lambda batch, index: dict(pending))
+    monkeypatch.setattr(worker.store, "chunk", lambda batch, index: dict(pending))
     first = worker.handle(bodies[0])
     second = worker.handle(bodies[0])
     assert (first.status, first.rows) == (shapes.ChunkStatus.DONE, 10)
@@ -503,8 +567,8 @@ def test_two_workers_racing_past_the_status_check_count_the_chunk_once(
     body = status_of(env, batch_id)
     assert body["status"] == shapes.BatchStatus.RUNNING
     assert body["chunks"] == {"total": 2, "done": 1, "failed": 0}
-    assert worker.manifest.chunk(batch_id, 1)["status"] == shapes.ChunkStatus.PENDING
-    assert shapes.output_prefix(batch_id) + "manifest.json" not in env.keys(
+    assert worker.store.chunk(batch_id, 1)["status"] == shapes.ChunkStatus.PENDING
+    assert shapes.output_prefix(batch_id) + "index.json" not in env.keys(
         shapes.batch_prefix(batch_id)
     )
     env.worker.drain(idle_polls=1)

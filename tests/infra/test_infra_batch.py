@@ -200,7 +200,7 @@ def test_roles_hold_only_the_actions_their_function_performs(synth: Synthesized)
         },
         "BatchPipelineWorkerFunctionRole": {
             "dynamodb:GetItem", "dynamodb:Query", "dynamodb:UpdateItem",
-            "s3:GetObject", "s3:PutObject", *consume,
+            "s3:GetObject", "s3:PutObject", "sqs:SendMessage", *consume,
         },
     }  # fmt: skip
     for prefix, actions in expected.items():
@@ -215,6 +215,70 @@ def test_roles_hold_only_the_actions_their_function_performs(synth: Synthesized)
         if s.get("Sid") == "ReadChunksWriteParts"
     )
     assert s3_statement["Resource"]["Fn::Join"][1][1] == "/batches/*"
+
+
+def _statements(synth: Synthesized) -> list[tuple[str, dict[str, Any]]]:
+    """(policy logical id, statement) for every statement of every IAM policy."""
+    return [
+        (policy_id, statement)
+        for policy_id, policy in synth.resources("AWS::IAM::Policy").items()
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]
+    ]
+
+
+def test_each_consumer_may_send_to_its_own_dlq_only_and_knows_its_url(synth: Synthesized) -> None:
+    """A message with no record to keep it is moved to its queue's DLQ by the function that
+    received it: that function alone may SendMessage there, to that one queue."""
+    functions = {
+        prefix: _by_prefix(synth, "AWS::Lambda::Function", prefix)[1]["Properties"]
+        for prefix in (
+            "BatchPipelineApiFunction",
+            "BatchPipelineSplitterFunction",
+            "BatchPipelineWorkerFunction",
+        )
+    }
+    chunk_queue_id, _ = _by_prefix(synth, "AWS::SQS::Queue", "BatchPipelineResourcesChunkQueue")
+    cases = (
+        ("Worker", "Chunk", shapes.ENV_BATCH_CHUNK_DLQ_URL, set()),
+        ("Splitter", "Split", shapes.ENV_BATCH_SPLIT_DLQ_URL, {chunk_queue_id}),
+    )
+    for function, queue, env_name, other_sends in cases:
+        dlq_id, _ = _by_prefix(synth, "AWS::SQS::Queue", f"BatchPipelineResources{queue}Dlq")
+        dlq_arn = {"Fn::GetAtt": [dlq_id, "Arn"]}
+        role = f"BatchPipeline{function}FunctionRole"
+        for prefix, props in functions.items():
+            env = props["Environment"]["Variables"]
+            if prefix == f"BatchPipeline{function}Function":
+                assert env[env_name] == {"Ref": dlq_id}
+            else:
+                assert env_name not in env, (prefix, env_name)
+        # the function's SendMessage grants: its DLQ, one statement, no wildcard, no other action
+        sends = [
+            (policy_id, statement)
+            for policy_id, statement in _statements(synth)
+            if policy_id.startswith(role) and "sqs:SendMessage" in str(statement["Action"])
+        ]
+        dead_letters = [st for _, st in sends if st.get("Sid") == "DeadLetters"]
+        assert dead_letters == [
+            {
+                "Action": "sqs:SendMessage",
+                "Effect": "Allow",
+                "Resource": dlq_arn,
+                "Sid": "DeadLetters",
+            }
+        ]
+        others = {
+            _ref_id(r)
+            for _, st in sends
+            if st.get("Sid") != "DeadLetters"
+            for r in (st["Resource"] if isinstance(st["Resource"], list) else [st["Resource"]])
+        }
+        assert others == other_sends, function
+        # ...and no other role may touch that DLQ
+        touching = {
+            policy_id for policy_id, statement in _statements(synth) if dlq_id in str(statement)
+        }
+        assert all(policy_id.startswith(role) for policy_id in touching), touching
 
 
 def test_routes_reach_the_batch_api_function_with_iam_auth(synth: Synthesized) -> None:
@@ -239,6 +303,7 @@ def test_outputs_the_cli_reads(synth: Synthesized) -> None:
         shapes.OUTPUT_BATCH_TABLE,
         shapes.OUTPUT_BATCH_SPLIT_QUEUE_URL,
         shapes.OUTPUT_BATCH_CHUNK_QUEUE_URL,
+        shapes.OUTPUT_BATCH_SPLIT_DLQ_URL,
         shapes.OUTPUT_BATCH_CHUNK_DLQ_URL,
     ):
         assert key in outputs

@@ -1,7 +1,8 @@
 """The batch pipeline on the local stack: bucket, table, split/chunk queues with DLQs, pollers.
 
-Resource shapes (key names, TTL attribute, maxReceiveCount, the visibility-timeout rule) come
-from ``servekit.batch.shapes``, as in the CDK construct. Locally the worker's timeout is a few
+Resource shapes (key names, TTL attribute, maxReceiveCount, the visibility-timeout rule, the
+environment variables, the DLQs the consumers move messages with no record to) come from
+``servekit.batch.shapes``, as in the CDK construct. Locally the worker's timeout is a few
 seconds, so a failed chunk is redelivered in 30 s rather than the deployed 12 minutes.
 """
 
@@ -13,7 +14,13 @@ from servekit.batch import shapes
 from servekit_cli.local.resource_makers import create_queue_with_dlq, create_table
 from servekit_cli.local.resources import LocalResources, ProvisionContext, QueueBinding
 
-__all__ = ["LOCAL_SPLITTER_TIMEOUT_S", "LOCAL_WORKER_TIMEOUT_S", "create_resources", "provision"]
+__all__ = [
+    "LOCAL_SPLITTER_TIMEOUT_S",
+    "LOCAL_WORKER_TIMEOUT_S",
+    "create_resources",
+    "environment",
+    "provision",
+]
 
 LOCAL_WORKER_TIMEOUT_S: Final = 5
 LOCAL_SPLITTER_TIMEOUT_S: Final = 10
@@ -27,13 +34,7 @@ def provision(context: ProvisionContext) -> LocalResources:
         context.session.client("sqs", endpoint_url=context.endpoint_url),
         prefix=f"servekit-{context.stage}",
     )
-    env = {
-        shapes.ENV_BATCH_BUCKET: made[shapes.OUTPUT_BATCH_BUCKET],
-        shapes.ENV_BATCH_TABLE: made[shapes.OUTPUT_BATCH_TABLE],
-        shapes.ENV_BATCH_SPLIT_QUEUE_URL: made[shapes.OUTPUT_BATCH_SPLIT_QUEUE_URL],
-        shapes.ENV_BATCH_CHUNK_QUEUE_URL: made[shapes.OUTPUT_BATCH_CHUNK_QUEUE_URL],
-        shapes.ENV_BATCH_MAX_RECEIVE: str(shapes.DEFAULT_MAX_RECEIVE),
-    }
+    env = environment(made)
     bindings = [
         QueueBinding(
             made[shapes.OUTPUT_BATCH_SPLIT_QUEUE_URL],
@@ -58,6 +59,19 @@ def provision(context: ProvisionContext) -> LocalResources:
     )
 
 
+def environment(made: dict[str, str]) -> dict[str, str]:
+    """The batch functions' environment for the resources :func:`create_resources` made."""
+    return {
+        shapes.ENV_BATCH_BUCKET: made[shapes.OUTPUT_BATCH_BUCKET],
+        shapes.ENV_BATCH_TABLE: made[shapes.OUTPUT_BATCH_TABLE],
+        shapes.ENV_BATCH_SPLIT_QUEUE_URL: made[shapes.OUTPUT_BATCH_SPLIT_QUEUE_URL],
+        shapes.ENV_BATCH_CHUNK_QUEUE_URL: made[shapes.OUTPUT_BATCH_CHUNK_QUEUE_URL],
+        shapes.ENV_BATCH_SPLIT_DLQ_URL: made[shapes.OUTPUT_BATCH_SPLIT_DLQ_URL],
+        shapes.ENV_BATCH_CHUNK_DLQ_URL: made[shapes.OUTPUT_BATCH_CHUNK_DLQ_URL],
+        shapes.ENV_BATCH_MAX_RECEIVE: str(shapes.DEFAULT_MAX_RECEIVE),
+    }
+
+
 def create_resources(s3: Any, dynamodb: Any, sqs: Any, *, prefix: str) -> dict[str, str]:
     """Create the batch bucket, table and queues; return them keyed like the stack's outputs."""
     bucket = f"{prefix}-batch"
@@ -69,13 +83,14 @@ def create_resources(s3: Any, dynamodb: Any, sqs: Any, *, prefix: str) -> dict[s
         sort_key=shapes.SORT_KEY,
         ttl_attribute=shapes.TTL_ATTRIBUTE,
     )
-    split_queue, _ = _batch_queue(sqs, f"{prefix}-batch-split", LOCAL_SPLITTER_TIMEOUT_S)
+    split_queue, split_dlq = _batch_queue(sqs, f"{prefix}-batch-split", LOCAL_SPLITTER_TIMEOUT_S)
     chunk_queue, chunk_dlq = _batch_queue(sqs, f"{prefix}-batch-chunks", LOCAL_WORKER_TIMEOUT_S)
     return {
         shapes.OUTPUT_BATCH_BUCKET: bucket,
         shapes.OUTPUT_BATCH_TABLE: table,
         shapes.OUTPUT_BATCH_SPLIT_QUEUE_URL: split_queue,
         shapes.OUTPUT_BATCH_CHUNK_QUEUE_URL: chunk_queue,
+        shapes.OUTPUT_BATCH_SPLIT_DLQ_URL: split_dlq,
         shapes.OUTPUT_BATCH_CHUNK_DLQ_URL: chunk_dlq,
     }
 

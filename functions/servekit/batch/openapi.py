@@ -26,7 +26,7 @@ class BatchAccepted(BaseModel):
     status: str = Field(description="SPLITTING (new batch) or RUNNING (re-run)")
     status_url: str
     output: str = Field(description="s3:// prefix of the part files")
-    output_manifest: str = Field(description="s3:// URI of the output index, written at the end")
+    output_index: str = Field(description="s3:// URI of the output index, written at the end")
     rerun_chunks: int | None = Field(default=None, description="Re-run only: chunks re-queued.")
 
 
@@ -61,7 +61,7 @@ class BatchStatusBody(BaseModel):
     updated_at: int = Field(description="Epoch seconds.")
     finished_at: int | None
     output: str
-    output_manifest: str
+    output_index: str
     error: BatchError | None = None
     failed_chunks: list[FailedChunk] | None = Field(
         default=None, description="The first 100 FAILED chunks, when any failed."

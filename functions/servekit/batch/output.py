@@ -1,10 +1,10 @@
-"""What a batch writes for its users: part files and the output manifest, in one prefix.
+"""What a batch writes for its users: part files and the output index, in one prefix.
 
 ``s3://<bucket>/batches/<id>/output/`` holds ``part-NNNNNN.jsonl`` (one line per input row, in
-input order: ``{"row", "label", "score", "probabilities"}``), ``manifest.json`` (status, model,
-every part in order with its rows, every failed chunk with its reason) and, only when every
-chunk succeeded, ``_SUCCESS``. Reading the parts in the manifest's order gives the input's rows
-in order.
+input order: ``{"row", "label", "score", "probabilities"}``), ``index.json`` (the output index:
+status, model, every part in order with its rows, every failed chunk with its reason) and, only
+when every chunk succeeded, ``_SUCCESS``. Reading the parts in the index's order gives the
+input's rows in order.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import orjson
 from servekit.batch.shapes import ChunkStatus, part_key
 from servekit.runtime.model import Prediction
 
-__all__ = ["encode_part", "output_manifest"]
+__all__ = ["encode_part", "output_index"]
 
 _NUMPY = orjson.OPT_SERIALIZE_NUMPY
 
@@ -48,7 +48,7 @@ def encode_part(first_row: int, labels: Sequence[str], prediction: Prediction) -
     )
 
 
-def output_manifest(batch: dict[str, Any], chunks: Sequence[dict[str, Any]], status: str) -> bytes:
+def output_index(batch: dict[str, Any], chunks: Sequence[dict[str, Any]], status: str) -> bytes:
     batch_id = batch["batch_id"]
     done = [c for c in chunks if c["status"] == ChunkStatus.DONE]
     failed = [c for c in chunks if c["status"] == ChunkStatus.FAILED]

@@ -6,6 +6,7 @@ import hashlib
 
 from servekit.batch.errors import BatchInputError
 from servekit.batch.service import BatchService
+from servekit.errors import ApiError
 from servekit.observability import logger
 
 __all__ = ["start_scheduled"]
@@ -20,17 +21,17 @@ def start_scheduled(service: BatchService) -> list[str]:
     """
     model = service.settings.schedule_model or service.catalog.default_name
     started = []
-    for key in service.store.keys(service.settings.schedule_prefix):
+    for key in service.bucket.keys(service.settings.schedule_prefix):
         if key.endswith("/"):
             continue
-        etag = service.store.s3.head_object(Bucket=service.store.bucket, Key=key)["ETag"]
+        etag = service.bucket.etag(key)
         digest = hashlib.sha256(f"{key}\0{etag}".encode()).hexdigest()[:32]
         batch_id = f"sched-{digest}"
-        if service.manifest.get(batch_id) is not None:
+        if service.store.get(batch_id) is not None:
             continue
         try:
-            service.start(service.store.uri(key), model=model, batch_id=batch_id, check_rows=False)
-        except BatchInputError as exc:
+            service.start(service.bucket.uri(key), model=model, batch_id=batch_id, check_rows=False)
+        except (BatchInputError, ApiError) as exc:
             logger.warning("scheduled input skipped", extra={"key": key, "error": exc.message})
             continue
         started.append(batch_id)

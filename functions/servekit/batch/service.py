@@ -10,21 +10,23 @@ from __future__ import annotations
 
 import re
 import uuid
+from dataclasses import dataclass, field
 from typing import Any, Final
 
+from servekit.batch.bucket import BatchBucket, parse_s3_uri
 from servekit.batch.codec import BatchRequest
 from servekit.batch.errors import BatchInputError
-from servekit.batch.manifest import BatchManifest
-from servekit.batch.messages import ChunkMessage, SplitMessage, send_all
+from servekit.batch.message import ChunkMessage, SplitMessage, send_all
+from servekit.batch.metrics import BatchMetrics
 from servekit.batch.readers import detect_format, read_blocks
 from servekit.batch.settings import BatchSettings
 from servekit.batch.shapes import (
-    OUTPUT_MANIFEST,
+    OUTPUT_INDEX,
     BatchStatus,
     ChunkStatus,
     output_prefix,
 )
-from servekit.batch.storage import BatchStore, parse_s3_uri
+from servekit.batch.store import BatchStore
 from servekit.errors import ApiError
 from servekit.observability import logger
 from servekit.runtime.catalog import ModelCatalog
@@ -36,23 +38,16 @@ __all__ = ["MAX_CHUNK_ROWS", "BatchService"]
 MAX_CHUNK_ROWS: Final = 100_000
 _BATCH_ID: Final = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 _RERUNNABLE: Final = (BatchStatus.PARTIAL, BatchStatus.FAILED, BatchStatus.RUNNING)
-_NOT_FOUND_CODES: Final = frozenset({"unknown_model"})
 
 
+@dataclass(eq=False)
 class BatchService:
-    def __init__(
-        self,
-        catalog: ModelCatalog,
-        manifest: BatchManifest,
-        store: BatchStore,
-        sqs: Any,
-        settings: BatchSettings,
-    ) -> None:
-        self.catalog = catalog
-        self.manifest = manifest
-        self.store = store
-        self.sqs = sqs
-        self.settings = settings
+    catalog: ModelCatalog
+    store: BatchStore
+    bucket: BatchBucket
+    sqs: Any
+    settings: BatchSettings
+    metrics: BatchMetrics = field(default_factory=BatchMetrics, kw_only=True)
 
     # --- POST /batches -----------------------------------------------------------------------
     def submit(self, request: BatchRequest) -> HttpResponse:
@@ -64,8 +59,7 @@ class BatchService:
                 chunk_rows=request.chunk_rows,
             )
         except BatchInputError as exc:
-            status = 404 if exc.code in _NOT_FOUND_CODES else 422
-            raise ApiError(status, exc.code, exc.message) from None
+            raise exc.to_api_error() from None
         return HttpResponse(started, 202, {"location": started["status_url"]})
 
     def start(
@@ -78,45 +72,46 @@ class BatchService:
         batch_id: str | None = None,
         check_rows: bool = True,
     ) -> dict[str, Any]:
-        """Check the request and the file's first rows, record the batch, queue its split."""
+        """Check the request and the file's first rows, record the batch, queue its split.
+
+        Refusals: :class:`BatchInputError` (422), and ``ApiError`` 404 for an unknown model.
+        """
         bucket, key = parse_s3_uri(input_uri)
-        if bucket != self.store.bucket:
+        if bucket != self.bucket.name:
             raise BatchInputError(
                 "input_outside_bucket",
-                f"the input must be in the batch bucket s3://{self.store.bucket}/ (got {bucket});"
+                f"the input must be in the batch bucket s3://{self.bucket.name}/ (got {bucket});"
                 " `servekit batch submit FILE` uploads it there",
             )
         if fmt is not None and not isinstance(fmt, str):
             raise BatchInputError("invalid_field", "'format' must be 'jsonl' or 'csv'")
         fmt = detect_format(key, fmt)
-        name = self.catalog.default_name if model is None else model
-        if not isinstance(name, str) or name not in self.catalog.names:
-            raise BatchInputError(
-                "unknown_model",
-                f"model {name!r} is not served here; available: {self.catalog.names}",
-            )
+        if model is not None and not isinstance(model, str):
+            raise ApiError.unknown_model(model, self.catalog.names)
+        manifest = self.catalog.manifest(model)  # unknown → ApiError 404
         rows = self.settings.chunk_rows if chunk_rows is None else chunk_rows
         if type(rows) is not int or not 1 <= rows <= MAX_CHUNK_ROWS:
             raise BatchInputError(
                 "invalid_field", f"'chunk_rows' must be an integer from 1 to {MAX_CHUNK_ROWS}"
             )
-        if self.store.size(key) is None:
+        if self.bucket.size(key) is None:
             raise BatchInputError("input_not_found", f"no object {input_uri}")
         if check_rows:
-            self._check_first_rows(key, fmt, self.catalog.manifest(name))
+            self._check_first_rows(key, fmt, manifest)
         batch_id = batch_id or uuid.uuid4().hex
-        fields = {"input": input_uri, "format": fmt, "model": name, "chunk_rows": rows}
-        if self.manifest.create(batch_id, fields):
+        fields = {"input": input_uri, "format": fmt, "model": manifest.name, "chunk_rows": rows}
+        if self.store.create(batch_id, fields):
             try:
                 send_all(self.sqs, self.settings.split_queue_url, [SplitMessage(batch_id).encode()])
             except Exception:
-                self.manifest.fail(batch_id, "enqueue_failed", "the split could not be queued")
+                self.store.fail(batch_id, "enqueue_failed", "the split could not be queued")
                 raise
+            self.metrics.started()
         return self._accepted(batch_id, BatchStatus.SPLITTING)
 
     def _check_first_rows(self, key: str, fmt: str, model: Manifest) -> None:
         """Read (streamed) and check the file's first ``validate_rows`` rows."""
-        sample = read_blocks(self.store.stream(key), fmt, model.input, self.settings.validate_rows)
+        sample = read_blocks(self.bucket.stream(key), fmt, model.input, self.settings.validate_rows)
         try:
             if next(sample, None) is None:
                 raise BatchInputError("empty_input", "the input file holds no rows")
@@ -152,7 +147,7 @@ class BatchService:
         if batch["chunks_failed"]:
             view["failed_chunks"] = [
                 {"chunk": c["chunk"], "first_row": c["first_row"], "error": c.get("error", "")}
-                for c in self.manifest.chunks(batch_id)
+                for c in self.store.chunks(batch_id)
                 if c["status"] == ChunkStatus.FAILED
             ][:100]
         return view
@@ -170,13 +165,13 @@ class BatchService:
                 " whose chunks ran; for a rejected input, fix the file and submit a new batch",
             )
         requeue: list[dict[str, Any]] = []
-        for chunk in self.manifest.chunks(batch_id):
+        for chunk in self.store.chunks(batch_id):
             if chunk["status"] == ChunkStatus.FAILED:
-                if self.manifest.reset_chunk(batch_id, chunk["chunk"], chunk["attempt"]):
+                if self.store.reset_chunk(batch_id, chunk["chunk"], chunk["attempt"]):
                     requeue.append({**chunk, "attempt": chunk["attempt"] + 1})
             elif chunk["status"] == ChunkStatus.PENDING:
                 requeue.append(chunk)
-        if batch["status"] != BatchStatus.RUNNING and not self.manifest.reopen(
+        if batch["status"] != BatchStatus.RUNNING and not self.store.reopen(
             batch_id, batch["status"]
         ):
             raise ApiError(409, "batch_changed", f"batch {batch_id} changed; try again")
@@ -188,12 +183,13 @@ class BatchService:
                 for c in requeue
             ],
         )
+        self.metrics.rerun(len(requeue))
         logger.info("batch re-run", extra={"batch_id": batch_id, "chunks": len(requeue)})
         body = {**self._accepted(batch_id, BatchStatus.RUNNING), "rerun_chunks": len(requeue)}
         return HttpResponse(body, 202, {"location": body["status_url"]})
 
     def _batch(self, batch_id: str) -> dict[str, Any]:
-        batch = self.manifest.get(batch_id) if _BATCH_ID.match(batch_id) else None
+        batch = self.store.get(batch_id) if _BATCH_ID.match(batch_id) else None
         if batch is None:
             raise ApiError(404, "batch_not_found", f"no batch {batch_id!r}")
         return batch
@@ -207,5 +203,5 @@ class BatchService:
         }
 
     def _output(self, batch_id: str) -> dict[str, str]:
-        prefix = self.store.uri(output_prefix(batch_id))
-        return {"output": prefix, "output_manifest": prefix + OUTPUT_MANIFEST}
+        prefix = self.bucket.uri(output_prefix(batch_id))
+        return {"output": prefix, "output_index": prefix + OUTPUT_INDEX}

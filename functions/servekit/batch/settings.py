@@ -36,6 +36,13 @@ class BatchSettings:
     chunk_queue_url: str = ""
     """SERVEKIT_BATCH_CHUNK_QUEUE_URL: the splitter's chunks, consumed by the batch worker."""
 
+    split_dlq_url: str | None = None
+    """SERVEKIT_BATCH_SPLIT_DLQ_URL: the splitter moves a split message naming no batch here."""
+
+    chunk_dlq_url: str | None = None
+    """SERVEKIT_BATCH_CHUNK_DLQ_URL: the worker moves a chunk message naming no chunk here
+    (unset: such a message goes back to SQS, which moves it after ``max_receive`` receives)."""
+
     chunk_rows: int = DEFAULT_CHUNK_ROWS
     """SERVEKIT_BATCH_CHUNK_ROWS: default rows per chunk (a request may pick another)."""
 
@@ -70,6 +77,8 @@ class BatchSettings:
             bucket=env[shapes.ENV_BATCH_BUCKET],
             split_queue_url=env.get(shapes.ENV_BATCH_SPLIT_QUEUE_URL, ""),
             chunk_queue_url=env.get(shapes.ENV_BATCH_CHUNK_QUEUE_URL, ""),
+            split_dlq_url=env.get(shapes.ENV_BATCH_SPLIT_DLQ_URL) or None,
+            chunk_dlq_url=env.get(shapes.ENV_BATCH_CHUNK_DLQ_URL) or None,
             chunk_rows=_int(env, shapes.ENV_BATCH_CHUNK_ROWS, DEFAULT_CHUNK_ROWS),
             inference_rows=_int(env, shapes.ENV_BATCH_INFERENCE_ROWS, DEFAULT_INFERENCE_ROWS),
             max_receive=_int(env, shapes.ENV_BATCH_MAX_RECEIVE, shapes.DEFAULT_MAX_RECEIVE),

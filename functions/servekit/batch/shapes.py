@@ -20,12 +20,14 @@ __all__ = [
     "DEFAULT_SPLITTER_TIMEOUT_S",
     "DEFAULT_WORKER_TIMEOUT_S",
     "ENV_BATCH_BUCKET",
+    "ENV_BATCH_CHUNK_DLQ_URL",
     "ENV_BATCH_CHUNK_QUEUE_URL",
     "ENV_BATCH_CHUNK_ROWS",
     "ENV_BATCH_INFERENCE_ROWS",
     "ENV_BATCH_MAX_RECEIVE",
     "ENV_BATCH_SCHEDULE_MODEL",
     "ENV_BATCH_SCHEDULE_PREFIX",
+    "ENV_BATCH_SPLIT_DLQ_URL",
     "ENV_BATCH_SPLIT_QUEUE_URL",
     "ENV_BATCH_TABLE",
     "ENV_BATCH_TTL_DAYS",
@@ -36,9 +38,10 @@ __all__ = [
     "OUTPUT_BATCH_BUCKET",
     "OUTPUT_BATCH_CHUNK_DLQ_URL",
     "OUTPUT_BATCH_CHUNK_QUEUE_URL",
+    "OUTPUT_BATCH_SPLIT_DLQ_URL",
     "OUTPUT_BATCH_SPLIT_QUEUE_URL",
     "OUTPUT_BATCH_TABLE",
-    "OUTPUT_MANIFEST",
+    "OUTPUT_INDEX",
     "OUTPUT_SUCCESS",
     "PARTITION_KEY",
     "SCHEDULED_PREFIX",
@@ -87,7 +90,7 @@ class ChunkStatus:
 # --- S3: one bucket; inputs anywhere under it, each batch's files under batches/<id>/ ------
 INPUTS_PREFIX: Final = "inputs/"  # where `servekit batch submit` uploads files
 SCHEDULED_PREFIX: Final = "scheduled/"  # the schedule's default input prefix
-OUTPUT_MANIFEST: Final = "manifest.json"
+OUTPUT_INDEX: Final = "index.json"  # the output index: every part in order, failed chunks
 OUTPUT_SUCCESS: Final = "_SUCCESS"
 
 
@@ -101,7 +104,7 @@ def chunk_input_key(batch_id: str, index: int) -> str:
 
 
 def output_prefix(batch_id: str) -> str:
-    """Where a batch's results are: part files, ``manifest.json`` and, when complete, _SUCCESS."""
+    """Where a batch's results are: part files, ``index.json`` and, when complete, _SUCCESS."""
     return f"{batch_prefix(batch_id)}output/"
 
 
@@ -119,6 +122,10 @@ ENV_BATCH_TABLE: Final = "SERVEKIT_BATCH_TABLE"
 ENV_BATCH_BUCKET: Final = "SERVEKIT_BATCH_BUCKET"
 ENV_BATCH_SPLIT_QUEUE_URL: Final = "SERVEKIT_BATCH_SPLIT_QUEUE_URL"
 ENV_BATCH_CHUNK_QUEUE_URL: Final = "SERVEKIT_BATCH_CHUNK_QUEUE_URL"
+ENV_BATCH_SPLIT_DLQ_URL: Final = "SERVEKIT_BATCH_SPLIT_DLQ_URL"
+"""The splitter's: where a split message naming no batch goes, with its reason."""
+ENV_BATCH_CHUNK_DLQ_URL: Final = "SERVEKIT_BATCH_CHUNK_DLQ_URL"
+"""The worker's: where a chunk message naming no chunk goes, with its reason."""
 ENV_BATCH_CHUNK_ROWS: Final = "SERVEKIT_BATCH_CHUNK_ROWS"
 ENV_BATCH_INFERENCE_ROWS: Final = "SERVEKIT_BATCH_INFERENCE_ROWS"
 ENV_BATCH_MAX_RECEIVE: Final = "SERVEKIT_BATCH_MAX_RECEIVE"
@@ -146,4 +153,5 @@ OUTPUT_BATCH_BUCKET: Final = "BatchBucketName"
 OUTPUT_BATCH_TABLE: Final = "BatchTableName"
 OUTPUT_BATCH_SPLIT_QUEUE_URL: Final = "BatchSplitQueueUrl"
 OUTPUT_BATCH_CHUNK_QUEUE_URL: Final = "BatchChunkQueueUrl"
+OUTPUT_BATCH_SPLIT_DLQ_URL: Final = "BatchSplitDlqUrl"
 OUTPUT_BATCH_CHUNK_DLQ_URL: Final = "BatchChunkDlqUrl"

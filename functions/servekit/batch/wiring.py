@@ -1,23 +1,33 @@
 """Builds the batch objects from the environment: one place for the handlers, the local server
-and the tests. boto3 is imported here, never on the synchronous ``/predict`` import chain."""
+and the tests. boto3 is imported here, never on the synchronous ``/predict`` import chain, and
+endpoints come from boto3's own configuration (``AWS_ENDPOINT_URL`` points a local run at the
+embedded emulator)."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from servekit.batch.manifest import BatchManifest
+from servekit.batch.bucket import BatchBucket
 from servekit.batch.service import BatchService
 from servekit.batch.settings import BatchSettings
 from servekit.batch.splitter import BatchSplitter
-from servekit.batch.storage import BatchStore
-from servekit.batch.worker import BatchWorker
+from servekit.batch.store import BatchStore
 from servekit.runtime.catalog import ModelCatalog
 from servekit.settings import Settings
+from servekit.sqs import DeadLetterQueue
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the worker runs models: the API and the splitter never load it
+    from servekit.batch.worker import BatchWorker
     from servekit.transports.routing import Router
 
-__all__ = ["aws_client", "build_service", "build_splitter", "build_worker", "router_from_env"]
+__all__ = [
+    "aws_client",
+    "build_service",
+    "build_splitter",
+    "build_worker",
+    "dead_letter_queue",
+    "router_from_env",
+]
 
 
 def aws_client(service: str) -> Any:
@@ -27,31 +37,35 @@ def aws_client(service: str) -> Any:
     return boto3.client(service)
 
 
-def _parts(batch: BatchSettings) -> tuple[BatchManifest, BatchStore]:
+def _records(batch: BatchSettings) -> tuple[BatchStore, BatchBucket]:
     return (
-        BatchManifest(aws_client("dynamodb"), batch.table, batch.ttl_days),
-        BatchStore(aws_client("s3"), batch.bucket),
+        BatchStore(aws_client("dynamodb"), batch.table, batch.ttl_days),
+        BatchBucket(aws_client("s3"), batch.bucket),
     )
+
+
+def _queueing(
+    settings: Settings | None, batch: BatchSettings | None
+) -> tuple[ModelCatalog, BatchStore, BatchBucket, Any, BatchSettings]:
+    """What the service and the splitter are made of: manifests only (no onnxruntime), the
+    table, the bucket and an SQS client to queue work."""
+    batch = batch or BatchSettings.from_env()
+    catalog = ModelCatalog.from_settings(settings or Settings.from_env(), load=False)
+    return (catalog, *_records(batch), aws_client("sqs"), batch)
 
 
 def build_service(
     settings: Settings | None = None, batch: BatchSettings | None = None
 ) -> BatchService:
-    settings = settings or Settings.from_env()
-    batch = batch or BatchSettings.from_env()
-    manifest, store = _parts(batch)
-    catalog = ModelCatalog.from_settings(settings, load=False)
-    return BatchService(catalog, manifest, store, aws_client("sqs"), batch)
+    """The HTTP side (and the schedule's): start batches, read them, re-run them."""
+    return BatchService(*_queueing(settings, batch))
 
 
 def build_splitter(
     settings: Settings | None = None, batch: BatchSettings | None = None
 ) -> BatchSplitter:
-    settings = settings or Settings.from_env()
-    batch = batch or BatchSettings.from_env()
-    manifest, store = _parts(batch)
-    catalog = ModelCatalog.from_settings(settings, load=False)
-    return BatchSplitter(catalog, manifest, store, aws_client("sqs"), batch)
+    """The split queue's worker: input file → chunk arrays → chunk messages."""
+    return BatchSplitter(*_queueing(settings, batch))
 
 
 def build_worker(
@@ -59,11 +73,18 @@ def build_worker(
     batch: BatchSettings | None = None,
     catalog: ModelCatalog | None = None,
 ) -> BatchWorker:
-    settings = settings or Settings.from_env()
+    """The chunk queue's worker: the models loaded (checksums verified), table and bucket."""
+    from servekit.batch.worker import BatchWorker
+
     batch = batch or BatchSettings.from_env()
-    manifest, store = _parts(batch)
-    catalog = catalog or ModelCatalog.from_settings(settings, load=True)
-    return BatchWorker(catalog, manifest, store, batch)
+    catalog = catalog or ModelCatalog.from_settings(settings or Settings.from_env(), load=True)
+    return BatchWorker(catalog, *_records(batch), batch)
+
+
+def dead_letter_queue(queue_url: str | None) -> DeadLetterQueue | None:
+    """Where the consumer moves a message with no record to keep it (``None``: unset, and SQS
+    moves it after ``maxReceiveCount`` receives instead)."""
+    return DeadLetterQueue(aws_client("sqs"), queue_url) if queue_url else None
 
 
 def router_from_env() -> Router:

@@ -1,43 +1,28 @@
 """Batch splitter Lambda on the split queue: each message names a batch to cut into chunks.
 
-Powertools batch processing reports failed records (``ReportBatchItemFailures``): a transient
-failure is retried by SQS; on the last receive the batch is marked FAILED with the reason; a
-message that is not a batch message is logged and dropped (there is no batch to mark).
+The shared consumer (``servekit.sqs``) applies the poison/retry policy: a rejected input ends
+the batch FAILED with the reason; a message naming no batch goes to the split DLQ at once with
+its reason; a transient failure is retried by SQS, and recorded as the batch's failure on the
+queue's last receive.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools.utilities.batch import (
-    BatchProcessor,
-    EventType,
-    process_partial_response,
-)
-from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
-
-from servekit.batch.errors import PoisonChunkError
-from servekit.batch.wiring import build_splitter
-from servekit.observability import logger
+from servekit.batch.wiring import build_splitter, dead_letter_queue
+from servekit.observability import logger, metrics
+from servekit.sqs import consume
 
 __all__ = ["handler"]
 
 splitter = build_splitter()
-processor = BatchProcessor(event_type=EventType.SQS)
+dead_letters = dead_letter_queue(splitter.settings.split_dlq_url)
 
 
-def _split(record: SQSRecord) -> str:
-    try:
-        return splitter.handle(record.body, int(record.attributes.approximate_receive_count))
-    except PoisonChunkError as exc:
-        logger.error(
-            "invalid split message dropped",
-            extra={"message_id": record.message_id, "reason": str(exc)},
-        )
-        return "poison"
-
-
+@metrics.log_metrics
 @logger.inject_lambda_context(clear_state=True)
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    response: dict[str, Any] = dict(process_partial_response(event, _split, processor, context))
-    return response
+    return consume(
+        event, splitter, capability="batch", dead_letters=dead_letters, metrics=splitter.metrics
+    )

@@ -1,53 +1,28 @@
-"""Batch worker Lambda on the chunk queue: vectorized inference over one chunk per record.
+"""Batch worker Lambda on the chunk queue (SQS event source, ReportBatchItemFailures).
 
-Models load at import, once per cold start. Powertools batch processing reports failed
-records (``ReportBatchItemFailures``): a record raising is retried by SQS, the others are
-deleted. The worker itself decides what is worth a retry (see ``servekit.batch.worker``): a
-poison chunk is recorded FAILED and acknowledged; a message that is not a chunk message is
-logged and acknowledged (there is no chunk to mark).
+Models load at import, once per cold start; each record is one chunk, run through vectorized
+inference (see ``servekit.batch.worker``), and the shared consumer (``servekit.sqs``) applies
+the poison/retry policy: a poison chunk is recorded FAILED and acknowledged, a message with no
+chunk to record it in goes to the chunk DLQ at once with its reason, anything else is retried.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.batch import (
-    BatchProcessor,
-    EventType,
-    process_partial_response,
-)
-from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
-
-from servekit.batch.errors import PoisonChunkError
-from servekit.batch.wiring import build_worker
+from servekit.batch.wiring import build_worker, dead_letter_queue
 from servekit.observability import logger, metrics
+from servekit.sqs import consume
 
 __all__ = ["handler"]
 
 worker = build_worker()
-processor = BatchProcessor(event_type=EventType.SQS)
-
-
-def _run_chunk(record: SQSRecord) -> str:
-    try:
-        outcome = worker.handle(record.body, int(record.attributes.approximate_receive_count))
-    except PoisonChunkError as exc:
-        logger.error(
-            "invalid chunk message dropped",
-            extra={"message_id": record.message_id, "reason": str(exc)},
-        )
-        return "poison"
-    if outcome.rows:
-        metrics.add_metric(name="BatchRows", unit=MetricUnit.Count, value=outcome.rows)
-        metrics.add_metric(
-            name="BatchInferenceTime", unit=MetricUnit.Milliseconds, value=outcome.inference_s * 1e3
-        )
-    return outcome.status
+dead_letters = dead_letter_queue(worker.settings.chunk_dlq_url)
 
 
 @metrics.log_metrics
 @logger.inject_lambda_context(clear_state=True)
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    response: dict[str, Any] = dict(process_partial_response(event, _run_chunk, processor, context))
-    return response
+    return consume(
+        event, worker, capability="batch", dead_letters=dead_letters, metrics=worker.metrics
+    )

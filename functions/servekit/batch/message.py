@@ -1,4 +1,8 @@
-"""The batch pipeline's SQS messages: what they hold, and sending them in batches of ten."""
+"""The batch pipeline's SQS messages: what they hold, and sending them ten to a call.
+
+A body that is not a batch message of this version is an :class:`InvalidMessageError`: there
+is no batch or chunk record to keep it, so the consumer moves it to the DLQ with its reason.
+"""
 
 from __future__ import annotations
 
@@ -8,12 +12,12 @@ from typing import Any
 
 import orjson
 
-from servekit.batch.errors import PoisonChunkError
+from servekit.batch.errors import InvalidMessageError
 from servekit.batch.shapes import MESSAGE_VERSION
 
 __all__ = ["ChunkMessage", "SplitMessage", "send_all"]
 
-_SQS_BATCH = 10
+_ENTRIES_PER_SEND = 10  # SendMessageBatch takes at most ten entries
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,7 +59,7 @@ class ChunkMessage:
     def decode(cls, body: str) -> ChunkMessage:
         document = _document(body, {"batch_id", "chunk", "attempt", "model"})
         if type(document["chunk"]) is not int or type(document["attempt"]) is not int:
-            raise PoisonChunkError("'chunk' and 'attempt' must be integers")
+            raise InvalidMessageError("invalid_message", "'chunk' and 'attempt' must be integers")
         return cls(document["batch_id"], document["chunk"], document["attempt"], document["model"])
 
 
@@ -63,22 +67,26 @@ def _document(body: str, fields: set[str]) -> dict[str, Any]:
     try:
         document = orjson.loads(body)
     except orjson.JSONDecodeError as exc:
-        raise PoisonChunkError(f"the message body is not JSON ({exc})") from None
+        raise InvalidMessageError(
+            "invalid_message", f"the message body is not JSON ({exc})"
+        ) from None
     if not isinstance(document, dict) or document.get("v") != MESSAGE_VERSION:
-        raise PoisonChunkError(f"the message is not a version {MESSAGE_VERSION} batch message")
+        raise InvalidMessageError(
+            "invalid_message", f"the message is not a version {MESSAGE_VERSION} batch message"
+        )
     missing = fields - document.keys()
     if missing:
-        raise PoisonChunkError(f"the message lacks {sorted(missing)}")
+        raise InvalidMessageError("invalid_message", f"the message lacks {sorted(missing)}")
     return document
 
 
 def send_all(sqs: Any, queue_url: str, bodies: Sequence[str]) -> None:
     """Send every body; raise if SQS refused any (the caller's retry sends duplicates, which
     the consumers ignore)."""
-    for start in range(0, len(bodies), _SQS_BATCH):
+    for start in range(0, len(bodies), _ENTRIES_PER_SEND):
         entries = [
             {"Id": str(i), "MessageBody": body}
-            for i, body in enumerate(bodies[start : start + _SQS_BATCH])
+            for i, body in enumerate(bodies[start : start + _ENTRIES_PER_SEND])
         ]
         failed = sqs.send_message_batch(QueueUrl=queue_url, Entries=entries).get("Failed", [])
         if failed:

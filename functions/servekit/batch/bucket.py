@@ -1,4 +1,4 @@
-"""The batch bucket: input streams, chunk arrays, part files and the output manifest.
+"""The batch bucket in S3: input streams, chunk arrays, part files and the output index.
 
 A thin layer over an S3 client (boto3, created by the caller) so the splitter, the worker and
 the service say what they store, not how.
@@ -15,7 +15,7 @@ import numpy.typing as npt
 
 from servekit.batch.errors import BatchInputError
 
-__all__ = ["READ_CHUNK_BYTES", "BatchStore", "parse_s3_uri"]
+__all__ = ["READ_CHUNK_BYTES", "BatchBucket", "parse_s3_uri"]
 
 READ_CHUNK_BYTES: Final = 1 << 20  # a streamed input is read 1 MiB at a time
 _MISSING: Final = frozenset({"404", "NoSuchKey", "NotFound"})
@@ -35,28 +35,33 @@ def parse_s3_uri(uri: Any) -> tuple[str, str]:
     return bucket, key
 
 
-class BatchStore:
-    def __init__(self, s3: Any, bucket: str) -> None:
+class BatchBucket:
+    def __init__(self, s3: Any, name: str) -> None:
         self.s3 = s3
-        self.bucket = bucket
+        self.name = name
 
     def uri(self, key: str) -> str:
-        return f"s3://{self.bucket}/{key}"
+        return f"s3://{self.name}/{key}"
 
     def size(self, key: str) -> int | None:
         """The object's size in bytes, or ``None`` when there is no such object."""
         try:
-            head = self.s3.head_object(Bucket=self.bucket, Key=key)
+            head = self.s3.head_object(Bucket=self.name, Key=key)
         except self.s3.exceptions.ClientError as exc:
             if str(exc.response.get("Error", {}).get("Code")) in _MISSING:
                 return None
             raise
         return int(head["ContentLength"])
 
+    def etag(self, key: str) -> str:
+        """The object's ETag (it changes when the object is replaced)."""
+        etag: str = self.s3.head_object(Bucket=self.name, Key=key)["ETag"]
+        return etag
+
     def stream(self, key: str) -> Iterator[bytes]:
         """The object's bytes, 1 MiB at a time; a missing object is a :class:`BatchInputError`."""
         try:
-            body = self.s3.get_object(Bucket=self.bucket, Key=key)["Body"]
+            body = self.s3.get_object(Bucket=self.name, Key=key)["Body"]
         except self.s3.exceptions.NoSuchKey:
             raise BatchInputError("input_not_found", f"no object {self.uri(key)}") from None
         try:
@@ -65,11 +70,11 @@ class BatchStore:
             body.close()
 
     def put(self, key: str, data: bytes, content_type: str = "application/octet-stream") -> None:
-        self.s3.put_object(Bucket=self.bucket, Key=key, Body=data, ContentType=content_type)
+        self.s3.put_object(Bucket=self.name, Key=key, Body=data, ContentType=content_type)
 
     def get(self, key: str) -> bytes | None:
         try:
-            data: bytes = self.s3.get_object(Bucket=self.bucket, Key=key)["Body"].read()
+            data: bytes = self.s3.get_object(Bucket=self.name, Key=key)["Body"].read()
         except self.s3.exceptions.NoSuchKey:
             return None
         return data
@@ -89,12 +94,12 @@ class BatchStore:
     def keys(self, prefix: str) -> list[str]:
         keys: list[str] = []
         for page in self.s3.get_paginator("list_objects_v2").paginate(
-            Bucket=self.bucket, Prefix=prefix
+            Bucket=self.name, Prefix=prefix
         ):
             keys += [item["Key"] for item in page.get("Contents", [])]
         return keys
 
     def delete(self, keys: list[str]) -> None:
         for start in range(0, len(keys), 1000):
-            batch = [{"Key": key} for key in keys[start : start + 1000]]
-            self.s3.delete_objects(Bucket=self.bucket, Delete={"Objects": batch, "Quiet": True})
+            objects = [{"Key": key} for key in keys[start : start + 1000]]
+            self.s3.delete_objects(Bucket=self.name, Delete={"Objects": objects, "Quiet": True})

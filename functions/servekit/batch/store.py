@@ -1,17 +1,20 @@
-"""The batch manifest in DynamoDB: one batch record and one record per chunk.
+"""The batch table in DynamoDB: one batch record and one record per chunk, under the batch id.
 
 Counters move only inside transactions that also flip a chunk's status under a condition
 (``PENDING`` → ``DONE``/``FAILED`` for the message's attempt), so a redelivered chunk message
 can never count twice, and a crash between "chunk done" and "counter +1" cannot happen.
+
+A conditional write that loses answers ``False`` instead of raising: for these records a lost
+condition is a normal outcome (a duplicate delivery, a concurrent finisher), not an error.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Mapping
+from decimal import Decimal
 from typing import Any
 
-from servekit.batch.dynamo import DynamoTable, Item
 from servekit.batch.shapes import (
     BATCH_ITEM,
     CHUNK_ITEM_PREFIX,
@@ -23,13 +26,22 @@ from servekit.batch.shapes import (
     chunk_item,
 )
 
-__all__ = ["BatchManifest"]
+__all__ = ["BatchStore", "Item"]
+
+Item = dict[str, Any]
 
 
-class BatchManifest(DynamoTable):
+class BatchStore:
+    """The batch table (keyed batch id, item) through a low-level DynamoDB client."""
+
     def __init__(self, dynamodb: Any, table: str, ttl_days: int = 7) -> None:
-        super().__init__(dynamodb, table)
+        from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+
+        self.db = dynamodb
+        self.table = table
         self.ttl_s = ttl_days * 86_400
+        self._to = TypeSerializer().serialize
+        self._from = TypeDeserializer().deserialize
 
     # --- batch record ------------------------------------------------------------------------
     def create(self, batch_id: str, fields: Mapping[str, Any]) -> bool:
@@ -49,7 +61,7 @@ class BatchManifest(DynamoTable):
         try:
             self.db.put_item(
                 TableName=self.table,
-                Item=self.key(batch_id, BATCH_ITEM) | self.item(item),
+                Item=self._key(batch_id, BATCH_ITEM) | self._item(item),
                 ConditionExpression="attribute_not_exists(#pk)",
                 ExpressionAttributeNames={"#pk": PARTITION_KEY},
             )
@@ -58,11 +70,11 @@ class BatchManifest(DynamoTable):
         return True
 
     def get(self, batch_id: str) -> Item | None:
-        return self.get_item(batch_id, BATCH_ITEM)
+        return self._get_item(batch_id, BATCH_ITEM)
 
     def fail(self, batch_id: str, code: str, message: str) -> bool:
         """SPLITTING → FAILED with the reason (the input was rejected)."""
-        return self.update(
+        return self._update(
             batch_id,
             "SET #s = :failed, error_code = :code, #e = :message, updated_at = :now,"
             " finished_at = :now",
@@ -77,8 +89,8 @@ class BatchManifest(DynamoTable):
         requests = [
             {
                 "PutRequest": {
-                    "Item": self.key(batch_id, chunk_item(index))
-                    | self.item(
+                    "Item": self._key(batch_id, chunk_item(index))
+                    | self._item(
                         {
                             "chunk": index,
                             "first_row": first_row,
@@ -97,7 +109,7 @@ class BatchManifest(DynamoTable):
             pending: Any = {self.table: requests[start : start + 25]}
             while pending:  # BatchWriteItem may leave some items for a retry
                 pending = self.db.batch_write_item(RequestItems=pending).get("UnprocessedItems")
-        return self.update(
+        return self._update(
             batch_id,
             "SET #s = :running, chunks_total = :total, total_rows = :rows, updated_at = :now",
             {
@@ -110,7 +122,7 @@ class BatchManifest(DynamoTable):
 
     def finish(self, batch: Item, status: str) -> bool:
         """RUNNING → ``status`` if the counters are still the ones the caller saw."""
-        return self.update(
+        return self._update(
             batch[PARTITION_KEY],
             "SET #s = :status, updated_at = :now, finished_at = :now",
             {":status": status},
@@ -126,7 +138,7 @@ class BatchManifest(DynamoTable):
 
     def reopen(self, batch_id: str, was: str) -> bool:
         """A final (or stuck RUNNING) batch → RUNNING for a re-run."""
-        return self.update(
+        return self._update(
             batch_id,
             "SET #s = :running, updated_at = :now REMOVE finished_at ADD attempt :one",
             {":running": BatchStatus.RUNNING, ":one": 1},
@@ -135,7 +147,7 @@ class BatchManifest(DynamoTable):
 
     # --- chunk records -----------------------------------------------------------------------
     def chunk(self, batch_id: str, index: int) -> Item | None:
-        return self.get_item(batch_id, chunk_item(index))
+        return self._get_item(batch_id, chunk_item(index))
 
     def chunks(self, batch_id: str) -> list[Item]:
         items: list[Item] = []
@@ -143,12 +155,12 @@ class BatchManifest(DynamoTable):
             "TableName": self.table,
             "KeyConditionExpression": "#pk = :id AND begins_with(#sk, :chunk)",
             "ExpressionAttributeNames": {"#pk": PARTITION_KEY, "#sk": SORT_KEY},
-            "ExpressionAttributeValues": self.item({":id": batch_id, ":chunk": CHUNK_ITEM_PREFIX}),
+            "ExpressionAttributeValues": self._item({":id": batch_id, ":chunk": CHUNK_ITEM_PREFIX}),
             "ConsistentRead": True,
         }
         while True:
             page = self.db.query(**kwargs)
-            items += [self.plain(item) for item in page.get("Items", [])]
+            items += [self._plain(item) for item in page.get("Items", [])]
             if "LastEvaluatedKey" not in page:
                 return items
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
@@ -178,16 +190,16 @@ class BatchManifest(DynamoTable):
             chunk_update += " REMOVE #e"
             names["#e"] = "error"
         counter = "chunks_failed" if failed else "chunks_done"
-        return self.transact(
+        return self._transact(
             [
                 {
                     "Update": {
                         "TableName": self.table,
-                        "Key": self.key(batch_id, chunk_item(index)),
+                        "Key": self._key(batch_id, chunk_item(index)),
                         "UpdateExpression": chunk_update,
                         "ConditionExpression": "#s = :pending AND attempt = :attempt",
                         "ExpressionAttributeNames": names,
-                        "ExpressionAttributeValues": self.item(values),
+                        "ExpressionAttributeValues": self._item(values),
                     }
                 },
                 self._count(batch_id, counter, 1),
@@ -196,16 +208,16 @@ class BatchManifest(DynamoTable):
 
     def reset_chunk(self, batch_id: str, index: int, attempt: int) -> bool:
         """FAILED (at ``attempt``) → PENDING at ``attempt + 1``, uncounting the failure."""
-        return self.transact(
+        return self._transact(
             [
                 {
                     "Update": {
                         "TableName": self.table,
-                        "Key": self.key(batch_id, chunk_item(index)),
+                        "Key": self._key(batch_id, chunk_item(index)),
                         "UpdateExpression": "SET #s = :pending, attempt = :next REMOVE #e",
                         "ConditionExpression": "#s = :failed AND attempt = :attempt",
                         "ExpressionAttributeNames": {"#s": "status", "#e": "error"},
-                        "ExpressionAttributeValues": self.item(
+                        "ExpressionAttributeValues": self._item(
                             {
                                 ":pending": ChunkStatus.PENDING,
                                 ":failed": ChunkStatus.FAILED,
@@ -223,8 +235,72 @@ class BatchManifest(DynamoTable):
         return {
             "Update": {
                 "TableName": self.table,
-                "Key": self.key(batch_id, BATCH_ITEM),
+                "Key": self._key(batch_id, BATCH_ITEM),
                 "UpdateExpression": f"ADD {counter} :delta SET updated_at = :now",
-                "ExpressionAttributeValues": self.item({":delta": delta, ":now": int(time.time())}),
+                "ExpressionAttributeValues": self._item(
+                    {":delta": delta, ":now": int(time.time())}
+                ),
             }
         }
+
+    # --- DynamoDB plumbing ---------------------------------------------------------------------
+    def _transact(self, items: list[dict[str, Any]]) -> bool:
+        """All of ``items`` or none; ``False`` when a condition in them does not hold."""
+        try:
+            self.db.transact_write_items(TransactItems=items)
+        except self.db.exceptions.TransactionCanceledException as exc:
+            reasons = exc.response.get("CancellationReasons", [])
+            if any(r.get("Code") == "ConditionalCheckFailed" for r in reasons):
+                return False
+            raise
+        return True
+
+    def _update(
+        self,
+        batch_id: str,
+        expression: str,
+        values: Mapping[str, Any],
+        *,
+        condition: tuple[str, Mapping[str, Any]],
+        names: Mapping[str, str] | None = None,
+    ) -> bool:
+        """Update the batch record if ``condition`` holds (``#s`` is ``status``, ``:now`` the
+        time); ``False`` when it does not."""
+        try:
+            self.db.update_item(
+                TableName=self.table,
+                Key=self._key(batch_id, BATCH_ITEM),
+                UpdateExpression=expression,
+                ConditionExpression=condition[0],
+                ExpressionAttributeNames={"#s": "status", **(names or {})},
+                ExpressionAttributeValues=self._item(
+                    {**values, **condition[1], ":now": int(time.time())}
+                ),
+            )
+        except self.db.exceptions.ConditionalCheckFailedException:
+            return False
+        return True
+
+    def _get_item(self, batch_id: str, item: str) -> Item | None:
+        found = self.db.get_item(
+            TableName=self.table, Key=self._key(batch_id, item), ConsistentRead=True
+        ).get("Item")
+        return None if found is None else self._plain(found)
+
+    def _key(self, batch_id: str, item: str) -> dict[str, Any]:
+        return {PARTITION_KEY: {"S": batch_id}, SORT_KEY: {"S": item}}
+
+    def _item(self, fields: Mapping[str, Any]) -> dict[str, Any]:
+        return {name: self._to(value) for name, value in fields.items() if value is not None}
+
+    def _plain(self, item: Mapping[str, Any]) -> Item:
+        """A DynamoDB item as plain Python (numbers as int: the table holds no floats)."""
+        return {name: _number(self._from(value)) for name, value in item.items()}
+
+
+def _number(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return int(value)
+    if isinstance(value, list):
+        return [_number(v) for v in value]
+    return value
