@@ -20,7 +20,7 @@ from infra.constants import (
     BATCH_SPLIT_QUEUE_ID,
     BATCH_TABLE_ID,
 )
-from infra.constructs.queues import queue_with_dlq
+from infra.constructs.queues import dead_letter_alarm, queue_with_dlq
 from infra.constructs.tables import servekit_table
 from servekit.batch import shapes
 
@@ -109,4 +109,11 @@ class BatchResources(Construct):
             BATCH_CHUNK_DLQ_ID,
             visibility_s=shapes.VISIBILITY_TIMEOUT_FACTOR * config.worker_timeout_s,
             max_receive_count=config.max_receive_count,
+        )
+        # Poison messages land in these at once: each one is worth a look.
+        self.split_dlq_alarm = dead_letter_alarm(
+            self, "BatchSplitDlqAlarm", self.split_dlq, "A batch split message is in the DLQ"
+        )
+        self.chunk_dlq_alarm = dead_letter_alarm(
+            self, "BatchChunkDlqAlarm", self.chunk_dlq, "A batch chunk message is in the DLQ"
         )

@@ -100,6 +100,19 @@ def test_queues_have_dlqs_sse_tls_only_and_visibility_six_times_the_consumer(
     assert worker["Timeout"] == batch.worker_timeout_s
 
 
+def test_an_alarm_watches_each_dlq(synth: Synthesized) -> None:
+    """Poison messages land in the DLQs at once: an alarm on the first one in each."""
+    watched = {
+        alarm["Properties"]["Dimensions"][0]["Value"]["Fn::GetAtt"][0]
+        for alarm in synth.resources("AWS::CloudWatch::Alarm").values()
+        if alarm["Properties"]["MetricName"] == "ApproximateNumberOfMessagesVisible"
+        and alarm["Properties"]["Threshold"] == 0
+    }
+    for name in ("Split", "Chunk"):
+        dlq_id, _ = _by_prefix(synth, "AWS::SQS::Queue", f"BatchPipelineResources{name}Dlq")
+        assert dlq_id in watched, name
+
+
 def test_event_source_mappings_report_partial_failures_and_cap_concurrency(
     synth: Synthesized,
 ) -> None:
