@@ -1,7 +1,4 @@
 """The batch routes, declared once: start a batch, read its status, re-run its failed chunks.
-
-``ROUTES`` is what the HTTP API construct puts in front of the batch API Lambda; :func:`router`
-binds the same routes to the service for the Lambda fast path and the local FastAPI app.
 """
 
 from __future__ import annotations

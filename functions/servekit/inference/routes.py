@@ -1,7 +1,4 @@
 """The synchronous inference routes, declared once: health, models and predict.
-
-``ROUTES`` is what the HTTP API construct puts in front of the inference Lambda; :func:`router`
-binds the same routes to the service for the Lambda fast path and the local FastAPI app.
 """
 
 from __future__ import annotations

@@ -1,7 +1,4 @@
 """The jobs routes, declared once: ``POST /jobs`` and ``GET /jobs/{job_id}``.
-
-``ROUTES`` is what the HTTP API construct puts in front of the jobs API Lambda; :func:`router`
-binds the same routes to the service for the Lambda fast path and the local FastAPI app.
 """
 
 from __future__ import annotations

@@ -1,7 +1,4 @@
 """The session routes, declared once: append events, predict, read and delete a session.
-
-``ROUTES`` is what the HTTP API construct puts in front of the sessions Lambda; :func:`router`
-binds the same routes to the service for the Lambda fast path and the local FastAPI app.
 """
 
 from __future__ import annotations
