@@ -1,5 +1,4 @@
-"""The batch routes, declared once: start a batch, read its status, re-run its failed chunks.
-"""
+"""The batch routes, declared once: start a batch, read its status, re-run its failed chunks."""
 
 from __future__ import annotations
 

@@ -1,5 +1,4 @@
-"""The synchronous inference routes, declared once: health, models and predict.
-"""
+"""The synchronous inference routes, declared once: health, models and predict."""
 
 from __future__ import annotations
 

@@ -1,5 +1,4 @@
-"""The jobs routes, declared once: ``POST /jobs`` and ``GET /jobs/{job_id}``.
-"""
+"""The jobs routes, declared once: ``POST /jobs`` and ``GET /jobs/{job_id}``."""
 
 from __future__ import annotations
 

@@ -1,5 +1,4 @@
-"""The session routes, declared once: append events, predict, read and delete a session.
-"""
+"""The session routes, declared once: append events, predict, read and delete a session."""
 
 from __future__ import annotations
 
