@@ -53,6 +53,7 @@ def add_parser(commands: Any) -> None:
     submit.add_argument("--model", help="a served model (default: the default model)")
     submit.add_argument("--chunk-rows", type=int, help="rows per chunk")
     submit.add_argument("--wait", action="store_true", help="wait, with a progress bar")
+    submit.add_argument("--timeout", type=float, default=3600.0, help="--wait limit (seconds)")
     submit.set_defaults(run=_safe(_submit))
     status = verb("status", "the batch's status as JSON")
     status.add_argument("batch_id")
@@ -64,6 +65,7 @@ def add_parser(commands: Any) -> None:
     rerun = verb("rerun", "redo the batch's failed chunks")
     rerun.add_argument("batch_id")
     rerun.add_argument("--wait", action="store_true", help="wait, with a progress bar")
+    rerun.add_argument("--timeout", type=float, default=3600.0, help="--wait limit (seconds)")
     rerun.set_defaults(run=_safe(_rerun))
 
 
@@ -86,7 +88,7 @@ def _submit(args: argparse.Namespace) -> int:
         body["chunk_rows"] = args.chunk_rows
     started = api.post("/batches", body)
     print(started["batch_id"], flush=True)
-    return _wait(api, started["batch_id"]) if args.wait else 0
+    return _wait(api, started["batch_id"], args.timeout) if args.wait else 0
 
 
 def _status(args: argparse.Namespace) -> int:
@@ -98,7 +100,7 @@ def _status(args: argparse.Namespace) -> int:
 def _rerun(args: argparse.Namespace) -> int:
     _, api = _connect(args)
     print(json.dumps(api.post(f"/batches/{args.batch_id}/rerun")), flush=True)
-    return _wait(api, args.batch_id) if args.wait else 0
+    return _wait(api, args.batch_id, args.timeout) if args.wait else 0
 
 
 def _results(args: argparse.Namespace) -> int:
@@ -132,8 +134,10 @@ def _results(args: argparse.Namespace) -> int:
     return 0
 
 
-def _wait(api: ApiClient, batch_id: str, poll_s: float = 0.5) -> int:
+def _wait(api: ApiClient, batch_id: str, timeout_s: float, poll_s: float = 0.5) -> int:
+    """Poll until the batch is final (exit 0 if COMPLETE, 1 otherwise) or ``timeout_s`` passes."""
     interactive = sys.stderr.isatty()
+    deadline = time.monotonic() + timeout_s
     while True:
         status = api.get(f"/batches/{batch_id}")
         line = progress_line(status)
@@ -146,6 +150,13 @@ def _wait(api: ApiClient, batch_id: str, poll_s: float = 0.5) -> int:
                 print(file=sys.stderr)
             _explain(status, sys.stderr)
             return 0 if status["status"] == shapes.BatchStatus.COMPLETE else 1
+        if time.monotonic() >= deadline:
+            print(
+                f"\nbatch {batch_id} is still {status['status']} after {timeout_s:g} s; "
+                f"`servekit batch status {batch_id}` follows it",
+                file=sys.stderr,
+            )
+            return 1
         time.sleep(poll_s)
 
 

@@ -39,9 +39,17 @@ def test_wait_stops_on_a_final_status_and_polls_on_through_the_others(
     status: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     api = ScriptedApi(status, BatchStatus.COMPLETE)
-    code = batch._wait(api, "b", poll_s=0)  # type: ignore[arg-type]
+    code = batch._wait(api, "b", timeout_s=60, poll_s=0)  # type: ignore[arg-type]
     final = status in FINAL_STATUSES
     assert api.calls == (1 if final else 2)
     ended = status if final else BatchStatus.COMPLETE
     assert code == (0 if ended == BatchStatus.COMPLETE else 1)
     assert capsys.readouterr().err.rstrip().splitlines()[0].endswith(status)
+
+
+def test_wait_gives_up_at_its_timeout_instead_of_hanging(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    api = ScriptedApi(BatchStatus.RUNNING)  # never final
+    assert batch._wait(api, "b", timeout_s=0, poll_s=0) == 1  # type: ignore[arg-type]
+    assert "still RUNNING after 0 s" in capsys.readouterr().err

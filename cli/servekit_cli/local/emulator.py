@@ -81,7 +81,7 @@ class MotoEmulator:
         self.stop()
 
 
-_WRITE_LOCK = threading.Lock()
+_WRITE_LOCK = threading.RLock()  # re-entrant: a transaction writes through put_item
 _WRITES = ("put_item", "update_item", "delete_item", "transact_write_items")
 
 
