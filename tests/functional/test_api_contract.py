@@ -9,6 +9,9 @@ right ``Allow``, and, following the documented links, that created resources can
 deleted ones are gone. Then the same run against a doctored copy of the document shows it
 fails when the document lies.
 
+The Lambda transport (the fast path, and FastAPI under Mangum for the rest) gets the same run
+for the inference function, its events made from real HTTP requests by a small adapter.
+
 ``POST /gpu/predict`` is mounted only where a GPU endpoint is configured: here the server
 proxies to the serving container's real process (``--gpu-url``), as ``servekit serve`` does
 locally, so the route is checked too (SageMaker's own throttling and timeouts, 429/503/504,
@@ -17,21 +20,28 @@ cannot be provoked here; tests/functional/test_gpu_proxy.py covers them with fak
 
 from __future__ import annotations
 
+import asyncio
+import base64
 import copy
+import importlib
 import json
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
+from servekit_cli.local.emulator import free_port
 from tests.batch_support import csv, digits_rows
 from tests.functional.container_process import container_server
-from tests.helpers import REPO_ROOT, LambdaContext, event_for
+from tests.helpers import REPO_ROOT, LambdaContext, event_for, load_event
 from tests.local_server import LocalServer, local_server
 
 SEED = 20261130
@@ -109,10 +119,9 @@ def _spec(url: str) -> dict[str, Any]:
     return document
 
 
-def schemathesis(
-    workdir: Path, location: str, *options: str, timeout_s: float = 240
-) -> subprocess.CompletedProcess[str]:
+def start_schemathesis(workdir: Path, location: str, *options: str) -> subprocess.Popen[str]:
     """``schemathesis run`` with every check (the built-in ones and the hook's) and CONFIG."""
+    workdir.mkdir(parents=True, exist_ok=True)
     config = workdir / "schemathesis.toml"
     config.write_text(CONFIG)
     env = {
@@ -122,22 +131,115 @@ def schemathesis(
         "SCHEMATHESIS_TELEMETRY": "false",
     }
     command = [sys.executable, "-m", "schemathesis.cli", "--config-file", str(config), "run"]
-    return subprocess.run(
+    return subprocess.Popen(
         [*command, location, "--checks", "all", *options],
         cwd=workdir,
         env=env,
-        capture_output=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
         text=True,
-        timeout=timeout_s,
-        check=False,
     )
+
+
+def finish(run: subprocess.Popen[str], timeout_s: float = 240) -> tuple[int, str]:
+    """The run's exit status and output."""
+    try:
+        output, _ = run.communicate(timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        run.kill()
+        output, _ = run.communicate()
+        pytest.fail(f"schemathesis ran over {timeout_s:.0f} s:\n{output[-10_000:]}")
+    return run.returncode, output
+
+
+def schemathesis(workdir: Path, location: str, *options: str) -> tuple[int, str]:
+    return finish(start_schemathesis(workdir, location, *options))
 
 
 @pytest.mark.slow
 def test_the_api_does_what_its_openapi_document_says(served: LocalServer, tmp_path: Path) -> None:
-    result = schemathesis(tmp_path, f"{served.url}/openapi.json")
-    assert result.returncode == 0, result.stdout[-20_000:] + result.stderr[-5_000:]
-    assert "14 selected / 14 total" in result.stdout  # every route was exercised
+    status, output = schemathesis(tmp_path, f"{served.url}/openapi.json")
+    assert status == 0, output[-20_000:]
+    assert "14 selected / 14 total" in output  # every route was exercised
+
+
+class LambdaOverHttp:
+    """ASGI app: each HTTP request becomes an API Gateway HTTP API (payload v2) event for a
+    Lambda handler, and the handler's answer the HTTP response."""
+
+    def __init__(self, handler: Callable[[dict[str, Any], Any], dict[str, Any]]) -> None:
+        self.handler = handler
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            return
+        body = b""
+        while True:
+            message = await receive()
+            body += message.get("body", b"")
+            if not message.get("more_body"):
+                break
+        event = load_event("predict_one_row")
+        event["headers"] = {}
+        for name, value in scope["headers"]:  # API Gateway lower-cases and joins them
+            key = name.decode("latin-1").lower()
+            joined = event["headers"].get(key)
+            value_text = value.decode("latin-1")
+            event["headers"][key] = value_text if joined is None else f"{joined},{value_text}"
+        path = (scope.get("raw_path") or scope["path"].encode()).decode("latin-1")
+        event["rawPath"] = event["requestContext"]["http"]["path"] = path
+        event["rawQueryString"] = scope["query_string"].decode("latin-1")
+        event["requestContext"]["http"]["method"] = scope["method"]
+        event["routeKey"] = event["requestContext"]["routeKey"] = "$default"
+        event.pop("body", None)
+        if body:
+            event["body"], event["isBase64Encoded"] = base64.b64encode(body).decode(), True
+        loop = asyncio.get_running_loop()
+        answer = await loop.run_in_executor(None, self.handler, event, LambdaContext())
+        content = answer.get("body") or ""
+        raw = base64.b64decode(content) if answer.get("isBase64Encoded") else content.encode()
+        headers = [(k.encode(), str(v).encode()) for k, v in answer.get("headers", {}).items()]
+        for name, values in (answer.get("multiValueHeaders") or {}).items():
+            headers += [(name.encode(), str(v).encode()) for v in values]
+        await send(
+            {"type": "http.response.start", "status": answer["statusCode"], "headers": headers}
+        )
+        await send({"type": "http.response.body", "body": raw})
+
+
+@contextmanager
+def served_over_http(app: Any) -> Iterator[str]:
+    """``app`` under uvicorn on a loopback port, in a thread of this process."""
+    import uvicorn
+
+    port = free_port()
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+@pytest.mark.slow
+def test_the_inference_lambda_does_what_its_document_says(
+    serving_env: dict[str, str], tmp_path: Path
+) -> None:
+    os.environ.pop("SERVEKIT_FAST_PATH", None)  # the default: the fast path on
+    import servekit.handlers.inference as module
+
+    inference = importlib.reload(module)  # another test may have left it without a fast path
+    with served_over_http(LambdaOverHttp(inference.handler)) as url:
+        status, output = schemathesis(tmp_path, f"{url}/openapi.json")
+    assert status == 0, output[-20_000:]
+    assert "4 selected / 4 total" in output
 
 
 def _lie(document: dict[str, Any], lie: str) -> dict[str, Any]:
@@ -157,33 +259,33 @@ def _lie(document: dict[str, Any], lie: str) -> dict[str, Any]:
     return doctored
 
 
+LIES = {  # each lie, and the failure schemathesis reports for it
+    "status gone": "ST103 Undocumented status code",
+    "field gone": "ST108 Response violates schema",
+    "field added": "ST108 Response violates schema",
+    "looser request": "refused with 422 'unknown_field'",
+}
+
+
 @pytest.mark.slow
-@pytest.mark.parametrize(
-    ("lie", "failure"),
-    [
-        ("status gone", "ST103 Undocumented status code"),
-        ("field gone", "ST108 Response violates schema"),
-        ("field added", "ST108 Response violates schema"),
-        ("looser request", "refused with 422 'unknown_field'"),
-    ],
-)
-def test_a_document_that_lies_fails(
-    served: LocalServer, tmp_path: Path, lie: str, failure: str
-) -> None:
-    doctored = tmp_path / "openapi.json"
-    doctored.write_text(json.dumps(_lie(_spec(served.url), lie)))
-    result = schemathesis(
-        tmp_path,
-        str(doctored),
-        "--url",
-        served.url,
-        "--include-operation-id",
-        "predict",
-        "--phases",
-        "examples,coverage,fuzzing",
-    )
-    assert result.returncode != 0, result.stdout[-5_000:]
-    assert failure in result.stdout, result.stdout[-10_000:]
+def test_a_document_that_lies_fails(served: LocalServer, tmp_path: Path) -> None:
+    """The same checks against doctored copies of the document (POST /predict only, all four
+    runs at once): each lie is caught."""
+    spec = _spec(served.url)
+    runs = {}
+    for number, lie in enumerate(LIES):
+        workdir = tmp_path / f"lie-{number}"
+        workdir.mkdir()
+        doctored = workdir / "openapi.json"
+        doctored.write_text(json.dumps(_lie(spec, lie)))
+        options = ("--url", served.url, "--include-operation-id", "predict")
+        runs[lie] = start_schemathesis(
+            workdir, str(doctored), *options, "--phases", "examples,coverage"
+        )
+    for lie, run in runs.items():
+        status, output = finish(run)
+        assert status != 0, (lie, output[-5_000:])
+        assert LIES[lie] in output, (lie, output[-10_000:])
 
 
 # --- what schemathesis does not look at: both transports, and the docs page ---------------
