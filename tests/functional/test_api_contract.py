@@ -186,8 +186,8 @@ class LambdaOverHttp:
             joined = event["headers"].get(key)
             value_text = value.decode("latin-1")
             event["headers"][key] = value_text if joined is None else f"{joined},{value_text}"
-        path = (scope.get("raw_path") or scope["path"].encode()).decode("latin-1")
-        event["rawPath"] = event["requestContext"]["http"]["path"] = path
+        # an HTTP API delivers the path percent-decoded, in rawPath as in http.path
+        event["rawPath"] = event["requestContext"]["http"]["path"] = scope["path"]
         event["rawQueryString"] = scope["query_string"].decode("latin-1")
         event["requestContext"]["http"]["method"] = scope["method"]
         event["routeKey"] = event["requestContext"]["routeKey"] = "$default"
