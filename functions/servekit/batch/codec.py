@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from servekit.errors import ApiError
+from servekit.transports.codec import whole_number
 from servekit.transports.routing import BodyCodec
 
 __all__ = ["BATCH_BODY", "BatchRequest"]
@@ -25,7 +26,10 @@ def decode_batch(document: dict[str, Any]) -> BatchRequest:
     if "input" not in document:
         raise ApiError(422, "missing_field", "field 'input' (an s3://bucket/key URI) is required")
     return BatchRequest(
-        document["input"], document.get("model"), document.get("format"), document.get("chunk_rows")
+        document["input"],
+        document.get("model"),
+        document.get("format"),
+        whole_number(document.get("chunk_rows")),
     )
 
 

@@ -16,6 +16,7 @@ import numpy.typing as npt
 
 from servekit.errors import ApiError
 from servekit.runtime.manifest import Manifest
+from servekit.transports.codec import whole_field
 from servekit.transports.routing import BodyCodec, decode_body
 
 __all__ = [
@@ -58,8 +59,15 @@ def decode_prediction(document: dict[str, Any]) -> PredictionRequest:
         inputs=document.get("inputs"),
         model=decode_model_name(document),
         inputs_ref=inputs_ref,
-        session=document.get("session"),
+        session=_whole_timestamps(document.get("session")),
     )
+
+
+def _whole_timestamps(session: Any) -> Any:
+    """The hybrid path's session events with each ``at`` an int where it is a whole number."""
+    if not isinstance(session, dict):
+        return session
+    return {k: whole_field(v, "at") if k in ("event", "events") else v for k, v in session.items()}
 
 
 def decode_model_name(document: dict[str, Any]) -> str | None:

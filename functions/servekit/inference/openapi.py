@@ -7,11 +7,20 @@ really accepts and answers.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any, Union
 
 from pydantic import BaseModel, ConfigDict, Field
+from typing_extensions import TypeAliasType
 
-from servekit.transports.rest.docs import Operation, path_parameter
+from servekit.sessions.openapi import SESSION_ID, EventIn
+from servekit.sessions.shapes import MAX_EVENTS_PER_REQUEST
+from servekit.transports.rest.docs import (
+    Body,
+    ModelRef,
+    Operation,
+    omittable,
+    path_parameter,
+)
 
 __all__ = [
     "OPERATIONS",
@@ -20,65 +29,111 @@ __all__ = [
     "ModelList",
     "PredictResponse",
     "PredictionRequestBody",
+    "Rows",
 ]
+
+TensorValue = TypeAliasType(
+    "TensorValue",
+    "Union[float, Annotated[list[TensorValue], Field(min_length=1)]]",  # noqa: UP007
+)
+"""A number, or a non-empty array of them nested as deep as the model's row shape."""
+Rows = Annotated[
+    list[TensorValue],
+    Field(
+        min_length=1,
+        description="One row, or a list of rows, shaped like the model's input without the "
+        "batch dimension (GET /models/{name}: inputs[0].shape). Finite numbers in the range of "
+        "the input's dtype, at most SERVEKIT_MAX_ROWS rows (default 1024). A row of the wrong "
+        "shape or range is a 422 (invalid_shape, invalid_dtype, out_of_range, too_many_rows).",
+    ),
+]
+S3_URI = r"^s3://[^/]+/[\s\S]+$"
+
+
+class SessionEvents(BaseModel):
+    """The hybrid path: events to queue for a session once the prediction is made."""
+
+    model_config = ConfigDict(extra="forbid")
+    id: str = Field(pattern=SESSION_ID, description="The session id.")
+    event: EventIn = omittable(description="One event (not with 'events').")
+    events: list[EventIn] = omittable(
+        min_length=1,
+        max_length=MAX_EVENTS_PER_REQUEST,
+        description="The events (not with 'event'); their ids must differ.",
+    )
+
+
+def _one_of_event_or_events(schema: dict[str, Any]) -> None:
+    schema["oneOf"] = [{"required": ["event"]}, {"required": ["events"]}]
+
+
+SessionEvents.model_config["json_schema_extra"] = _one_of_event_or_events
+
+
+def _predict_body_schema(schema: dict[str, Any]) -> None:
+    """inputs XOR inputs_ref (a null inputs_ref counts as absent), and an example."""
+    schema["oneOf"] = [
+        {"required": ["inputs"], "properties": {"inputs_ref": {"type": "null"}}},
+        {
+            "required": ["inputs_ref"],
+            "not": {"required": ["inputs"]},
+            "properties": {"inputs_ref": {"type": "string"}},
+        },
+    ]
+    schema["examples"] = [{"model": "digits-logreg", "inputs": [[0.0] * 64]}]
 
 
 class PredictionRequestBody(BaseModel):
-    model_config = ConfigDict(
-        extra="forbid",
-        json_schema_extra={"examples": [{"model": "digits-logreg", "inputs": [[0.0] * 64]}]},
-    )
-    inputs: list[list[float]] | list[float] | None = Field(
-        default=None,
-        description="One row, or a list of rows, shaped like the model's input without the "
-        "batch dimension (see GET /models). Numbers only; finite; at most SERVEKIT_MAX_ROWS rows."
-        " Required unless inputs_ref is given.",
-    )
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_predict_body_schema)
+    inputs: Rows = omittable()
     inputs_ref: str | None = Field(
         default=None,
+        pattern=S3_URI,
         description="Instead of inputs: s3://bucket/key of a JSON object holding them (a bucket "
-        "listed in SERVEKIT_CACHE_INPUT_BUCKETS). The fetched, validated tensor is cached.",
+        "listed in SERVEKIT_CACHE_INPUT_BUCKETS, else 403). The fetched, validated tensor is "
+        "cached. Exactly one of inputs and inputs_ref is given.",
     )
     model: str | None = Field(
-        default=None, description="Model name; the default model when omitted."
+        default=None, min_length=1, description="Model name; the default model when omitted."
     )
-    session: dict[str, Any] | None = Field(
+    session: SessionEvents | None = Field(
         default=None,
-        description='Hybrid pattern: {"id": "<session>", "events": [{"item", "type"}]} queues '
-        "these events for that session (through SQS) after the prediction; see the response's "
-        "'session' field.",
+        description="Hybrid pattern: queues these events for that session (through SQS) after "
+        "the prediction; see the response's 'session' field. A deployment without the session "
+        "events queue answers 422 sessions_not_configured.",
     )
 
 
-class ModelRef(BaseModel):
-    name: str
-    version: str
-
-
-class Prediction(BaseModel):
+class Prediction(Body):
     label: str = Field(description="The most probable label.")
     score: float = Field(description="Probability of that label.")
     probabilities: list[float] = Field(description="One probability per label, in label order.")
     cached: bool = Field(description="Whether this row was answered from the inference cache.")
 
 
-class PredictResponse(BaseModel):
+class ForwardedEvents(Body):
+    id: str = Field(description="The session id.")
+    event_ids: list[str] = Field(description="The events' ids (generated where not given).")
+    forwarded: bool = Field(
+        description="Whether the events were queued; false: replay them (same ids, idempotent) "
+        "with POST /sessions/{id}/events."
+    )
+    message_id: str | None = Field(default=None, description="The SQS message id, when queued.")
+
+
+class PredictResponse(Body):
     model: ModelRef
     predictions: list[Prediction] = Field(description="One per input row, in input order.")
-    session: dict[str, Any] | None = Field(
-        default=None,
-        description="With a request 'session': its id, the event_ids and whether they were "
-        "forwarded (false: replay them with POST /sessions/{id}/events).",
-    )
+    session: ForwardedEvents = omittable(description="With a request 'session' only.")
 
 
-class TensorSpec(BaseModel):
+class TensorSpec(Body):
     name: str
     dtype: str
     shape: list[int | None] = Field(description="null marks the free (batch) dimension")
 
 
-class ModelDescription(BaseModel):
+class ModelDescription(Body):
     """The model's manifest, plus whether it is the default."""
 
     schema_version: int
@@ -95,12 +150,12 @@ class ModelDescription(BaseModel):
     default: bool
 
 
-class ModelList(BaseModel):
+class ModelList(Body):
     default_model: str
     models: list[ModelDescription]
 
 
-class HealthResponse(BaseModel):
+class HealthResponse(Body):
     status: str
     version: str
     models: list[str]
@@ -126,7 +181,7 @@ OPERATIONS = {
         error_descriptions={
             403: "inputs_ref names a bucket this function does not read inputs from",
             404: "Unknown model (or no object at inputs_ref)",
-            413: "Body over SERVEKIT_MAX_BODY_BYTES",
+            413: "Body over SERVEKIT_MAX_BODY_BYTES (or the object at inputs_ref is)",
             422: "Missing or unknown field, wrong shape or dtype, non-finite value, too many rows",
             502: "The object at inputs_ref could not be read",
         },

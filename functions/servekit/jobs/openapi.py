@@ -2,48 +2,95 @@
 
 from __future__ import annotations
 
+from typing import Any, Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
-from servekit.inference.openapi import PredictResponse
-from servekit.transports.rest.docs import Operation, path_parameter
+from servekit.inference.openapi import Rows
+from servekit.jobs.shapes import JOB_ID_PATTERN
+from servekit.transports.rest.docs import (
+    Body,
+    ModelRef,
+    Operation,
+    header,
+    link,
+    omittable,
+    path_parameter,
+)
 
 __all__ = ["OPERATIONS", "JobAccepted", "JobRequestBody", "JobStatusBody"]
 
+# What check_callback_url refuses: anything but http(s)://, then no whitespace (str.isspace).
+_NO_SPACE = r"[^\t\n\v\f\r \x1c-\x1f\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
+CALLBACK_URL = rf"^https?://{_NO_SPACE}*$"
+
+
+def _example(schema: dict[str, Any]) -> None:
+    schema["examples"] = [{"model": "digits-logreg", "inputs": [[0.0] * 64]}]
+
 
 class JobRequestBody(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    inputs: list[list[float]] | list[float] = Field(description="As for POST /predict.")
-    model: str | None = Field(default=None, description="Model name; the default when omitted.")
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_example)
+    inputs: Rows
+    model: str | None = Field(
+        default=None, min_length=1, description="Model name; the default when omitted."
+    )
     callback_url: str | None = Field(
-        default=None, description="https URL that gets a POST with the final status."
+        default=None,
+        max_length=2048,
+        pattern=CALLBACK_URL,
+        description="URL that gets a POST with the final status: https, or http where "
+        "SERVEKIT_JOBS_CALLBACK_ALLOW_HTTP is set (servekit serve sets it; a deployed stack "
+        "answers 422 to http).",
     )
 
 
-class JobAccepted(BaseModel):
-    job_id: str
-    status: str = Field(description="QUEUED")
+JobState = Literal["QUEUED", "RUNNING", "DONE", "FAILED", "DEAD_LETTERED"]
+
+
+class JobAccepted(Body):
+    job_id: str = Field(pattern=JOB_ID_PATTERN)
+    status: Literal["QUEUED"]
     status_url: str = Field(description="GET this path for the status and result.")
 
 
-class JobError(BaseModel):
+class JobPrediction(Body):
+    label: str = Field(description="The most probable label.")
+    score: float = Field(description="Probability of that label.")
+    probabilities: list[float] = Field(description="One probability per label, in label order.")
+
+
+class JobResult(Body):
+    """The /predict answer for the job's rows (the worker does not use the inference cache)."""
+
+    model: ModelRef
+    predictions: list[JobPrediction] = Field(description="One per input row, in input order.")
+
+
+class JobError(Body):
     code: str
     message: str | None
 
 
-class JobStatusBody(BaseModel):
+class ResultLocation(Body):
+    bucket: str
+    key: str
+
+
+class JobStatusBody(Body):
     job_id: str
-    status: str = Field(description="QUEUED, RUNNING, DONE, FAILED or DEAD_LETTERED")
+    status: JobState
     model: str | None
     rows: int | None
     attempts: int
-    created_at: str
-    updated_at: str
-    result: PredictResponse | None = Field(default=None, description="When DONE, if small.")
-    result_url: str | None = Field(
-        default=None, description="When DONE with a large result: a presigned S3 URL (1 h)."
+    created_at: str = Field(description="ISO 8601.")
+    updated_at: str = Field(description="ISO 8601.")
+    result: JobResult = omittable(description="When DONE, if small.")
+    result_url: str = omittable(
+        description="When DONE with a large result: a presigned S3 URL (1 h)."
     )
-    result_location: dict[str, str] | None = None
-    error: JobError | None = Field(default=None, description="Why it FAILED or was dead-lettered.")
+    result_location: ResultLocation = omittable(description="With result_url.")
+    error: JobError = omittable(description="Why it FAILED or was dead-lettered.")
 
 
 _TAGS = ("jobs",)
@@ -57,7 +104,13 @@ OPERATIONS = {
         error_descriptions={
             404: "Unknown model",
             413: "Body over SERVEKIT_MAX_BODY_BYTES, or the job's queue message over 256 KB",
+            422: "Missing or unknown field, a bad callback_url, or inputs that do not fit the "
+            "model (as for POST /predict)",
             503: "The queue is unavailable; nothing was recorded (Retry-After)",
+        },
+        headers={"Location": header("The job's status path (status_url).")},
+        links={
+            "GetJob": link("get_job", "The job's status", job_id="$response.body#/job_id"),
         },
         tags=_TAGS,
     ),
@@ -66,7 +119,7 @@ OPERATIONS = {
         JobStatusBody,
         errors=(404,),
         error_descriptions={404: "No such job (records expire with their TTL)"},
-        parameters={"job_id": path_parameter(maxLength=200)},
+        parameters={"job_id": path_parameter(JOB_ID_PATTERN, maxLength=128)},
         tags=_TAGS,
     ),
 }

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from servekit.errors import ApiError
+from servekit.transports.codec import whole_field, whole_number
 from servekit.transports.routing import BodyCodec
 
 __all__ = [
@@ -42,11 +43,11 @@ class SessionPredictionRequest:
 def decode_append(document: dict[str, Any]) -> AppendRequest:
     if "events" not in document:
         raise ApiError(422, "missing_field", "field 'events' is required")
-    return AppendRequest(document["events"])
+    return AppendRequest(whole_field(document["events"], "at"))
 
 
 def decode_session_prediction(document: dict[str, Any]) -> SessionPredictionRequest:
-    k = document.get("k", 5)
+    k = whole_number(document.get("k", 5))
     if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= MAX_K:
         raise ApiError(422, "invalid_field", f"field 'k' must be an integer 1..{MAX_K}")
     exclude_seen = document.get("exclude_seen", True)
@@ -55,8 +56,9 @@ def decode_session_prediction(document: dict[str, Any]) -> SessionPredictionRequ
     if "event" in document and "events" in document:
         raise ApiError(422, "invalid_body", "send either 'event' or 'events', not both")
     if "event" in document:
-        return SessionPredictionRequest(k, exclude_seen, document["event"], single_event=True)
-    return SessionPredictionRequest(k, exclude_seen, document.get("events"))
+        event = whole_field(document["event"], "at")
+        return SessionPredictionRequest(k, exclude_seen, event, single_event=True)
+    return SessionPredictionRequest(k, exclude_seen, whole_field(document.get("events"), "at"))
 
 
 APPEND_BODY = BodyCodec(frozenset({"events"}), decode_append)

@@ -2,26 +2,44 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from servekit.sessions.codec import MAX_K
 from servekit.sessions.events import SESSION_ID_PATTERN
 from servekit.sessions.shapes import MAX_EVENTS_PER_REQUEST
-from servekit.transports.rest.docs import Operation, path_parameter
+from servekit.transports.rest.docs import (
+    Body,
+    ModelRef,
+    Operation,
+    link,
+    omittable,
+    path_parameter,
+)
 
-__all__ = ["OPERATIONS"]
+__all__ = ["OPERATIONS", "SESSION_ID", "EventIn"]
+
+SESSION_ID = SESSION_ID_PATTERN
 
 
 class EventIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    item: str = Field(description="An item id the session model knows, e.g. item-07.")
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"item": "item-07", "type": "cart"}]}
+    )
+    item: str = Field(
+        min_length=1,
+        max_length=64,
+        description="An item id the session model knows (its labels, e.g. item-07; GET "
+        "/models/{session model}); another is a 422 unknown_item. The stateless /predict path "
+        "does not check it.",
+    )
     type: Literal["view", "cart", "purchase"] = "view"
     id: str | None = Field(
         default=None,
         pattern=r"^[A-Za-z0-9._:-]{1,64}$",
-        description="Idempotency key (generated when omitted).",
+        description="Idempotency key (generated when omitted); unique within one request "
+        "(else a 422 duplicate_event_id).",
     )
     at: int | None = Field(
         default=None,
@@ -31,14 +49,25 @@ class EventIn(BaseModel):
     )
 
 
+def _example(example: dict[str, Any]) -> dict[str, Any]:
+    return {"examples": [example]}
+
+
 class AppendBody(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra=_example({"events": [{"item": "item-07"}]})
+    )
     events: list[EventIn] = Field(min_length=1, max_length=MAX_EVENTS_PER_REQUEST)
 
 
+def _predict_body_schema(schema: dict[str, Any]) -> None:
+    schema["not"] = {"required": ["event", "events"]}
+    schema["examples"] = [{"event": {"item": "item-07", "type": "view"}, "k": 3}]
+
+
 class SessionPredictBody(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    event: EventIn | None = Field(default=None, description="One event to append first.")
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_predict_body_schema)
+    event: EventIn = omittable(description="One event to append first (not with 'events').")
     events: list[EventIn] | None = Field(
         default=None,
         min_length=1,
@@ -49,7 +78,7 @@ class SessionPredictBody(BaseModel):
     exclude_seen: bool = Field(default=True, description="Leave out items already seen.")
 
 
-class Appended(BaseModel):
+class Appended(Body):
     session_id: str
     version: int = Field(description="The record's version after this write.")
     events: int = Field(description="Events kept in the session.")
@@ -57,17 +86,12 @@ class Appended(BaseModel):
     duplicates: int = Field(description="Events already present (same id): not appended twice.")
 
 
-class ModelRef(BaseModel):
-    name: str
-    version: str
-
-
-class Recommendation(BaseModel):
+class Recommendation(Body):
     item: str
     score: float
 
 
-class SessionPrediction(BaseModel):
+class SessionPrediction(Body):
     session_id: str
     version: int
     model: ModelRef
@@ -75,14 +99,14 @@ class SessionPrediction(BaseModel):
     recommendations: list[Recommendation]
 
 
-class EventOut(BaseModel):
+class EventOut(Body):
     id: str
     item: str
     type: str
     at: int
 
 
-class SessionRecordBody(BaseModel):
+class SessionRecordBody(Body):
     session_id: str
     version: int
     schema_version: int
@@ -92,13 +116,19 @@ class SessionRecordBody(BaseModel):
     expires_at: int = Field(description="Epoch seconds: DynamoDB TTL.")
 
 
-class Deleted(BaseModel):
+class Deleted(Body):
     session_id: str
     deleted: bool
 
 
 _TAGS = ("sessions",)
 _ID = {"session_id": path_parameter(SESSION_ID_PATTERN, maxLength=128)}
+_SESSION = "$response.body#/session_id"
+_LINKS = {
+    "GetSession": link("get_session", "The stored session", session_id=_SESSION),
+    "PredictSession": link("predict_session", "Recommend from it", session_id=_SESSION),
+    "DeleteSession": link("delete_session", "Delete it", session_id=_SESSION),
+}
 _STORE_ERRORS = (409, 429, 503)
 _DESCRIPTIONS = {
     400: "Malformed JSON, or an invalid session id",
@@ -128,6 +158,7 @@ OPERATIONS = {
         Appended,
         request=AppendBody,
         errors=(*_STORE_ERRORS,),
+        links=_LINKS,
     ),
     "predict_session": _operation(
         "Recommend next items from the stored history (optionally appending first)",
@@ -135,9 +166,10 @@ OPERATIONS = {
         request=SessionPredictBody,
         request_required=False,
         errors=(404, *_STORE_ERRORS),
+        links={"GetSession": _LINKS["GetSession"]},
     ),
-    "get_session": _operation(
-        "The stored session", SessionRecordBody, errors=(400, 404, *_STORE_ERRORS)
-    ),
-    "delete_session": _operation("Delete the session", Deleted, errors=(400, 404, *_STORE_ERRORS)),
+    # a read or a delete is one call: no write to lose to another writer (429)
+    "get_session": _operation("The stored session", SessionRecordBody, errors=(400, 404, 409, 503)),
+    # the old record is not read back: nothing to find unusable (409)
+    "delete_session": _operation("Delete the session", Deleted, errors=(400, 404, 503)),
 }

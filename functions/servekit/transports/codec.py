@@ -14,7 +14,7 @@ import orjson
 
 from servekit.errors import ApiError
 
-__all__ = ["check_content_type", "decode_json_object", "encode"]
+__all__ = ["check_content_type", "decode_json_object", "encode", "whole_field", "whole_number"]
 
 _JSON_OPTIONS = orjson.OPT_SERIALIZE_NUMPY
 
@@ -69,6 +69,24 @@ def decode_json_object(
             422, "unknown_field", f"unknown field(s) {sorted(unknown)}; allowed: {sorted(fields)}"
         )
     return document
+
+
+def whole_number(value: Any) -> Any:
+    """``5.0`` as ``5``: a JSON number whose fraction is zero is an integer (as JSON Schema's
+    ``"type": "integer"`` says), whatever the client's encoder wrote; anything else as it is."""
+    if type(value) is float and value.is_integer():
+        return int(value)
+    return value
+
+
+def whole_field(objects: Any, name: str) -> Any:
+    """One JSON object, or a list of them, with the number at ``name`` read by
+    :func:`whole_number` (``"at": 1.7e12`` becomes an int); any other value as it is."""
+    if isinstance(objects, list):
+        return [whole_field(item, name) for item in objects]
+    if isinstance(objects, dict) and type(objects.get(name)) is float:
+        return {**objects, name: whole_number(objects[name])}
+    return objects
 
 
 def _json_error_message(exc: orjson.JSONDecodeError) -> str:

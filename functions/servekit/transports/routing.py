@@ -199,6 +199,11 @@ class Router:
             return reject, params
         return self._with_body(endpoint), params
 
+    def allowed_methods(self, path: str) -> list[str]:
+        """The methods this router answers on ``path`` (none if it claims no such path)."""
+        matched = self._match(path)
+        return sorted(matched[0].endpoints) if matched is not None else []
+
     def dispatch(self, request: HttpRequest) -> HttpResponse | None:
         """Answer ``request`` (``ApiError`` raised as such), or ``None`` if no route claims it."""
         resolved = self.resolve(request.method, request.path)
@@ -222,17 +227,23 @@ class Router:
         path.endpoints[route.method] = endpoint
 
     def _find(self, method: str, path: str) -> tuple[_Endpoint | ApiError, dict[str, str]] | None:
+        matched = self._match(path)
+        if matched is None:
+            return None
+        candidate, params = matched
+        endpoint = candidate.endpoints.get(method)
+        if endpoint is None:
+            return ApiError.method_not_allowed(method, path, list(candidate.endpoints)), params
+        return endpoint, params
+
+    def _match(self, path: str) -> tuple[_Path, dict[str, str]] | None:
         if path.endswith("/") and path != "/":
             return None  # no route has a trailing slash: the caller's JSON 404
         parts = path.strip("/").split("/") if path != "/" else [""]
         for candidate in self._paths.values():
             params = candidate.match(parts)
-            if params is None:
-                continue
-            endpoint = candidate.endpoints.get(method)
-            if endpoint is None:
-                return ApiError.method_not_allowed(method, path, list(candidate.endpoints)), params
-            return endpoint, params
+            if params is not None:
+                return candidate, params
         return None
 
     def _with_body(self, endpoint: _Endpoint) -> RouteHandler:

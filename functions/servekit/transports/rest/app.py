@@ -9,6 +9,7 @@ FastAPI adds the OpenAPI document (from each capability's ``openapi.OPERATIONS``
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -19,7 +20,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from servekit import __version__
 from servekit.errors import ApiError
 from servekit.transports.rest.assets import mount_docs
-from servekit.transports.rest.docs import Operation, all_operations
+from servekit.transports.rest.docs import Operation, all_operations, request_components
 from servekit.transports.rest.middleware import (
     BodyLimitMiddleware,
     MetricsFlushMiddleware,
@@ -56,16 +57,35 @@ def create_app(
     if flush_metrics_per_request:
         app.add_middleware(MetricsFlushMiddleware)
     app.add_middleware(RequestContextMiddleware)
-    _add_error_handlers(app)
+    _add_error_handlers(app, routers)
     mount_docs(app)
     operations = all_operations()
+    mounted = []
     for router in routers:
         for route in router.routes:
-            _mount(app, router, route, operations.get(route.name))
+            mounted.append(_mount(app, router, route, operations.get(route.name)))
+    _add_request_schemas(app, request_components(mounted))
     return app
 
 
-def _mount(app: FastAPI, router: Router, route: Route, operation: Operation | None) -> None:
+def _add_request_schemas(app: FastAPI, schemas: dict[str, dict[str, Any]]) -> None:
+    """Put the request bodies' schemas in the document's components (FastAPI documents only
+    the bodies it parses itself, and these routes read theirs through their Router)."""
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        document = FastAPI.openapi(app)  # cached in app.openapi_schema
+        components = document.setdefault("components", {}).setdefault("schemas", {})
+        for name, schema in schemas.items():
+            if components.setdefault(name, schema) != schema:
+                raise ValueError(f"a request and a response schema are both named {name!r}")
+        return document
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+def _mount(app: FastAPI, router: Router, route: Route, operation: Operation | None) -> Operation:
     if operation is None:
         raise ValueError(f"route {route.method} {route.path} ({route.name}) is not documented")
     blocking = operation.blocking
@@ -97,17 +117,22 @@ def _mount(app: FastAPI, router: Router, route: Route, operation: Operation | No
         responses=operation.responses(),
         openapi_extra=operation.openapi_extra(route.path),
     )
+    return operation
 
 
-def _add_error_handlers(app: FastAPI) -> None:
+def _add_error_handlers(app: FastAPI, routers: Sequence[Router]) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
         method, path = request.method, request.url.path
         if exc.status_code == 404:
             error = ApiError.route_not_found(method, path)
         elif exc.status_code == 405:
-            allowed = (exc.headers or {}).get("Allow", "")
-            error = ApiError.method_not_allowed(method, path, allowed.split(", "))
+            # Starlette's Allow names the methods of one of the path's routes only (GET and
+            # HEAD for /sessions/{id}, not DELETE): ask the Routers, as the fast path does.
+            allowed = {m for router in routers for m in router.allowed_methods(path)}
+            if not allowed:  # a route of the app's own (/docs)
+                allowed = set((exc.headers or {}).get("Allow", "").split(", "))
+            error = ApiError.method_not_allowed(method, path, sorted(allowed))
         else:
             error = ApiError(exc.status_code, "http_error", str(exc.detail))
         return json_response(error.status, error.to_body(), error.headers)

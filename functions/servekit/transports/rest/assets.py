@@ -45,4 +45,6 @@ def mount_docs(app: FastAPI) -> None:
             swagger_js_url=f"{ASSETS_PATH}/swagger-ui-bundle.js",
             swagger_css_url=f"{ASSETS_PATH}/swagger-ui.css",
             swagger_favicon_url=f"{ASSETS_PATH}/favicon.png",
+            # Swagger UI would otherwise show a badge fetched from validator.swagger.io
+            swagger_ui_parameters={"validatorUrl": None},
         )

@@ -1,0 +1,56 @@
+"""schemathesis hooks for tests/functional/test_api_contract.py (``SCHEMATHESIS_HOOKS``).
+
+One extra check. A schema-valid request may still be refused with a 422 where what makes it
+wrong lies outside the request, so that no static OpenAPI document can state it: rows must fit
+the served model's input (its shape and dtype, in GET /models/{name}), session events must
+name items the session model knows, a batch's input must be an existing object in the batch
+bucket. The run tolerates a 422 on those operations (see the test's configuration); this check
+makes sure such a 422 carries one of those codes and never one the schema could have prevented
+(unknown_field, missing_field, invalid_field, invalid_body...). Anything else that the document
+allows must be accepted, as schemathesis's own positive_data_acceptance checks.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import schemathesis
+
+__all__ = ["BEYOND_THE_SCHEMA", "refused_only_for_what_the_schema_cannot_state"]
+
+_ROWS = frozenset({"invalid_shape", "invalid_dtype", "out_of_range", "too_many_rows"})
+_EVENTS = frozenset({"unknown_item", "duplicate_event_id"})
+BEYOND_THE_SCHEMA: dict[str, frozenset[str]] = {
+    # rows vs. the model; forwarded session events must have distinct ids, and a deployment
+    # without the session events queue refuses them
+    "POST /predict": _ROWS | {"duplicate_event_id", "sessions_not_configured"},
+    "POST /jobs": _ROWS,
+    "POST /gpu/predict": _ROWS,
+    # the session model's item catalogue; ids distinct within one request
+    "POST /sessions/{session_id}/events": _EVENTS,
+    "POST /sessions/{session_id}/predict": _EVENTS,
+    # the input object: in the batch bucket, existing, a known extension, readable first rows
+    # and its first rows must parse in the given format and fit the model
+    "POST /batches": frozenset(
+        {"input_outside_bucket", "input_not_found", "unsupported_format", "empty_input"}
+        | {"malformed_line", "line_too_long", "invalid_row", "non_finite_value"}
+        | _ROWS
+    ),
+}
+
+
+@schemathesis.check
+def refused_only_for_what_the_schema_cannot_state(ctx: Any, response: Any, case: Any) -> None:
+    meta = case.meta
+    if meta is None or not meta.generation.mode.is_positive or response.status_code != 422:
+        return
+    allowed = BEYOND_THE_SCHEMA.get(case.operation.label)
+    try:
+        code = response.json()["error"]["code"]
+    except (ValueError, KeyError, TypeError):
+        code = None
+    if allowed is None or code not in allowed:
+        raise AssertionError(
+            f"a request the document allows was refused with 422 {code!r}, which the document "
+            f"could have stated (refusals beyond the schema here: {sorted(allowed or ())})"
+        )
