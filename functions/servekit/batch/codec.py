@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from servekit.errors import ApiError
+from servekit.inference.codec import decode_model_name
 from servekit.transports.codec import whole_number
 from servekit.transports.routing import BodyCodec
 
@@ -17,7 +18,7 @@ __all__ = ["BATCH_BODY", "BatchRequest"]
 class BatchRequest:
     input: Any
     """``s3://<batch bucket>/<key>.jsonl`` or ``.csv``."""
-    model: Any = None
+    model: str | None = None
     format: Any = None
     chunk_rows: Any = None
 
@@ -27,7 +28,7 @@ def decode_batch(document: dict[str, Any]) -> BatchRequest:
         raise ApiError(422, "missing_field", "field 'input' (an s3://bucket/key URI) is required")
     return BatchRequest(
         document["input"],
-        document.get("model"),
+        decode_model_name(document),  # the rule /predict and /jobs read it by
         document.get("format"),
         whole_number(document.get("chunk_rows")),
     )

@@ -32,7 +32,9 @@ class BatchRequestBody(BaseModel):
         "object (another bucket, a missing object, an unknown extension without 'format', or "
         "bad first rows: 422).",
     )
-    model: str | None = Field(default=None, description="A served model (default: the default).")
+    model: str | None = Field(
+        default=None, min_length=1, description="A served model (default: the default)."
+    )
     format: Literal["jsonl", "csv"] | None = Field(
         default=None, description="Default: from the extension."
     )
