@@ -100,13 +100,17 @@ def prediction_body(
     """
     labels = manifest.labels
     indices: list[int] = probabilities.argmax(axis=1).tolist() if len(probabilities) else []
-    predictions: list[dict[str, Any]] = [
-        {"label": labels[index], "score": row[index], "probabilities": row}
-        for index, row in zip(indices, probabilities, strict=True)
-    ]
-    if cached is not None:
-        for prediction, hit in zip(predictions, cached, strict=True):
-            prediction["cached"] = hit
+    predictions: list[dict[str, Any]]
+    if cached is None:
+        predictions = [
+            {"label": labels[index], "score": row[index], "probabilities": row}
+            for index, row in zip(indices, probabilities, strict=True)
+        ]
+    else:
+        predictions = [
+            {"label": labels[index], "score": row[index], "probabilities": row, "cached": hit}
+            for index, row, hit in zip(indices, probabilities, cached, strict=True)
+        ]
     return {
         "model": {"name": manifest.name, "version": manifest.version},
         "predictions": predictions,

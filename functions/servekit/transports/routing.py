@@ -13,7 +13,6 @@ limit and the JSON object with its allowed fields, then hands the handler a type
 from __future__ import annotations
 
 import base64
-import dataclasses
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -56,9 +55,10 @@ class BodyCodec:
     """``False``: an empty body reads as ``{}``."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class HttpRequest:
-    """One request, independent of the transport it arrived on."""
+    """One request, independent of the transport it arrived on (the router fills in
+    ``path_params`` and ``payload`` as it dispatches; no copy on the hot path)."""
 
     method: str
     path: str
@@ -141,6 +141,7 @@ class Router:
         self.on_error = on_error
         """Told of every refused request (a capability's ``rejected`` metric)."""
         self._paths: dict[tuple[str, ...], _Path] = {}
+        self._exact: dict[str, _Path] = {}  # paths without parameters: one dict lookup
 
     def add(
         self,
@@ -206,12 +207,22 @@ class Router:
 
     def dispatch(self, request: HttpRequest) -> HttpResponse | None:
         """Answer ``request`` (``ApiError`` raised as such), or ``None`` if no route claims it."""
-        resolved = self.resolve(request.method, request.path)
-        if resolved is None:
+        matched = self._match(request.path)
+        if matched is None:
             return None
-        handler, params = resolved
+        path, params = matched
         try:
-            result = handler(dataclasses.replace(request, path_params=params))
+            endpoint = path.endpoints.get(request.method)
+            if endpoint is None:
+                raise ApiError.method_not_allowed(
+                    request.method, request.path, list(path.endpoints)
+                )
+            request.path_params = params
+            if endpoint.body is not None:
+                request.payload = decode_body(
+                    endpoint.body, request.body(), request.content_type, self.max_body_bytes
+                )
+            result = endpoint.handler(request)
         except ApiError as exc:
             if self.on_error is not None:
                 self.on_error(exc)
@@ -222,6 +233,8 @@ class Router:
         route = endpoint.route
         segments = tuple(route.path.strip("/").split("/"))
         path = self._paths.setdefault(segments, _Path(segments, {}))
+        if not any(s.startswith("{") for s in segments):
+            self._exact["/" + "/".join(segments)] = path
         if route.method in path.endpoints:
             raise ValueError(f"{route.method} {route.path} is registered twice")
         path.endpoints[route.method] = endpoint
@@ -237,6 +250,9 @@ class Router:
         return endpoint, params
 
     def _match(self, path: str) -> tuple[_Path, dict[str, str]] | None:
+        exact = self._exact.get(path)
+        if exact is not None:
+            return exact, {}
         if path.endswith("/") and path != "/":
             return None  # no route has a trailing slash: the caller's JSON 404
         parts = path.strip("/").split("/") if path != "/" else [""]
@@ -253,8 +269,8 @@ class Router:
         limit = self.max_body_bytes
 
         def decoded(request: HttpRequest) -> Any:
-            payload = decode_body(codec, request.body(), request.content_type, limit)
-            return handler(dataclasses.replace(request, payload=payload))
+            request.payload = decode_body(codec, request.body(), request.content_type, limit)
+            return handler(request)
 
         return decoded
 
