@@ -14,12 +14,12 @@ import os
 import sys
 import time
 import uuid
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TextIO
 
 from servekit.batch import shapes
-from servekit_cli.http import ApiClient, ApiError
+from servekit_cli.commands import one_line_errors
+from servekit_cli.http import ApiClient
 from servekit_cli.target import (
     DEFAULT_LOCAL_API_URL,
     Target,
@@ -54,19 +54,19 @@ def add_parser(commands: Any) -> None:
     submit.add_argument("--chunk-rows", type=int, help="rows per chunk")
     submit.add_argument("--wait", action="store_true", help="wait, with a progress bar")
     submit.add_argument("--timeout", type=float, default=3600.0, help="--wait limit (seconds)")
-    submit.set_defaults(run=_safe(_submit))
+    submit.set_defaults(run=one_line_errors(_submit, "batch"))
     status = verb("status", "the batch's status as JSON")
     status.add_argument("batch_id")
-    status.set_defaults(run=_safe(_status))
+    status.set_defaults(run=one_line_errors(_status, "batch"))
     results = verb("results", "the batch's output rows as JSON Lines, in input order")
     results.add_argument("batch_id")
     results.add_argument("-o", "--output", type=Path, help="write here (default: stdout)")
-    results.set_defaults(run=_safe(_results))
+    results.set_defaults(run=one_line_errors(_results, "batch"))
     rerun = verb("rerun", "redo the batch's failed chunks")
     rerun.add_argument("batch_id")
     rerun.add_argument("--wait", action="store_true", help="wait, with a progress bar")
     rerun.add_argument("--timeout", type=float, default=3600.0, help="--wait limit (seconds)")
-    rerun.set_defaults(run=_safe(_rerun))
+    rerun.set_defaults(run=one_line_errors(_rerun, "batch"))
 
 
 def _connect(args: argparse.Namespace) -> tuple[Target, ApiClient]:
@@ -179,16 +179,3 @@ def _explain(status: dict[str, Any], out: TextIO) -> None:
         )
     if status["status"] in _WITH_OUTPUT:
         print(f"output: {status['output']}", file=out)
-
-
-def _safe(command: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
-    """API and stack errors end the command with their message and exit status 2."""
-
-    def run(args: argparse.Namespace) -> int:
-        try:
-            return command(args)
-        except (ApiError, TargetError) as exc:
-            print(f"servekit batch {args.verb}: {exc}", file=sys.stderr)
-            return 2
-
-    return run

@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from collections.abc import Callable
 from typing import Any
 
 import orjson
@@ -19,12 +18,12 @@ import orjson
 from servekit.jobs.message import InvalidMessageError, message_from_document
 from servekit.jobs.redrive import list_dead_letters, redrive
 from servekit.jobs.shapes import JobStatus
+from servekit_cli.commands import one_line_errors
 from servekit_cli.http import ApiError
 from servekit_cli.jobs_client import JobsClient, read_job_lines
 from servekit_cli.progress import Progress
 from servekit_cli.target import (
     DEFAULT_LOCAL_API_URL,
-    TargetError,
     add_target_arguments,
     target_from_args,
 )
@@ -47,28 +46,28 @@ def add_parser(commands: Any) -> None:
                         help="wait until every job is final (DONE or FAILED)")  # fmt: skip
     submit.add_argument("--timeout", type=float, default=600.0, help="--wait limit (seconds)")
     _target_options(submit)
-    submit.set_defaults(run=_safe(_submit))
+    submit.set_defaults(run=one_line_errors(_submit, "jobs"))
     status = actions.add_parser("status", help="a job's status (and result when small)")
     status.add_argument("job_id")
     _target_options(status)
-    status.set_defaults(run=_safe(_status))
+    status.set_defaults(run=one_line_errors(_status, "jobs"))
     results = actions.add_parser("results", help="results of jobs, one JSON line each")
     results.add_argument("job_ids", nargs="*", help="job ids (none: read `submit` output)")
     results.add_argument("--ids-file", type=argparse.FileType("r"), default=None,
                          help="JSONL with a job_id per line (the output of `submit`)")  # fmt: skip
     _target_options(results)
-    results.set_defaults(run=_safe(_results))
+    results.set_defaults(run=one_line_errors(_results, "jobs"))
 
     dlq = commands.add_parser("dlq", help="list or redrive the jobs dead-letter queue")
     dlq_actions = dlq.add_subparsers(dest="action", required=True)
     listing = dlq_actions.add_parser("list", help="the dead-lettered jobs (left in the DLQ)")
     listing.add_argument("--limit", type=int, default=100)
     _target_options(listing)
-    listing.set_defaults(run=_safe(_dlq_list))
+    listing.set_defaults(run=one_line_errors(_dlq_list, "dlq"))
     again = dlq_actions.add_parser("redrive", help="move DLQ messages back, jobs to QUEUED")
     again.add_argument("--limit", type=int, default=None, help="at most this many (default all)")
     _target_options(again)
-    again.set_defaults(run=_safe(_dlq_redrive))
+    again.set_defaults(run=one_line_errors(_dlq_redrive, "dlq"))
 
 
 def _target_options(parser: argparse.ArgumentParser) -> None:
@@ -229,17 +228,3 @@ def _dlq_url(client: JobsClient) -> str:
     from servekit.jobs.shapes import OUTPUT_JOBS_DLQ_URL
 
     return client.target.output(OUTPUT_JOBS_DLQ_URL)
-
-
-def _safe(command: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
-    """Target and API errors (no local stack, no such output, server unreachable) as one line
-    on stderr, exit status 2."""
-
-    def run(args: argparse.Namespace) -> int:
-        try:
-            return command(args)
-        except (ApiError, TargetError) as exc:
-            print(f"servekit: {exc}", file=sys.stderr)
-            return 2
-
-    return run

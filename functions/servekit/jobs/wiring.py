@@ -45,10 +45,29 @@ class AwsClients:
         )
 
 
-def _stores(jobs: JobsSettings, clients: AwsClients) -> tuple[JobStore, ResultBucket]:
-    store = JobStore(clients.dynamodb.Table(jobs.table_name), jobs.ttl_days)
-    results = ResultBucket(clients.s3, jobs.results_bucket, jobs.inline_result_bytes)
-    return store, results
+@dataclass(frozen=True, slots=True)
+class _Parts:
+    """What both sides share: settings (from the environment unless given) and the stores."""
+
+    settings: Settings
+    jobs: JobsSettings
+    clients: AwsClients
+    store: JobStore
+    results: ResultBucket
+
+    @classmethod
+    def of(
+        cls, settings: Settings | None, jobs: JobsSettings | None, clients: AwsClients | None
+    ) -> _Parts:
+        jobs = jobs or JobsSettings.from_env()
+        clients = clients or AwsClients.from_env()
+        return cls(
+            settings or Settings.from_env(),
+            jobs,
+            clients,
+            JobStore(clients.dynamodb.Table(jobs.table_name), jobs.ttl_days),
+            ResultBucket(clients.s3, jobs.results_bucket, jobs.inline_result_bytes),
+        )
 
 
 def build_service(
@@ -57,16 +76,13 @@ def build_service(
     clients: AwsClients | None = None,
 ) -> JobsService:
     """The HTTP side: model manifests only (no onnxruntime), table, results, queue."""
-    settings = settings or Settings.from_env()
-    jobs = jobs or JobsSettings.from_env()
-    clients = clients or AwsClients.from_env()
-    store, results = _stores(jobs, clients)
+    parts = _Parts.of(settings, jobs, clients)
     return JobsService(
-        ModelCatalog.from_settings(settings, load=False),
-        store=store,
-        results=results,
-        sqs_client=clients.sqs,
-        settings=jobs,
+        ModelCatalog.from_settings(parts.settings, load=False),
+        store=parts.store,
+        results=parts.results,
+        sqs_client=parts.clients.sqs,
+        settings=parts.jobs,
     )
 
 
@@ -80,16 +96,14 @@ def build_worker(
     from servekit.jobs.callbacks import Notifier
     from servekit.jobs.worker import JobWorker, predict
 
-    settings = settings or Settings.from_env()
-    jobs = jobs or JobsSettings.from_env()
-    clients = clients or AwsClients.from_env()
-    store, results = _stores(jobs, clients)
+    parts = _Parts.of(settings, jobs, clients)
+    topic = parts.jobs.topic_arn
     return JobWorker(
-        ModelCatalog.from_settings(settings, load=True),
-        store=store,
-        results=results,
-        notifier=Notifier(clients.sns if jobs.topic_arn else None, jobs.topic_arn),
-        settings=jobs,
+        ModelCatalog.from_settings(parts.settings, load=True),
+        store=parts.store,
+        results=parts.results,
+        notifier=Notifier(parts.clients.sns if topic else None, topic),
+        settings=parts.jobs,
         run_model=run_model or predict,
     )
 
