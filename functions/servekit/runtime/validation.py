@@ -1,4 +1,4 @@
-"""Turns decoded JSON ``inputs`` into the batch tensor a model declares, or says what is wrong.
+"""Turns decoded JSON ``inputs`` into the tensor a model declares, or says what is wrong.
 
 Stricter than ``np.asarray(..., dtype)``: numpy would happily turn ``"1.5"`` or ``true`` into
 numbers and would let an out-of-range float32 become ``inf``; a client deserves to hear about
@@ -35,7 +35,7 @@ class InvalidInputError(RuntimeCoreError):
 
 
 def to_tensor(inputs: Any, spec: TensorSpec, max_rows: int) -> npt.NDArray[Any]:
-    """Validate ``inputs`` (one row or a list of rows) and return a ``spec.dtype`` batch."""
+    """Validate ``inputs`` (one row or a list of rows) and return a ``spec.dtype`` tensor."""
     row_shape = tuple(int(d) for d in spec.shape[1:] if d is not None)
     if not isinstance(inputs, list):
         raise InvalidInputError(
@@ -51,12 +51,12 @@ def to_tensor(inputs: Any, spec: TensorSpec, max_rows: int) -> npt.NDArray[Any]:
     for index, row in enumerate(rows):
         _check_row(row, row_shape, index)
     try:
-        batch = np.array(rows, dtype=np.float64)
+        tensor = np.array(rows, dtype=np.float64)
     except OverflowError:  # a JSON integer beyond float64
         raise InvalidInputError(
             "out_of_range", "inputs hold a number too large to represent"
         ) from None
-    return _cast(batch, spec)
+    return _cast(tensor, spec)
 
 
 def _depth(value: Any) -> int:
@@ -97,25 +97,25 @@ def _check_row(row: Any, shape: tuple[int, ...], index: int) -> None:
         _check_row(inner, shape[1:], index)
 
 
-def _cast(batch: npt.NDArray[np.float64], spec: TensorSpec) -> npt.NDArray[Any]:
+def _cast(tensor: npt.NDArray[np.float64], spec: TensorSpec) -> npt.NDArray[Any]:
     dtype = np.dtype(spec.dtype)
     if dtype.kind == "f":
-        if not np.isfinite(batch).all():  # large JSON ints can still overflow float64
+        if not np.isfinite(tensor).all():  # large JSON ints can still overflow float64
             raise InvalidInputError("non_finite_value", "inputs must be finite numbers")
         info = np.finfo(dtype)
-        if np.abs(batch).max() > info.max:
+        if np.abs(tensor).max() > info.max:
             raise InvalidInputError(
                 "out_of_range", f"inputs exceed the range of {spec.dtype} (±{info.max:.3g})"
             )
-        return batch.astype(dtype)
-    if not np.array_equal(batch, np.trunc(batch)):
+        return tensor.astype(dtype)
+    if not np.array_equal(tensor, np.trunc(tensor)):
         raise InvalidInputError(
             "invalid_dtype", f"the model takes {spec.dtype}: send whole numbers"
         )
     iinfo = np.iinfo(dtype)
-    if batch.min() < iinfo.min or batch.max() > iinfo.max:
+    if tensor.min() < iinfo.min or tensor.max() > iinfo.max:
         raise InvalidInputError("out_of_range", f"inputs exceed the range of {spec.dtype}")
-    return batch.astype(dtype)
+    return tensor.astype(dtype)
 
 
 def json_kind(value: Any) -> str:
