@@ -29,6 +29,12 @@ from models.output import (
 from models.session_build import HIT_RATE_K, build_session_model
 from models.session_specs import SESSION_REGISTRY, SessionModelSpec, select_session_specs
 from models.specs import ModelSpec, select_specs
+from models.tabular import (
+    TABULAR_REGISTRY,
+    TabularSpec,
+    build_tabular_model,
+    select_tabular_specs,
+)
 from models.training import Split, load_split, train
 from models.verification import check_onnx_model, evaluate
 
@@ -39,7 +45,7 @@ __all__ = ["BuildResult", "build", "build_model", "build_session"]
 class BuildResult:
     """What one model build produced (the files are in ``directory``)."""
 
-    spec: ModelSpec | SessionModelSpec
+    spec: ModelSpec | SessionModelSpec | TabularSpec
     directory: Path
     size: int
     sha256: str
@@ -92,19 +98,41 @@ def build_session(spec: SessionModelSpec, directory: Path) -> BuildResult:
     )
 
 
-def _selection(only: Sequence[str] | None) -> tuple[list[ModelSpec], list[SessionModelSpec]]:
-    """The digits and session specs named in ``only`` (every model when it is empty)."""
-    if not only:
-        return select_specs(None), select_session_specs(None)
-    session_names = {spec.name for spec in SESSION_REGISTRY}
-    others = [name for name in only if name not in session_names]
-    sessions = [name for name in only if name in session_names]
-    return (select_specs(others) if others else []), (
-        select_session_specs(sessions) if sessions else []
+def build_tabular(spec: TabularSpec, directory: Path) -> BuildResult:
+    """Build one tabular example (see models/tabular.py) into ``directory``."""
+    started = time.perf_counter()
+    built = build_tabular_model(spec, directory)
+    return BuildResult(
+        spec=spec,
+        directory=directory,
+        size=built.size,
+        sha256=built.sha256,
+        test_accuracy=built.score,
+        seconds=time.perf_counter() - started,
+        score_name=built.score_name,
     )
 
 
-def _up_to_date(out: Path, specs: Sequence[ModelSpec | SessionModelSpec]) -> bool:
+_Selection = tuple[list[ModelSpec], list[SessionModelSpec], list[TabularSpec]]
+
+
+def _selection(only: Sequence[str] | None) -> _Selection:
+    """The digits, session and tabular specs named in ``only`` (every model when empty)."""
+    if not only:
+        return select_specs(None), select_session_specs(None), select_tabular_specs(None)
+    session_names = {spec.name for spec in SESSION_REGISTRY}
+    tabular_names = {spec.name for spec in TABULAR_REGISTRY}
+    others = [name for name in only if name not in session_names | tabular_names]
+    sessions = [name for name in only if name in session_names]
+    tabular = [name for name in only if name in tabular_names]
+    return (
+        select_specs(others) if others else [],
+        select_session_specs(sessions) if sessions else [],
+        select_tabular_specs(tabular) if tabular else [],
+    )
+
+
+def _up_to_date(out: Path, specs: Sequence[ModelSpec | SessionModelSpec | TabularSpec]) -> bool:
     """Print the "up to date" lines and return True if every spec's directory is intact."""
     installed = {spec.name: installed_manifest(out, spec.name) for spec in specs}
     if not all(found is not None for found in installed.values()):
@@ -121,8 +149,12 @@ def _up_to_date(out: Path, specs: Sequence[ModelSpec | SessionModelSpec]) -> boo
 
 def build(out: Path, only: Sequence[str] | None = None, if_changed: bool = False) -> int:
     """Build the selected models into ``out``; print one line per model. Returns 0."""
-    digits_specs, session_specs = _selection(only)
-    specs: list[ModelSpec | SessionModelSpec] = [*digits_specs, *session_specs]
+    digits_specs, session_specs, tabular_specs = _selection(only)
+    specs: list[ModelSpec | SessionModelSpec | TabularSpec] = [
+        *digits_specs,
+        *session_specs,
+        *tabular_specs,
+    ]
     names = frozenset(spec.name for spec in specs)
     out.mkdir(parents=True, exist_ok=True)
     key = stamp_key()
@@ -138,6 +170,7 @@ def build(out: Path, only: Sequence[str] | None = None, if_changed: bool = False
             split = load_split()
             results += [build_model(spec, split, staging / spec.name) for spec in digits_specs]
         results += [build_session(spec, staging / spec.name) for spec in session_specs]
+        results += [build_tabular(spec, staging / spec.name) for spec in tabular_specs]
         for result in results:
             install(result.directory, out / result.spec.name)
     finally:

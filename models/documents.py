@@ -32,7 +32,7 @@ __all__ = [
     "model_description",
 ]
 
-MANIFEST_SCHEMA_VERSION = 1
+MANIFEST_SCHEMA_VERSION = 2
 EXAMPLE_ROWS = 2
 
 

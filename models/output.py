@@ -46,6 +46,7 @@ SOURCE_MODULES = (
     "session_data",
     "session_specs",
     "specs",
+    "tabular",
     "training",
     "verification",
 )

@@ -43,7 +43,12 @@ def add_parser(commands: Any) -> None:
     parser.add_argument("--port", type=int, default=8000)
     parser.add_argument("--model-dir", type=Path, default=Path("models/artifacts"))
     parser.add_argument("--models", default="", help="comma-separated names (default: all)")
-    parser.add_argument("--default-model", default="digits-logreg")
+    parser.add_argument(
+        "--default-model",
+        default=None,
+        help="the model /predict serves when a request names none (default: the first of "
+        "--models, else the first model folder under --model-dir)",
+    )
     parser.add_argument(
         "--emit-metrics", action="store_true", help="print EMF metric blobs to stdout"
     )
@@ -72,10 +77,27 @@ def add_parser(commands: Any) -> None:
     parser.set_defaults(run=run)
 
 
+def default_model(model_dir: Path, models: str) -> str | None:
+    """The model served by default: the first of ``models``, else the first folder (by name)
+    under ``model_dir`` holding a manifest; None when there is none."""
+    named = [name.strip() for name in models.split(",") if name.strip()]
+    if named:
+        return named[0]
+    found = sorted(p.parent.name for p in model_dir.glob(f"*/{constants.MANIFEST_FILENAME}"))
+    return found[0] if found else None
+
+
 def run(args: argparse.Namespace) -> int:
-    if not (args.model_dir / args.default_model / constants.MANIFEST_FILENAME).is_file():
+    if args.default_model is None:
+        args.default_model = default_model(args.model_dir, args.models)
+    if (
+        args.default_model is None
+        or not (args.model_dir / args.default_model / constants.MANIFEST_FILENAME).is_file()
+    ):
+        what = f"model {args.default_model!r}" if args.default_model else "model"
         print(
-            f"no model {args.default_model!r} under {args.model_dir}: run `make models` first",
+            f"no {what} under {args.model_dir}: run `make models` first, or give "
+            "--model-dir the folder holding <name>/model.onnx and <name>/manifest.json",
             file=sys.stderr,
         )
         return 2
@@ -167,14 +189,38 @@ def cache_environment(redis_url: str, *, enabled: bool = True) -> dict[str, str]
 
 
 def curl_example(url: str, model_dir: Path) -> str:
-    """A working ``curl`` command predicting one row of the model's bundled example."""
-    example = json.loads((model_dir / "example_request.json").read_text())
-    body = json.dumps(
-        {"model": example["model"], "inputs": example["inputs"][:1]}, separators=(",", ":")
-    )
+    """A working ``curl`` command predicting one row: of the model's bundled example when it
+    has one, else of zeros (false, "") shaped as its manifest declares."""
+    example_file = model_dir / "example_request.json"
+    if example_file.is_file():
+        example = json.loads(example_file.read_text())
+        inputs = example["inputs"]
+        if isinstance(inputs, dict):
+            first = {name: rows[:1] for name, rows in inputs.items()}
+        else:
+            first = inputs[:1]
+        document = {"model": example.get("model", model_dir.name), "inputs": first}
+    else:
+        document = {"model": model_dir.name, "inputs": _zero_inputs(model_dir)}
+    body = json.dumps(document, separators=(",", ":"))
     return (
         f"curl -s -X POST {url}/predict -H 'content-type: application/json' -d {shlex.quote(body)}"
     )
+
+
+_ZERO = {"bool": False, "string": ""}
+
+
+def _zero_inputs(model_dir: Path) -> dict[str, Any]:
+    """One row of each input the manifest declares (free dimensions given length 1)."""
+    manifest = json.loads((model_dir / constants.MANIFEST_FILENAME).read_text())
+    inputs: dict[str, Any] = {}
+    for spec in manifest["inputs"]:
+        value: Any = _ZERO.get(spec["dtype"], 0)
+        for dim in reversed(spec["shape"][1:]):
+            value = [value] * (dim if isinstance(dim, int) else 1)
+        inputs[spec["name"]] = [value]
+    return inputs
 
 
 def _port_free(host: str, port: int) -> bool:

@@ -54,9 +54,13 @@ def test_a_missing_model_file_is_refused(model_copy: Path) -> None:
     [
         ({"inputs": [{"name": "pixels", "dtype": "float32", "shape": [None, 64]}]}, "no input"),
         ({"probabilities_output": "scores"}, "not among the declared outputs"),
-        ({"task": "regression"}, "not supported"),
-        ({"schema_version": 2}, "schema_version"),
-        ({"labels": None}, "manifest is invalid"),
+        ({"task": "segmentation"}, "not supported"),
+        ({"schema_version": 1, "task": "regression"}, "not supported by schema_version 1"),
+        ({"schema_version": 3}, "schema_version"),
+        ({"schema_version": 1, "labels": None}, "manifest is invalid"),
+        ({"labels": ["a", "b"]}, "2 labels for 10 probability columns"),
+        ({"inputs": [{"name": "input", "dtype": "float32", "shape": [1, 64]}]}, "batch"),
+        ({"inputs": [{"name": "input", "dtype": "complex64", "shape": [None, 64]}]}, "dtype"),
     ],
 )
 def test_a_manifest_that_disagrees_is_refused(
@@ -67,11 +71,32 @@ def test_a_manifest_that_disagrees_is_refused(
         load_model(model_copy, 1)
 
 
+def test_a_schema_1_manifest_is_still_read(model_copy: Path) -> None:
+    _edit_manifest(model_copy, schema_version=1)
+    model = load_model(model_copy, 1)
+    assert model.manifest.schema_version == 2  # converted in memory
+    assert model.manifest.row_classifier
+
+
+def test_a_manifest_whose_dtype_disagrees_with_the_graph_is_refused(model_copy: Path) -> None:
+    _edit_manifest(model_copy, inputs=[{"name": "input", "dtype": "float64", "shape": [None, 64]}])
+    with pytest.raises(ModelLoadError, match="tensor\\(float\\) in the graph"):
+        load_model(model_copy, 1)
+
+
 def test_registry_discovers_all_models_and_picks_the_default(model_dir: Path) -> None:
     catalog = ModelCatalog.from_settings(
         Settings(model_dir=model_dir, intra_op_threads=1), load=True
     )
-    assert catalog.names == ["digits-logreg", "digits-mlp", "session-recs-v1", "session-recs-v2"]
+    assert catalog.names == [
+        "digits-logreg",
+        "digits-mlp",
+        "session-recs-v1",
+        "session-recs-v2",
+        "tabular-diabetes",
+        "tabular-iris-zipmap",
+        "tabular-two-inputs",
+    ]
     assert catalog.model(None) is catalog.model("digits-logreg")
     with pytest.raises(ApiError) as unknown:
         catalog.model("nope")

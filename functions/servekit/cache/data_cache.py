@@ -96,7 +96,7 @@ class InputLoader:
                 "(SERVEKIT_CACHE_INPUT_BUCKETS)",
             )
         cache_key = data_key(self.settings.key_prefix, reference, spec.dtype, spec.shape)
-        row_shape = tuple(int(d) for d in spec.shape[1:] if d is not None)
+        row_shape = tuple(d for d in spec.shape[1:] if isinstance(d, int))
         found = self.cache.get_many([cache_key]) if self.cache else None
         if found and found[0] is not None:
             tensor = _decode(found[0], spec.dtype, row_shape)

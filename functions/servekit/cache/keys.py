@@ -44,7 +44,7 @@ def row_keys(prefix: str, name: str, version: str, tensor: npt.NDArray[Any]) -> 
     return keys
 
 
-def data_key(prefix: str, reference: str, dtype: str, shape: tuple[int | None, ...]) -> str:
+def data_key(prefix: str, reference: str, dtype: str, shape: tuple[int | str | None, ...]) -> str:
     """The data-cache key of an input reference, preprocessed for one input signature."""
     signature = f"{dtype}|{shape}|{reference}".encode()
     return f"{prefix}:d:" + hashlib.blake2b(signature, digest_size=_DIGEST_BYTES).hexdigest()

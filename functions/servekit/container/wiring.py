@@ -66,6 +66,8 @@ def _torch_backend(folder: Path, settings: ContainerSettings) -> TorchBackend:
     # The checksum-verified onnxruntime load also checks the graph's signature.
     model = load_model(folder, settings.intra_op_threads)
     manifest = model.manifest
+    if not manifest.row_classifier or manifest.probabilities_output is None:
+        raise ModelLoadError(f"{manifest.name}: the torch backend serves single-input classifiers")
     program = read_program(
         folder / MODEL_FILENAME, manifest.input.name, manifest.probabilities_output
     )

@@ -34,9 +34,10 @@ __all__ = [
 
 TensorValue = TypeAliasType(
     "TensorValue",
-    "Union[float, Annotated[list[TensorValue], Field(min_length=1)]]",  # noqa: UP007
+    "Union[float, bool, str, Annotated[list[TensorValue], Field(min_length=1)]]",  # noqa: UP007
 )
-"""A number, or a non-empty array of them nested as deep as the model's row shape."""
+"""A number (a boolean, a string for those dtypes), or a non-empty array of them nested as
+deep as the input's row shape."""
 Rows = Annotated[
     list[TensorValue],
     Field(
@@ -45,6 +46,18 @@ Rows = Annotated[
         "batch dimension (GET /models/{name}: inputs[0].shape). Finite numbers in the range of "
         "the input's dtype, at most SERVEKIT_MAX_ROWS rows (default 1024). A row of the wrong "
         "shape or range is a 422 (invalid_shape, invalid_dtype, out_of_range, too_many_rows).",
+    ),
+]
+NamedInputs = Annotated[
+    dict[str, Rows],
+    Field(
+        min_length=1,
+        description="Named inputs: one entry per input the model takes (GET /models/{name}: "
+        "inputs), each one row or a list of rows of that input; every input has the same "
+        "number of rows. A missing or unknown input, inputs of different row counts, a value "
+        "of the wrong dtype (a string for a number, a fraction for an integer) or shape is a "
+        "422 naming the input (missing_input, unknown_input, inconsistent_batch, "
+        "invalid_dtype, invalid_shape, non_finite_value, out_of_range).",
     ),
 ]
 S3_URI = r"^s3://[^/]+/[\s\S]+$"
@@ -85,7 +98,9 @@ def _predict_body_schema(schema: dict[str, Any]) -> None:
 
 class PredictionRequestBody(BaseModel):
     model_config = ConfigDict(extra="forbid", json_schema_extra=_predict_body_schema)
-    inputs: Rows = omittable()
+    inputs: Rows | NamedInputs = omittable(
+        description="Rows for a single-input model, or an object of named inputs (any model)."
+    )
     inputs_ref: str | None = Field(
         default=None,
         pattern=S3_URI,
@@ -105,10 +120,26 @@ class PredictionRequestBody(BaseModel):
 
 
 class Prediction(Body):
+    """A classification's row."""
+
     label: str = Field(description="The most probable label.")
     score: float = Field(description="Probability of that label.")
     probabilities: list[float] = Field(description="One probability per label, in label order.")
     cached: bool = Field(description="Whether this row was answered from the inference cache.")
+
+
+class RegressionPrediction(Body):
+    """A regression's row."""
+
+    value: float | list[float] = Field(
+        description="The predicted value (a list when the model predicts several targets)."
+    )
+
+
+class EmbeddingPrediction(Body):
+    """An embedding's row."""
+
+    vector: list[float] = Field(description="The embedding vector.")
 
 
 class ForwardedEvents(Body):
@@ -123,14 +154,27 @@ class ForwardedEvents(Body):
 
 class PredictResponse(Body):
     model: ModelRef
-    predictions: list[Prediction] = Field(description="One per input row, in input order.")
+    predictions: list[Prediction | RegressionPrediction | EmbeddingPrediction] = omittable(
+        description="One per input row, in input order (classification, regression and "
+        "embedding models)."
+    )
+    outputs: dict[str, Any] = omittable(
+        description="A tensor model's outputs by name, each as nested JSON arrays."
+    )
     session: ForwardedEvents = omittable(description="With a request 'session' only.")
 
 
 class TensorSpec(Body):
     name: str
-    dtype: str
-    shape: list[int | None] = Field(description="null marks the free (batch) dimension")
+    dtype: str = Field(
+        description="bool, uint8, int8, int16, int32, int64, float16, float32, float64, string; "
+        "an output may be a ZipMap: seq(map(int64,tensor(float))) or "
+        "seq(map(string,tensor(float)))"
+    )
+    shape: list[int | str | None] = Field(
+        description="A dimension is fixed (int), free (null) or symbolic (its name); an "
+        "input's first dimension is its batch dimension"
+    )
 
 
 class ModelDescription(Body):
@@ -140,13 +184,19 @@ class ModelDescription(Body):
     name: str
     version: str
     sha256: str = Field(description="sha256 of model.onnx, verified at load")
-    task: str
+    task: str = Field(description="classification, regression, embedding or tensor")
     description: str
     inputs: list[TensorSpec]
     outputs: list[TensorSpec]
-    labels: list[str] = Field(description="Label of each probability column, in order")
-    label_output: str
-    probabilities_output: str
+    labels: list[str] = Field(
+        description="Label of each probability column, in order (a classification; empty "
+        "when its labels come from the graph)"
+    )
+    label_output: str | None = Field(description="A classification's label output, if any")
+    probabilities_output: str | None = Field(
+        description="A classification's probabilities (or ZipMap) output"
+    )
+    value_output: str = omittable(description="The output a regression or embedding reads")
     default: bool
 
 
@@ -174,7 +224,7 @@ OPERATIONS = {
         tags=_TAGS,
     ),
     "predict": Operation(
-        "Predict on one row or a list of rows",
+        "Predict on rows (a single-input model) or on named inputs",
         PredictResponse,
         request=PredictionRequestBody,
         errors=(403, 404, 502),
@@ -182,7 +232,8 @@ OPERATIONS = {
             403: "inputs_ref names a bucket this function does not read inputs from",
             404: "Unknown model (or no object at inputs_ref)",
             413: "Body over SERVEKIT_MAX_BODY_BYTES (or the object at inputs_ref is)",
-            422: "Missing or unknown field, wrong shape or dtype, non-finite value, too many rows",
+            422: "Missing or unknown field or input, wrong shape or dtype, non-finite value, "
+            "inconsistent batch sizes, too many rows",
             502: "The object at inputs_ref could not be read",
         },
         tags=_TAGS,

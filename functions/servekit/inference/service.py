@@ -8,10 +8,11 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from servekit import __version__
 from servekit.errors import ApiError
+from servekit.inference.adapters import task_body
 from servekit.inference.codec import PredictionRequest, prediction_body
 from servekit.runtime.catalog import ModelCatalog
 from servekit.runtime.model import LoadedModel
-from servekit.runtime.validation import InvalidInputError
+from servekit.runtime.validation import InvalidInputError, batch_size
 from servekit.settings import Settings
 
 if TYPE_CHECKING:
@@ -63,6 +64,11 @@ class InferenceService:
         """Validate and run one ``POST /predict`` request as one batched call."""
         model = self.catalog.model(request.model)
         forward = self._forward(request.session)
+        if not model.manifest.row_classifier:
+            response = self._predict_outputs(request, model)
+            if forward is not None:
+                response["session"] = forward()
+            return response
         tensor = self._tensor(request, model)
         started = time.perf_counter()
         rows = self.cache.inference_path.predict(model, tensor)
@@ -71,6 +77,32 @@ class InferenceService:
         if forward is not None:
             response["session"] = forward()  # never raises: the prediction stands
         return response
+
+    def _predict_outputs(self, request: PredictionRequest, model: LoadedModel) -> dict[str, Any]:
+        """Any other model: named tensors in, named outputs through its task adapter out.
+
+        Served without the row cache: its keys cover one input tensor and its values one row
+        of probabilities; keys over every input (and values of any output) can come later.
+        """
+        if request.inputs_ref is not None:
+            raise ApiError(
+                422,
+                "invalid_field",
+                f"'inputs_ref' serves single-input classifiers only; send 'inputs' to "
+                f"model {model.name}",
+            )
+        feeds = self.catalog.feeds(model.manifest, request.inputs)
+        started = time.perf_counter()
+        try:
+            outputs = model.run(feeds)
+        except Exception as exc:  # onnxruntime's own untyped errors, on a valid-looking input
+            reason = str(exc).splitlines()[0][:300] if str(exc) else type(exc).__name__
+            raise ApiError(
+                422, "model_rejected_input", f"the model could not run on these inputs: {reason}"
+            ) from None
+        rows = batch_size(feeds)
+        self.metrics.prediction(model, rows, (time.perf_counter() - started) * 1000.0)
+        return task_body(model.manifest, outputs)
 
     def _forward(self, session: Any) -> Callable[[], dict[str, Any]] | None:
         if session is None:
@@ -94,6 +126,8 @@ class InferenceService:
                 )
             except InvalidInputError as exc:
                 raise exc.for_model(model.name) from None
+        if isinstance(request.inputs, dict):  # named inputs, for the one input it takes
+            return self.catalog.feeds(model.manifest, request.inputs)[model.manifest.input.name]
         return self.catalog.tensor(model.manifest, request.inputs)
 
     def _describe(self, model: LoadedModel) -> dict[str, Any]:

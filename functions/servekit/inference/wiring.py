@@ -5,10 +5,11 @@ from __future__ import annotations
 import os
 
 from servekit.cache import build_cache
+from servekit.constants import MANIFEST_FILENAME, MODEL_FILENAME
 from servekit.inference.metrics import InferenceMetrics
 from servekit.inference.service import InferenceService
 from servekit.observability import logger
-from servekit.runtime.catalog import ModelCatalog
+from servekit.runtime.catalog import MISSING_MANIFEST_HINT, ModelCatalog, unmanifested
 from servekit.sessions.shapes import ENV_SESSION_EVENTS_QUEUE_URL
 from servekit.settings import Settings
 
@@ -20,6 +21,12 @@ def build_inference_service(
 ) -> InferenceService:
     """Load every configured model (checksums verified) and wire the inference service."""
     settings = settings or Settings.from_env()
+    for folder in unmanifested(settings.model_dir):
+        logger.warning(
+            f"model folder {folder} has {MODEL_FILENAME} but no {MANIFEST_FILENAME}: "
+            f"not served; {MISSING_MANIFEST_HINT}",
+            extra={"model_folder": str(folder)},
+        )
     catalog = ModelCatalog.from_settings(settings, load=True)
     cache = build_cache()  # SERVEKIT_CACHE_*: off, in-process LRU, or Redis/Valkey
     logger.info(

@@ -14,17 +14,22 @@ from typing import TYPE_CHECKING, Any
 
 import numpy.typing as npt
 
-from servekit.constants import MANIFEST_FILENAME
+from servekit.constants import MANIFEST_FILENAME, MODEL_FILENAME
 from servekit.errors import ApiError
 from servekit.runtime.errors import ModelLoadError
 from servekit.runtime.manifest import Manifest
-from servekit.runtime.validation import InvalidInputError, to_tensor
+from servekit.runtime.validation import InvalidInputError, to_feeds, to_tensor
 
 if TYPE_CHECKING:  # onnxruntime is imported only where models are loaded
     from servekit.runtime.model import LoadedModel
     from servekit.settings import Settings
 
-__all__ = ["ModelCatalog", "discover"]
+__all__ = ["ModelCatalog", "discover", "unmanifested"]
+
+MISSING_MANIFEST_HINT = (
+    "write its manifest.json (schema_version 2, see servekit/runtime/manifest.py), "
+    "or remove the folder"
+)
 
 
 def discover(model_dir: Path, names: Sequence[str] = ()) -> list[Path]:
@@ -35,7 +40,10 @@ def discover(model_dir: Path, names: Sequence[str] = ()) -> list[Path]:
         folders = [model_dir / name for name in names]
         for folder in folders:
             if not (folder / MANIFEST_FILENAME).is_file():
-                raise ModelLoadError(f"model {folder.name!r}: no {folder / MANIFEST_FILENAME}")
+                hint = f": {MISSING_MANIFEST_HINT}" if (folder / MODEL_FILENAME).is_file() else ""
+                raise ModelLoadError(
+                    f"model {folder.name!r}: no {folder / MANIFEST_FILENAME}{hint}"
+                )
         return folders
     if (model_dir / MANIFEST_FILENAME).is_file():
         return [model_dir]
@@ -45,6 +53,18 @@ def discover(model_dir: Path, names: Sequence[str] = ()) -> list[Path]:
     if not found:
         raise ModelLoadError(f"no model under {model_dir} (no */{MANIFEST_FILENAME})")
     return found
+
+
+def unmanifested(model_dir: Path) -> list[Path]:
+    """Folders under ``model_dir`` holding a ``model.onnx`` but no ``manifest.json``: they
+    are not served, and start-up says so (a warning naming each) rather than skip them."""
+    if not model_dir.is_dir() or (model_dir / MANIFEST_FILENAME).is_file():
+        return []
+    return sorted(
+        p.parent
+        for p in model_dir.glob(f"*/{MODEL_FILENAME}")
+        if not (p.parent / MANIFEST_FILENAME).is_file()
+    )
 
 
 class ModelCatalog:
@@ -123,6 +143,22 @@ class ModelCatalog:
         """``inputs`` as ``manifest``'s input tensor, or a 422 naming the model."""
         try:
             return to_tensor(inputs, manifest.input, self.max_rows)
+        except InvalidInputError as exc:
+            raise exc.for_model(manifest.name) from None
+
+    def feeds(self, manifest: Manifest, inputs: Any) -> dict[str, npt.NDArray[Any]]:
+        """``inputs`` (named, or rows for a single-input model) as the model's input tensors
+        by name, or a 422 naming the model and the input."""
+        try:
+            if isinstance(inputs, dict):
+                return to_feeds(inputs, manifest.inputs, self.max_rows)
+            if not manifest.single_input:
+                raise InvalidInputError(
+                    "invalid_type",
+                    "'inputs' must be an object of named inputs: the model takes "
+                    f"{[spec.name for spec in manifest.inputs]}",
+                )
+            return {manifest.input.name: to_tensor(inputs, manifest.input, self.max_rows)}
         except InvalidInputError as exc:
             raise exc.for_model(manifest.name) from None
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from servekit.constants import MANIFEST_FILENAME, MODEL_FILENAME
 from servekit.runtime.errors import ModelLoadError
@@ -51,14 +52,39 @@ def load_model(
     return LoadedModel(manifest=manifest, session=session)
 
 
-def _check_signature(manifest: Manifest, session: object) -> None:
-    """The graph must have the input and outputs the manifest promises."""
-    graph_inputs = {i.name for i in session.get_inputs()}  # type: ignore[attr-defined]
-    graph_outputs = {o.name for o in session.get_outputs()}  # type: ignore[attr-defined]
-    if manifest.input.name not in graph_inputs:
-        raise ModelLoadError(
-            f"{manifest.name}: graph has no input {manifest.input.name!r} (has {graph_inputs})"
-        )
-    missing = {manifest.label_output, manifest.probabilities_output} - graph_outputs
+# onnxruntime's type names of the manifest's dtypes.
+ORT_TYPES = {
+    "bool": "tensor(bool)",
+    "uint8": "tensor(uint8)",
+    "int8": "tensor(int8)",
+    "int16": "tensor(int16)",
+    "int32": "tensor(int32)",
+    "int64": "tensor(int64)",
+    "float16": "tensor(float16)",
+    "float32": "tensor(float)",
+    "float64": "tensor(double)",
+    "string": "tensor(string)",
+}
+
+
+def _check_signature(manifest: Manifest, session: Any) -> None:
+    """The graph must take exactly the inputs the manifest declares (with their dtypes) and
+    have every output it declares."""
+    graph_inputs = {i.name: i.type for i in session.get_inputs()}
+    graph_outputs = {o.name: o.type for o in session.get_outputs()}
+    for spec in manifest.inputs:
+        if spec.name not in graph_inputs:
+            raise ModelLoadError(
+                f"{manifest.name}: graph has no input {spec.name!r} (has {set(graph_inputs)})"
+            )
+        if graph_inputs[spec.name] != ORT_TYPES[spec.dtype]:
+            raise ModelLoadError(
+                f"{manifest.name}: input {spec.name!r} is {graph_inputs[spec.name]} in the "
+                f"graph, {spec.dtype} in the manifest"
+            )
+    undeclared = sorted(set(graph_inputs) - {spec.name for spec in manifest.inputs})
+    if undeclared:
+        raise ModelLoadError(f"{manifest.name}: graph inputs {undeclared} are not in the manifest")
+    missing = sorted({spec.name for spec in manifest.outputs} - set(graph_outputs))
     if missing:
-        raise ModelLoadError(f"{manifest.name}: graph lacks outputs {sorted(missing)}")
+        raise ModelLoadError(f"{manifest.name}: graph lacks outputs {missing}")

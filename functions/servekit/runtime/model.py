@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -10,7 +11,7 @@ import numpy.typing as npt
 
 from servekit.runtime.manifest import Manifest
 
-__all__ = ["LoadedModel", "Prediction"]
+__all__ = ["LoadedModel", "Prediction", "zipmap_probabilities"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,14 +36,36 @@ class LoadedModel:
         return self.manifest.version
 
     def predict(self, tensor: npt.NDArray[Any]) -> Prediction:
-        """Run one vectorized inference over ``tensor`` (already validated and typed).
+        """Run one vectorized inference over ``tensor`` (already validated and typed), for a
+        single-input classifier with labels (``manifest.row_classifier``).
 
         The class is the argmax of the probabilities, which indexes ``manifest.labels``
-        directly; the graph's own label output holds class *values*, not positions.
+        directly; the graph's own label output holds class *values*, not positions. A ZipMap
+        output is turned into columns in label order.
         """
         manifest = self.manifest
+        assert manifest.probabilities_output is not None
         (probabilities,) = self.session.run(
             [manifest.probabilities_output], {manifest.input.name: tensor}
         )
+        if isinstance(probabilities, list):  # ZipMap: one {label: probability} per row
+            probabilities = zipmap_probabilities(probabilities, manifest.labels)
         probabilities = np.asarray(probabilities, dtype=np.float32)
         return Prediction(class_indices=probabilities.argmax(axis=1), probabilities=probabilities)
+
+    def run(self, feeds: Mapping[str, npt.NDArray[Any]]) -> dict[str, Any]:
+        """Every declared output by name, for the named input tensors (validated, typed)."""
+        names = [spec.name for spec in self.manifest.outputs]
+        return dict(zip(names, self.session.run(names, dict(feeds)), strict=True))
+
+
+def zipmap_probabilities(
+    maps: Sequence[Mapping[Any, float]], labels: Sequence[str]
+) -> npt.NDArray[np.float32]:
+    """ZipMap rows (``[{label: probability}, ...]``) as a [rows, labels] array in the order
+    of ``labels`` (matched as strings)."""
+    out = np.empty((len(maps), len(labels)), dtype=np.float32)
+    for index, row in enumerate(maps):
+        by_label = {str(key): value for key, value in row.items()}
+        out[index] = [by_label[label] for label in labels]
+    return out

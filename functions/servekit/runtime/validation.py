@@ -7,6 +7,7 @@ each of those instead.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -16,9 +17,18 @@ from servekit.errors import ApiError
 from servekit.runtime.errors import RuntimeCoreError
 from servekit.runtime.manifest import TensorSpec
 
-__all__ = ["InvalidInputError", "json_kind", "to_tensor"]
+__all__ = [
+    "MAX_STRING_CHARS",
+    "InvalidInputError",
+    "batch_size",
+    "json_kind",
+    "to_feeds",
+    "to_tensor",
+]
 
 _NUMBER_TYPES = frozenset({int, float})
+MAX_STRING_CHARS = 65536
+"""The longest string a ``string`` input takes (characters)."""
 
 
 class InvalidInputError(RuntimeCoreError):
@@ -36,27 +46,82 @@ class InvalidInputError(RuntimeCoreError):
 
 def to_tensor(inputs: Any, spec: TensorSpec, max_rows: int) -> npt.NDArray[Any]:
     """Validate ``inputs`` (one row or a list of rows) and return a ``spec.dtype`` tensor."""
-    row_shape = tuple(int(d) for d in spec.shape[1:] if d is not None)
+    return _tensor(inputs, spec, max_rows, "'inputs'", "")
+
+
+def to_feeds(
+    inputs: Any, specs: Sequence[TensorSpec], max_rows: int
+) -> dict[str, npt.NDArray[Any]]:
+    """Validate named inputs (``{"name": rows, ...}``, one entry per declared input) and
+    return their tensors by name; their batch sizes must agree."""
+    if not isinstance(inputs, dict):
+        raise InvalidInputError(
+            "invalid_type", "'inputs' must be an object of named inputs (or rows)"
+        )
+    declared = [spec.name for spec in specs]
+    unknown = [name for name in inputs if name not in declared]
+    if unknown:
+        raise InvalidInputError(
+            "unknown_input", f"input {unknown[0]!r} is not one the model takes (takes {declared})"
+        )
+    missing = [name for name in declared if name not in inputs]
+    if missing:
+        raise InvalidInputError(
+            "missing_input", f"input {missing[0]!r} is missing (the model takes {declared})"
+        )
+    feeds = {
+        spec.name: _tensor(inputs[spec.name], spec, max_rows, f"input {spec.name!r}", "input ")
+        for spec in specs
+    }
+    sizes = {name: len(tensor) for name, tensor in feeds.items()}
+    if len(set(sizes.values())) > 1:
+        described = ", ".join(f"{name!r} has {size}" for name, size in sizes.items())
+        raise InvalidInputError(
+            "inconsistent_batch", f"inputs have different numbers of rows: {described}"
+        )
+    return feeds
+
+
+def batch_size(feeds: dict[str, npt.NDArray[Any]]) -> int:
+    return len(next(iter(feeds.values())))
+
+
+def _tensor(
+    inputs: Any, spec: TensorSpec, max_rows: int, what: str, prefix: str
+) -> npt.NDArray[Any]:
+    """``inputs`` as ``spec``'s tensor; ``what`` names it in messages (``prefix`` too, before
+    rows: empty for the single-input row format, whose messages stay as they always were)."""
+    row_shape = tuple(d if isinstance(d, int) else None for d in spec.shape[1:])
+    rank = len(row_shape)
     if not isinstance(inputs, list):
         raise InvalidInputError(
-            "invalid_type", "'inputs' must be an array of rows (or a single row)"
+            "invalid_type", f"{what} must be an array of rows (or a single row)"
         )
     if not inputs:
-        raise InvalidInputError("empty_inputs", "'inputs' is empty: send at least one row")
-    rows = [inputs] if _depth(inputs) == len(row_shape) else inputs
+        raise InvalidInputError("empty_inputs", f"{what} is empty: send at least one row")
+    rows = [inputs] if _depth(inputs) == rank else inputs
     if len(rows) > max_rows:
         raise InvalidInputError(
-            "too_many_rows", f"'inputs' has {len(rows)} rows; at most {max_rows} are allowed"
+            "too_many_rows", f"{what} has {len(rows)} rows; at most {max_rows} are allowed"
         )
+    label = prefix + (f"{spec.name!r} " if prefix else "")
+    if spec.dtype in _TEXT_DTYPES:
+        for index, row in enumerate(rows):
+            _check_typed_row(row, row_shape, index, spec.dtype, label)
+        return _typed_tensor(rows, spec, label)
     for index, row in enumerate(rows):
-        _check_row(row, row_shape, index)
+        _check_row(row, row_shape, index, label)
     try:
         tensor = np.array(rows, dtype=np.float64)
     except OverflowError:  # a JSON integer beyond float64
         raise InvalidInputError(
-            "out_of_range", "inputs hold a number too large to represent"
+            "out_of_range", f"{label}inputs hold a number too large to represent"
         ) from None
-    return _cast(tensor, spec)
+    except ValueError:  # rows of different lengths along a free dimension
+        raise InvalidInputError(
+            "invalid_shape", f"{label}rows differ in shape along a free dimension"
+        ) from None
+    return _cast(tensor, spec, label)
 
 
 def _depth(value: Any) -> int:
@@ -67,54 +132,111 @@ def _depth(value: Any) -> int:
     return depth
 
 
-def _check_row(row: Any, shape: tuple[int, ...], index: int) -> None:
-    """Check one row's nesting, lengths and element types against ``shape``."""
+def _check_row(row: Any, shape: tuple[int | None, ...], index: int, label: str) -> None:
+    """Check one row's nesting, lengths and element types against ``shape`` (None: free)."""
     if not shape:
         if type(row) not in _NUMBER_TYPES:
             raise InvalidInputError(
-                "invalid_dtype", f"row {index} must be a number, got {json_kind(row)}"
+                "invalid_dtype", f"{label}row {index} must be a number, got {json_kind(row)}"
             )
         return
     if not isinstance(row, list):
+        size = "" if shape[0] is None else f" of {shape[0]} values"
         raise InvalidInputError(
-            "invalid_shape",
-            f"row {index} must be an array of {shape[0]} values, got {json_kind(row)}",
+            "invalid_shape", f"{label}row {index} must be an array{size}, got {json_kind(row)}"
         )
-    if len(row) != shape[0]:
+    if shape[0] is not None and len(row) != shape[0]:
         raise InvalidInputError(
             "invalid_shape",
-            f"row {index} has {len(row)} values; the model expects {shape[0]} "
+            f"{label}row {index} has {len(row)} values; the model expects {shape[0]} "
             f"(row shape {list(shape)})",
         )
     if len(shape) == 1:
         if not set(map(type, row)) <= _NUMBER_TYPES:
             bad = next(v for v in row if type(v) not in _NUMBER_TYPES)
             raise InvalidInputError(
-                "invalid_dtype", f"row {index} holds {json_kind(bad)}; every value must be a number"
+                "invalid_dtype",
+                f"{label}row {index} holds {json_kind(bad)}; every value must be a number",
             )
         return
     for inner in row:
-        _check_row(inner, shape[1:], index)
+        _check_row(inner, shape[1:], index, label)
 
 
-def _cast(tensor: npt.NDArray[np.float64], spec: TensorSpec) -> npt.NDArray[Any]:
+_TEXT_DTYPES = frozenset({"bool", "string"})
+_ELEMENT = {"bool": (bool, "true or false"), "string": (str, "a string")}
+
+
+def _check_typed_row(
+    row: Any, shape: tuple[int | None, ...], index: int, dtype: str, label: str
+) -> None:
+    """``_check_row`` for bool and string tensors: elements of exactly that JSON type."""
+    kind, words = _ELEMENT[dtype]
+    if not shape:
+        if type(row) is not kind:
+            raise InvalidInputError(
+                "invalid_dtype",
+                f"{label}row {index} holds {json_kind(row)}; the model takes "
+                f"{dtype}: every value must be {words}",
+            )
+        if isinstance(row, str) and len(row) > MAX_STRING_CHARS:
+            raise InvalidInputError(
+                "out_of_range",
+                f"{label}row {index} holds a string of {len(row)} characters; "
+                f"at most {MAX_STRING_CHARS} are allowed",
+            )
+        return
+    if not isinstance(row, list):
+        raise InvalidInputError(
+            "invalid_shape", f"{label}row {index} must be an array, got {json_kind(row)}"
+        )
+    if shape[0] is not None and len(row) != shape[0]:
+        raise InvalidInputError(
+            "invalid_shape",
+            f"{label}row {index} has {len(row)} values; the model expects {shape[0]} "
+            f"(row shape {list(shape)})",
+        )
+    for inner in row:
+        _check_typed_row(inner, shape[1:], index, dtype, label)
+
+
+def _typed_tensor(rows: list[Any], spec: TensorSpec, label: str) -> npt.NDArray[Any]:
+    try:
+        if spec.dtype == "bool":
+            return np.array(rows, dtype=np.bool_)
+        tensor = np.empty(_shape_of(rows), dtype=object)  # onnxruntime takes str objects
+        tensor[...] = rows
+        return tensor
+    except ValueError:
+        raise InvalidInputError(
+            "invalid_shape", f"{label}rows differ in shape along a free dimension"
+        ) from None
+
+
+def _shape_of(rows: list[Any]) -> tuple[int, ...]:
+    shape = np.array(rows, dtype=object).shape  # raises ValueError when ragged
+    return tuple(int(d) for d in shape)
+
+
+def _cast(tensor: npt.NDArray[np.float64], spec: TensorSpec, label: str) -> npt.NDArray[Any]:
     dtype = np.dtype(spec.dtype)
     if dtype.kind == "f":
         if not np.isfinite(tensor).all():  # large JSON ints can still overflow float64
-            raise InvalidInputError("non_finite_value", "inputs must be finite numbers")
+            raise InvalidInputError("non_finite_value", f"{label}inputs must be finite numbers")
         info = np.finfo(dtype)
         if np.abs(tensor).max() > info.max:
             raise InvalidInputError(
-                "out_of_range", f"inputs exceed the range of {spec.dtype} (±{info.max:.3g})"
+                "out_of_range",
+                f"{label}inputs exceed the range of {spec.dtype} (±{info.max:.3g})",
             )
         return tensor.astype(dtype)
     if not np.array_equal(tensor, np.trunc(tensor)):
         raise InvalidInputError(
-            "invalid_dtype", f"the model takes {spec.dtype}: send whole numbers"
+            "invalid_dtype", f"{label}the model takes {spec.dtype}: send whole numbers"
         )
     iinfo = np.iinfo(dtype)
     if tensor.min() < iinfo.min or tensor.max() > iinfo.max:
-        raise InvalidInputError("out_of_range", f"inputs exceed the range of {spec.dtype}")
+        raise InvalidInputError("out_of_range", f"{label}inputs exceed the range of {spec.dtype}")
     return tensor.astype(dtype)
 
 
