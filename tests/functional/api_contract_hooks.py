@@ -20,10 +20,14 @@ __all__ = ["BEYOND_THE_SCHEMA", "refused_only_for_what_the_schema_cannot_state"]
 
 _ROWS = frozenset({"invalid_shape", "invalid_dtype", "out_of_range", "too_many_rows"})
 _EVENTS = frozenset({"unknown_item", "duplicate_event_id"})
+_NAMED = frozenset(
+    {"missing_input", "unknown_input", "inconsistent_batch", "invalid_type", "model_rejected_input"}
+)
 BEYOND_THE_SCHEMA: dict[str, frozenset[str]] = {
     # rows vs. the model; forwarded session events must have distinct ids, and a deployment
     # without the session events queue refuses them
-    "POST /predict": _ROWS | {"duplicate_event_id", "sessions_not_configured"},
+    # named inputs: which names, how many rows each, is the model's (GET /models/{name})
+    "POST /predict": _ROWS | _NAMED | {"duplicate_event_id", "sessions_not_configured"},
     "POST /jobs": _ROWS,
     "POST /gpu/predict": _ROWS,
     # the session model's item catalogue; ids distinct within one request
