@@ -184,3 +184,24 @@ def test_a_model_folder_without_manifest_is_reported(
     logged = capsys.readouterr().out + caplog.text
     assert str(tmp_path / "mine") in logged
     assert "no manifest.json" in logged
+
+
+def test_paths_that_serve_classifier_rows_only_refuse_other_models_clearly() -> None:
+    """Jobs (API and worker) validate through the catalog, the container loads its backend:
+    a regression or multi-input model is a 422 / a start-up error naming it, not a failure
+    retried until the DLQ or a 500."""
+    from servekit.container.settings import ContainerSettings
+    from servekit.container.wiring import load_backend
+    from servekit.errors import ApiError
+    from servekit.runtime.catalog import ModelCatalog
+    from servekit.runtime.errors import ModelLoadError
+
+    catalog = ModelCatalog.from_settings(Settings(model_dir=MODEL_DIR), load=False)
+    for name in ("tabular-diabetes", "tabular-two-inputs"):
+        with pytest.raises(ApiError) as refused:
+            catalog.validate(name, [[0.0] * 9])
+        assert (refused.value.status, refused.value.code) == (422, "unsupported_model")
+        assert name in refused.value.message
+    assert catalog.validate("digits-logreg", [[0.0] * 64])[0].name == "digits-logreg"
+    with pytest.raises(ModelLoadError, match="single-input classifiers"):
+        load_backend(ContainerSettings(model_dir=MODEL_DIR / "tabular-diabetes"))

@@ -89,6 +89,8 @@ class BatchService:
         if model is not None and not isinstance(model, str):
             raise ApiError.unknown_model(model, self.catalog.names)
         manifest = self.catalog.manifest(model)  # unknown → ApiError 404
+        if not manifest.row_classifier:
+            raise ApiError.row_classifiers_only(manifest.name, "batch")
         rows = self.settings.chunk_rows if chunk_rows is None else chunk_rows
         if type(rows) is not int or not 1 <= rows <= MAX_CHUNK_ROWS:
             raise BatchInputError(

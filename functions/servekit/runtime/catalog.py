@@ -137,6 +137,8 @@ class ModelCatalog:
     def validate(self, name: str | None, inputs: Any) -> tuple[Manifest, npt.NDArray[Any]]:
         """The /predict checks on ``inputs`` for the model: its typed tensor, or a 422."""
         manifest = self.manifest(name)
+        if not manifest.row_classifier:
+            raise ApiError.row_classifiers_only(manifest.name, "this path")
         return manifest, self.tensor(manifest, inputs)
 
     def tensor(self, manifest: Manifest, inputs: Any) -> npt.NDArray[Any]:
