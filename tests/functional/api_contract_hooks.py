@@ -28,7 +28,8 @@ BEYOND_THE_SCHEMA: dict[str, frozenset[str]] = {
     # without the session events queue refuses them
     # named inputs: which names, how many rows each, is the model's (GET /models/{name})
     "POST /predict": _ROWS | _NAMED | {"duplicate_event_id", "sessions_not_configured"},
-    "POST /jobs": _ROWS,
+    # jobs and batch serve single-input classifiers for now: which models those are is data
+    "POST /jobs": _ROWS | {"unsupported_model"},
     "POST /gpu/predict": _ROWS,
     # the session model's item catalogue; ids distinct within one request
     "POST /sessions/{session_id}/events": _EVENTS,
@@ -39,6 +40,7 @@ BEYOND_THE_SCHEMA: dict[str, frozenset[str]] = {
         {"input_outside_bucket", "input_not_found", "unsupported_format", "empty_input"}
         | {"malformed_line", "line_too_long", "invalid_row", "non_finite_value"}
         | _ROWS
+        | {"unsupported_model"}
     ),
 }
 

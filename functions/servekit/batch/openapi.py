@@ -111,7 +111,8 @@ OPERATIONS = {
         },
         error_descriptions={
             404: "Unknown model",
-            422: "Bad URI, bucket, format or chunk_rows; missing input object; bad first rows",
+            422: "Bad URI, bucket, format or chunk_rows; missing input object; bad first rows; "
+            "a model batch does not serve yet (unsupported_model: single-input classifiers)",
         },
         tags=_TAGS,
     ),

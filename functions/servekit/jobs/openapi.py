@@ -105,7 +105,8 @@ OPERATIONS = {
             404: "Unknown model",
             413: "Body over SERVEKIT_MAX_BODY_BYTES, or the job's queue message over 256 KB",
             422: "Missing or unknown field, a bad callback_url, or inputs that do not fit the "
-            "model (as for POST /predict)",
+            "model (as for POST /predict), or a model jobs do not serve yet (unsupported_model: "
+            "jobs take single-input classifiers)",
             503: "The queue is unavailable; nothing was recorded (Retry-After)",
         },
         headers={"Location": header("The job's status path (status_url).")},
