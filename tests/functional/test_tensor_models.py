@@ -205,3 +205,31 @@ def test_paths_that_serve_classifier_rows_only_refuse_other_models_clearly() -> 
     assert catalog.validate("digits-logreg", [[0.0] * 64])[0].name == "digits-logreg"
     with pytest.raises(ModelLoadError, match="single-input classifiers"):
         load_backend(ContainerSettings(model_dir=MODEL_DIR / "tabular-diabetes"))
+
+
+def test_serve_takes_the_first_model_and_needs_no_example_request(tmp_path: Path) -> None:
+    """A user's own model folder: no --default-model, no example_request.json. The server
+    serves it as the default, and the curl it prints works as printed."""
+    import re
+
+    models = tmp_path / "models"
+    shutil.copytree(
+        MODEL_DIR / "tabular-diabetes",
+        models / "tabular-diabetes",
+        ignore=shutil.ignore_patterns("example_request.json"),
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SERVEKIT_")}
+    with local_server(tmp_path, env, "--no-aws", "--model-dir", str(models)) as server:
+        listing = httpx.get(f"{server.url}/models", timeout=10).json()
+        assert listing["default_model"] == "tabular-diabetes"
+        printed = re.search(r"-d '(\{.*\})'", server.log_path.read_text())
+        assert printed is not None, server.log_path.read_text()
+        answer = httpx.post(
+            f"{server.url}/predict",
+            content=printed.group(1),
+            headers={"content-type": "application/json"},
+            timeout=10,
+        )
+        assert answer.status_code == 200, answer.text
+        assert answer.json()["model"]["name"] == "tabular-diabetes"
+        assert "value" in answer.json()["predictions"][0]
