@@ -31,6 +31,7 @@ __all__ = [
     "TARGET_OPSET",
     "final_classifier",
     "model_version_number",
+    "normalize",
     "serialize",
     "to_onnx",
 ]
@@ -69,25 +70,26 @@ def to_onnx(spec: ModelSpec, estimator: Any) -> onnx.ModelProto:
         target_opset=dict(TARGET_OPSET),
     )
 
-    # skl2onnx collects the opsets in a set: their order follows the string hash seed.
+    return normalize(model, spec.name, spec.version, spec.description)
+
+
+def normalize(model: onnx.ModelProto, name: str, version: str, description: str) -> onnx.ModelProto:
+    """Sorted opsets and a fixed identity: nothing that depends on the machine, the time or
+    the run (skl2onnx collects the opsets in a set, ordered by the string hash seed)."""
     opsets = sorted((o.domain, o.version) for o in model.opset_import)
     del model.opset_import[:]
-    for domain, version in opsets:
-        model.opset_import.add(domain=domain, version=version)
-
-    # Fixed identity: nothing that depends on the machine, the time or the run.
+    for domain, version_number in opsets:
+        model.opset_import.add(domain=domain, version=version_number)
     model.producer_name = PRODUCER_NAME
     model.producer_version = PRODUCER_VERSION
     model.domain = "servekit.models"
-    model.model_version = model_version_number(spec.version)
-    model.doc_string = f"{spec.name} {spec.version}: {spec.description}"
-    model.graph.name = spec.name.replace("-", "_")
+    model.model_version = model_version_number(version)
+    model.doc_string = f"{name} {version}: {description}"
+    model.graph.name = name.replace("-", "_")
     model.graph.doc_string = ""
     del model.metadata_props[:]
-    for key, value in (("servekit.name", spec.name), ("servekit.version", spec.version)):
-        prop = model.metadata_props.add()
-        prop.key = key
-        prop.value = value
+    for key, value in (("servekit.name", name), ("servekit.version", version)):
+        model.metadata_props.add(key=key, value=value)
     return model
 
 

@@ -38,10 +38,8 @@ from threadpoolctl import threadpool_limits
 
 from models.documents import MANIFEST_SCHEMA_VERSION
 from models.export import (
-    PRODUCER_NAME,
-    PRODUCER_VERSION,
     TARGET_OPSET,
-    model_version_number,
+    normalize,
     serialize,
 )
 from models.output import write_model_files
@@ -97,21 +95,8 @@ def _fit(estimator: Any, data: _Data) -> Any:
 
 
 def _normalize(spec: TabularSpec, model: onnx.ModelProto) -> onnx.ModelProto:
-    """Sorted opsets and a fixed identity (as models/export.py does for the digits)."""
-    opsets = sorted((o.domain, o.version) for o in model.opset_import)
-    del model.opset_import[:]
-    for domain, version in opsets:
-        model.opset_import.add(domain=domain, version=version)
-    model.producer_name = PRODUCER_NAME
-    model.producer_version = PRODUCER_VERSION
-    model.domain = "servekit.models"
-    model.model_version = model_version_number(spec.version)
-    model.doc_string = f"{spec.name} {spec.version}: {spec.description}"
-    model.graph.name = spec.name.replace("-", "_")
-    model.graph.doc_string = ""
-    del model.metadata_props[:]
-    for key, value in (("servekit.name", spec.name), ("servekit.version", spec.version)):
-        model.metadata_props.add(key=key, value=value)
+    """Sorted opsets and a fixed identity (the digits' rule), then checked."""
+    normalize(model, spec.name, spec.version, spec.description)
     onnx.checker.check_model(model, full_check=True)
     return model
 
