@@ -64,19 +64,21 @@ class InferenceService:
         """Validate and run one ``POST /predict`` request as one batched call."""
         model = self.catalog.model(request.model)
         forward = self._forward(request.session)
-        if not model.manifest.row_classifier:
+        if model.manifest.row_classifier:
+            response = self._predict_rows(request, model)
+        else:
             response = self._predict_outputs(request, model)
-            if forward is not None:
-                response["session"] = forward()
-            return response
+        if forward is not None:
+            response["session"] = forward()  # never raises: the prediction stands
+        return response
+
+    def _predict_rows(self, request: PredictionRequest, model: LoadedModel) -> dict[str, Any]:
+        """A single-input classifier: rows through the cache's inference path."""
         tensor = self._tensor(request, model)
         started = time.perf_counter()
         rows = self.cache.inference_path.predict(model, tensor)
         self.metrics.prediction(model, len(tensor), (time.perf_counter() - started) * 1000.0)
-        response = prediction_body(model.manifest, rows.probabilities, rows.cached)
-        if forward is not None:
-            response["session"] = forward()  # never raises: the prediction stands
-        return response
+        return prediction_body(model.manifest, rows.probabilities, rows.cached)
 
     def _predict_outputs(self, request: PredictionRequest, model: LoadedModel) -> dict[str, Any]:
         """Any other model: named tensors in, named outputs through its task adapter out.
