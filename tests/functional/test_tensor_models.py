@@ -233,3 +233,83 @@ def test_serve_takes_the_first_model_and_needs_no_example_request(tmp_path: Path
         assert answer.status_code == 200, answer.text
         assert answer.json()["model"]["name"] == "tabular-diabetes"
         assert "value" in answer.json()["predictions"][0]
+
+
+def _graph_model(folder: Path, name: str, graph: Any, inputs: list[dict[str, Any]]) -> None:
+    """A one-node model with its schema 2 manifest, written into ``folder/name``."""
+    import hashlib
+
+    import onnx
+
+    model = onnx.helper.make_model(graph, opset_imports=[onnx.helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    (folder / name).mkdir()
+    data = model.SerializeToString()
+    (folder / name / "model.onnx").write_bytes(data)
+    manifest = {
+        "schema_version": 2,
+        "name": name,
+        "version": "1",
+        "sha256": hashlib.sha256(data).hexdigest(),
+        "task": "tensor",
+        "inputs": inputs,
+        "outputs": [{"name": "y", "dtype": "float32", "shape": [None, None]}],
+    }
+    (folder / name / "manifest.json").write_text(json.dumps(manifest))
+
+
+def test_a_model_failing_inside_onnxruntime_is_a_clear_error_and_serving_goes_on(
+    tmp_path: Path, serving_env: dict[str, str]
+) -> None:
+    """Two inputs sharing a named dimension must agree on it (a 422 before onnxruntime runs);
+    a node that fails on a valid-looking input is a 500 ``model_failed`` with onnxruntime's
+    reason, never a stack trace; the next request is served."""
+    from onnx import TensorProto, helper
+
+    def tensor(name: str, shape: list[Any]) -> Any:
+        return helper.make_tensor_value_info(name, TensorProto.FLOAT, shape)
+
+    add = helper.make_graph(
+        [helper.make_node("Add", ["a", "b"], ["y"])],
+        "add",
+        [tensor("a", ["N", "k"]), tensor("b", ["N", "k"])],
+        [tensor("y", ["N", "k"])],
+    )
+    spec = {"dtype": "float32", "shape": ["N", "k"]}
+    _graph_model(tmp_path, "add", add, [{"name": "a", **spec}, {"name": "b", **spec}])
+    shape = helper.make_tensor("shape", TensorProto.INT64, [2], [-1, 3])
+    reshape = helper.make_graph(
+        [helper.make_node("Reshape", ["x", "shape"], ["y"])],
+        "reshape",
+        [tensor("x", ["N", 4])],
+        [tensor("y", [None, 3])],
+        initializer=[shape],
+    )
+    _graph_model(
+        tmp_path, "reshape", reshape, [{"name": "x", "dtype": "float32", "shape": ["N", 4]}]
+    )
+    settings = Settings(model_dir=tmp_path, intra_op_threads=1)
+    router = routes.router(build_inference_service(settings))
+    transport = LambdaHttpTransport(router, fastapi_fallback(router))
+
+    status, body = lambda_post(
+        transport, {"model": "add", "inputs": {"a": [[1.0, 2.0]], "b": [[1.0, 2.0, 3.0]]}}
+    )
+    assert (status, body["error"]["code"]) == (422, "invalid_shape")
+    assert "dimension 'k' is 2 in input 'a' but 3 in input 'b'" in body["error"]["message"]
+
+    status, body = lambda_post(transport, {"model": "reshape", "inputs": [[1.0, 2.0, 3.0, 4.0]]})
+    assert (status, body["error"]["code"]) == (500, "model_failed")
+    assert "model reshape failed" in body["error"]["message"]
+    assert "Reshape" in body["error"]["message"] and "Traceback" not in body["error"]["message"]
+
+    status, body = lambda_post(
+        transport, {"model": "reshape", "inputs": [[1.0, 2.0, 3.0, 4.0]] * 3}
+    )
+    assert status == 200
+    assert body["outputs"]["y"] == [
+        [1.0, 2.0, 3.0],
+        [4.0, 1.0, 2.0],
+        [3.0, 4.0, 1.0],
+        [2.0, 3.0, 4.0],
+    ]

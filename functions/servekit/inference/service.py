@@ -10,7 +10,9 @@ from servekit import __version__
 from servekit.errors import ApiError
 from servekit.inference.adapters import task_body
 from servekit.inference.codec import PredictionRequest, prediction_body
+from servekit.observability import logger
 from servekit.runtime.catalog import ModelCatalog
+from servekit.runtime.errors import ModelRunError
 from servekit.runtime.model import LoadedModel
 from servekit.runtime.validation import InvalidInputError, batch_size
 from servekit.settings import Settings
@@ -97,11 +99,10 @@ class InferenceService:
         started = time.perf_counter()
         try:
             outputs = model.run(feeds)
-        except Exception as exc:  # onnxruntime's own untyped errors, on a valid-looking input
-            reason = str(exc).splitlines()[0][:300] if str(exc) else type(exc).__name__
-            raise ApiError(
-                422, "model_rejected_input", f"the model could not run on these inputs: {reason}"
-            ) from None
+        except ModelRunError as exc:
+            if not exc.rejected:
+                logger.error("model failed", extra={"model": model.name, "reason": exc.reason})
+            raise exc.for_model(model.name) from None
         rows = batch_size(feeds)
         self.metrics.prediction(model, rows, (time.perf_counter() - started) * 1000.0)
         return task_body(model.manifest, outputs)

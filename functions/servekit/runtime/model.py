@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from servekit.runtime.errors import ModelRunError
 from servekit.runtime.manifest import Manifest
 
 __all__ = ["LoadedModel", "Prediction", "zipmap_probabilities"]
@@ -54,9 +55,14 @@ class LoadedModel:
         return Prediction(class_indices=probabilities.argmax(axis=1), probabilities=probabilities)
 
     def run(self, feeds: Mapping[str, npt.NDArray[Any]]) -> dict[str, Any]:
-        """Every declared output by name, for the named input tensors (validated, typed)."""
+        """Every declared output by name, for the named input tensors (validated, typed);
+        :class:`ModelRunError` if onnxruntime fails on them."""
         names = [spec.name for spec in self.manifest.outputs]
-        return dict(zip(names, self.session.run(names, dict(feeds)), strict=True))
+        try:
+            values = self.session.run(names, dict(feeds))
+        except Exception as exc:  # onnxruntime's own untyped errors, on a valid-looking input
+            raise ModelRunError.from_exception(exc) from None
+        return dict(zip(names, values, strict=True))
 
 
 def zipmap_probabilities(

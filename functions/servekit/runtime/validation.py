@@ -79,7 +79,26 @@ def to_feeds(
         raise InvalidInputError(
             "inconsistent_batch", f"inputs have different numbers of rows: {described}"
         )
+    _check_symbols(feeds, specs)
     return feeds
+
+
+def _check_symbols(feeds: dict[str, npt.NDArray[Any]], specs: Sequence[TensorSpec]) -> None:
+    """A dimension the graph names (``"seq"``) has one size across every input that uses it;
+    onnxruntime would otherwise fail inside a node, with a message about the node."""
+    seen: dict[str, tuple[str, int]] = {}
+    for spec in specs:
+        shape = feeds[spec.name].shape
+        for axis, dim in enumerate(spec.shape[1:], start=1):
+            if not isinstance(dim, str) or axis >= len(shape):
+                continue
+            first = seen.setdefault(dim, (spec.name, shape[axis]))
+            if first[1] != shape[axis]:
+                raise InvalidInputError(
+                    "invalid_shape",
+                    f"dimension {dim!r} is {first[1]} in input {first[0]!r} but "
+                    f"{shape[axis]} in input {spec.name!r}; the model needs them equal",
+                )
 
 
 def batch_size(feeds: dict[str, npt.NDArray[Any]]) -> int:
