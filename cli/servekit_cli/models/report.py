@@ -82,7 +82,7 @@ def report(added: Added, url: str, model_dir: Path) -> str:
         f"POST /v2/models/{name}/infer (Open Inference Protocol) takes:",
         f"  {_shown(v2)}",
         "",
-        "Serve it and call it:",
+        "Serve it and call it (a running server loads its models when it starts: restart it):",
         f"  servekit serve --model-dir {shlex.quote(str(model_dir))}",
         f"  {curl}",
     ]
