@@ -95,7 +95,21 @@ def test_the_task_is_worked_out_and_said(folder: tuple[Path, dict[str, str]]) ->
     assert "inputs:  tokens int64 [batch, seq]" in printed["embedder"]
     for text in printed.values():
         assert "pass --task classification|regression|embedding|tensor" in text
-        assert "POST /v2/models/" in text
+
+
+def test_the_v2_request_printed_is_the_first_row_as_typed_tensors(
+    folder: tuple[Path, dict[str, str]],
+) -> None:
+    text = folder[1]["two-inputs"]
+    line = text.split("POST /v2/models/two-inputs/infer (Open Inference Protocol) takes:\n")[1]
+    body = json.loads(line.splitlines()[0])
+    example = json.loads((folder[0] / "two-inputs" / "example_request.json").read_text())
+    assert [(t["name"], t["datatype"], t["shape"]) for t in body["inputs"]] == [
+        ("x", "FP32", [1, 3]),
+        ("count", "INT64", [1, 1]),
+    ]
+    for tensor in body["inputs"]:
+        assert tensor["data"] == np.ravel(example["inputs"][tensor["name"]][0]).tolist()
 
 
 def test_regressor_answers_onnxruntime_values(

@@ -8,7 +8,6 @@ service behind ``POST /predict``: the body printed is the body ``/predict`` answ
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -54,7 +53,6 @@ def _nest(shape: Sequence[Dim], value: Any) -> Any:
 def smoke(folder: Path, request_inputs: dict[str, list[Any]]) -> dict[str, Any]:
     """The ``/predict`` body for ``request_inputs`` to the model in ``folder``; a refusal
     with the runtime's reason when it cannot load or answer."""
-    os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")  # no EMF blobs on stdout
     from servekit.errors import ApiError
     from servekit.inference.codec import PredictionRequest
     from servekit.inference.metrics import InferenceMetrics
