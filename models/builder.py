@@ -16,14 +16,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from models.documents import example_request, manifest, model_description
+from models.documents import add_options, example_request, model_description
 from models.export import serialize, to_onnx
 from models.output import (
     install,
     installed_manifest,
     read_stamp,
     stamp_key,
-    write_model_files,
+    write_model,
     write_stamp,
 )
 from models.session_build import HIT_RATE_K, build_session_model
@@ -67,10 +67,10 @@ def build_model(spec: ModelSpec, split: Split, directory: Path) -> BuildResult:
     description = model_description(
         spec, len(split.y_train), len(split.y_test), evaluation.accuracy
     )
-    write_model_files(
+    write_model(
         directory,
         model_bytes,
-        manifest(spec, sha256, description),
+        add_options(spec, description),
         example_request(spec, split.x_test, split.y_test, evaluation.labels),
     )
     return BuildResult(

@@ -1,44 +1,32 @@
-"""The JSON files written next to ``model.onnx``: the manifest and the example request.
+"""What is written next to a digits model's ``model.onnx``: the manifest and the example.
 
-``manifest.json`` holds the name, version, sha256 of ``model.onnx`` and the signature, as
-read by :class:`servekit.runtime.manifest.Manifest`; ``example_request.json`` is a request
-body with the first held-out rows the model gets right, and their true labels under
-``expected_labels``. Everything here is pure: the bytes depend only on the arguments.
+``manifest.json`` is written by ``servekit models add``'s code (see models/output.py) from
+:func:`add_options`: the task, labels and description stated, the signature read from the
+graph. ``example_request.json`` is a request body with the first held-out rows the model gets
+right, and their true labels under ``expected_labels``. Everything here is pure.
 """
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import numpy as np
 
-from models.specs import (
-    INPUT_NAME,
-    LABEL_OUTPUT,
-    LABELS,
-    N_FEATURES,
-    PROBABILITIES_OUTPUT,
-    ModelSpec,
-)
+from models.specs import LABELS, ModelSpec
 from models.training import FloatArray, IntArray
+from servekit.runtime.manifest import MANIFEST_SCHEMA_VERSION
+from servekit_cli.models.add import AddOptions, json_bytes
 
 __all__ = [
     "EXAMPLE_ROWS",
     "MANIFEST_SCHEMA_VERSION",
+    "add_options",
     "example_request",
     "json_bytes",
-    "manifest",
     "model_description",
 ]
 
-MANIFEST_SCHEMA_VERSION = 2
 EXAMPLE_ROWS = 2
-
-
-def json_bytes(document: dict[str, Any]) -> bytes:
-    """``document`` as UTF-8 JSON: sorted keys, two-space indent, a final newline."""
-    return (json.dumps(document, sort_keys=True, indent=2, ensure_ascii=False) + "\n").encode()
 
 
 def model_description(spec: ModelSpec, train_rows: int, test_rows: int, accuracy: float) -> str:
@@ -50,24 +38,16 @@ def model_description(spec: ModelSpec, train_rows: int, test_rows: int, accuracy
     )
 
 
-def manifest(spec: ModelSpec, sha256: str, description: str) -> dict[str, Any]:
-    """The ``manifest.json`` document of a model whose ``model.onnx`` has ``sha256``."""
-    return {
-        "schema_version": MANIFEST_SCHEMA_VERSION,
-        "name": spec.name,
-        "version": spec.version,
-        "sha256": sha256,
-        "task": "classification",
-        "description": description,
-        "inputs": [{"name": INPUT_NAME, "dtype": "float32", "shape": [None, N_FEATURES]}],
-        "outputs": [
-            {"name": LABEL_OUTPUT, "dtype": "int64", "shape": [None]},
-            {"name": PROBABILITIES_OUTPUT, "dtype": "float32", "shape": [None, len(LABELS)]},
-        ],
-        "labels": list(LABELS),
-        "label_output": LABEL_OUTPUT,
-        "probabilities_output": PROBABILITIES_OUTPUT,
-    }
+def add_options(spec: ModelSpec, description: str) -> AddOptions:
+    """How ``servekit models add`` writes the manifest: a classification over the digit
+    labels (the graph's ``label`` and ``probabilities`` outputs are found by the task rules)."""
+    return AddOptions(
+        name=spec.name,
+        version=spec.version,
+        task="classification",
+        labels=LABELS,
+        description=description,
+    )
 
 
 def example_request(

@@ -1,11 +1,14 @@
 """The output directory ``<out>/``: model directories swapped in whole, and the build stamp.
 
 Each model lives in ``<out>/<name>/`` (``model.onnx``, ``manifest.json``,
-``example_request.json``). A build writes it into a staging directory and then replaces the
-old one with renames, so a crash never leaves a manifest next to a model it does not
+``example_request.json``), written by :func:`write_model` through ``servekit models add``'s
+own code (:func:`servekit_cli.models.add.add_model`: inspection, manifest, smoke inference),
+the path a user's model takes. A build writes it into a staging directory and then replaces
+the old one with renames, so a crash never leaves a manifest next to a model it does not
 describe. ``<out>/.build-stamp`` records the key of the build inputs (the source of
-:data:`SOURCE_MODULES` and the versions of :data:`KEY_DISTRIBUTIONS`) and the models built
-with it; ``--if-changed`` skips a build when the key matches and the files are intact.
+:data:`SOURCE_MODULES` and of the add command, :data:`ADD_SOURCES`, and the versions of
+:data:`KEY_DISTRIBUTIONS`) and the models built with it; ``--if-changed`` skips a build when
+the key matches and the files are intact.
 """
 
 from __future__ import annotations
@@ -13,14 +16,15 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import shutil
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from models.documents import json_bytes
+import servekit_cli.models
+from servekit_cli.models.add import AddOptions, add_model, json_bytes, replace_folder
 
 __all__ = [
+    "ADD_SOURCES",
     "KEY_DISTRIBUTIONS",
     "MODELS_DIR",
     "SOURCE_MODULES",
@@ -29,6 +33,7 @@ __all__ = [
     "installed_manifest",
     "read_stamp",
     "stamp_key",
+    "write_model",
     "write_model_files",
     "write_stamp",
 ]
@@ -50,6 +55,8 @@ SOURCE_MODULES = (
     "training",
     "verification",
 )
+# The add command writes the manifests: its source goes into the key as well.
+ADD_SOURCES = tuple(sorted(Path(servekit_cli.models.__file__).parent.glob("*.py")))
 # Versions that go into the key too.
 KEY_DISTRIBUTIONS = ("scikit-learn", "skl2onnx", "onnx", "numpy")
 
@@ -64,21 +71,25 @@ def write_model_files(
     (directory / "example_request.json").write_bytes(json_bytes(example))
 
 
-def install(staged: Path, target: Path) -> None:
-    """Move the staged model directory to ``target``, replacing any old one.
+def write_model(
+    directory: Path, model_bytes: bytes, options: AddOptions, example: dict[str, Any]
+) -> None:
+    """Create ``directory`` (it must not exist; its name is ``options.name``) as
+    ``servekit models add`` does, then put the build's own example request in it."""
+    source = directory.with_name(f".{directory.name}.source.onnx")
+    source.write_bytes(model_bytes)
+    try:
+        add_model(source, directory.parent, options)
+    finally:
+        source.unlink()
+    (directory / "example_request.json").write_bytes(json_bytes(example))
 
-    The model directory is swapped as a whole (renames within one filesystem), so a crash
-    never leaves a manifest next to a model it does not describe.
-    """
-    old: Path | None = None
-    if target.exists():
-        old = target.with_name(f".{target.name}.old-{os.getpid()}")
-        if old.exists():
-            shutil.rmtree(old)
-        os.replace(target, old)
-    os.replace(staged, target)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
+
+def install(staged: Path, target: Path) -> None:
+    """Move the staged model directory to ``target``, replacing any old one, as a whole
+    (renames within one filesystem): a crash never leaves a manifest next to a model it does
+    not describe."""
+    replace_folder(staged, target)
 
 
 def stamp_key() -> str:
@@ -87,6 +98,10 @@ def stamp_key() -> str:
     for name in SOURCE_MODULES:
         source = (MODELS_DIR / f"{name}.py").read_bytes()
         digest.update(f"{name}.py {len(source)}\n".encode())
+        digest.update(source)
+    for path in ADD_SOURCES:
+        source = path.read_bytes()
+        digest.update(f"servekit_cli/models/{path.name} {len(source)}\n".encode())
         digest.update(source)
     for distribution in KEY_DISTRIBUTIONS:
         digest.update(f"\n{distribution}=={metadata.version(distribution)}".encode())

@@ -1,7 +1,8 @@
 """The tabular examples: models beyond digits, of the shapes users bring (manifest schema 2).
 
 Each is trained on data bundled with scikit-learn (nothing is downloaded), exported with
-skl2onnx and written through :func:`models.output.write_model_files` like the others:
+skl2onnx and written through :func:`models.output.write_model` (``servekit models add``'s
+code) like the digits models, with its task and labels stated:
 
 * ``tabular-diabetes``: a regression (ridge on the 10 standardized diabetes features); input
   ``features`` float32 [N, 10], output ``variable`` float32 [N, 1]; task ``regression``.
@@ -36,14 +37,14 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 from threadpoolctl import threadpool_limits
 
-from models.documents import MANIFEST_SCHEMA_VERSION
 from models.export import (
     TARGET_OPSET,
     normalize,
     serialize,
 )
-from models.output import write_model_files
+from models.output import write_model
 from models.specs import BuildError
+from servekit_cli.models.add import AddOptions
 
 __all__ = [
     "TABULAR_REGISTRY",
@@ -209,26 +210,6 @@ def select_tabular_specs(only: Sequence[str] | None) -> list[TabularSpec]:
 
 # --- the build --------------------------------------------------------------------------------
 
-_ORT_DTYPES = {
-    "tensor(float)": "float32",
-    "tensor(double)": "float64",
-    "tensor(int64)": "int64",
-    "tensor(int32)": "int32",
-    "tensor(string)": "string",
-    "tensor(bool)": "bool",
-}
-
-
-def _signature(items: Sequence[Any]) -> list[dict[str, Any]]:
-    return [
-        {
-            "name": item.name,
-            "dtype": _ORT_DTYPES.get(item.type, item.type),
-            "shape": [d if isinstance(d, int) else None for d in item.shape] or [None],
-        }
-        for item in items
-    ]
-
 
 def _rows(value: Any) -> list[Any]:
     return [[v.item() if hasattr(v, "item") else v for v in row] for row in value[:EXAMPLE_ROWS]]
@@ -242,48 +223,34 @@ def build_tabular_model(spec: TabularSpec, directory: Path) -> TabularBuild:
     options.intra_op_num_threads = 1
     session = ort.InferenceSession(model_bytes, options, providers=["CPUExecutionProvider"])
     outputs = session.run(None, scored.feeds)
-    inputs, declared_outputs = _signature(session.get_inputs()), _signature(session.get_outputs())
-    document: dict[str, Any] = {
-        "schema_version": MANIFEST_SCHEMA_VERSION,
-        "name": spec.name,
-        "version": spec.version,
-        "sha256": hashlib.sha256(model_bytes).hexdigest(),
-        "inputs": inputs,
-        "outputs": declared_outputs,
-    }
     y_test = scored.data.y_test
+    labels: tuple[str, ...] = ()
     if len(outputs) > 1 and isinstance(outputs[1], list):  # the ZipMap classifier
-        labels = [str(key) for key in outputs[1][0]]
+        labels = tuple(str(key) for key in outputs[1][0])
         agreement = float(np.mean(np.asarray(outputs[0]) == scored.expected))
         if agreement < 0.99:
             raise BuildError(f"{spec.name}: ONNX agrees with scikit-learn on {agreement:.2%}")
         score = float(np.mean(np.asarray(outputs[0]) == y_test))
-        score_name = "test accuracy"
-        document.update(
-            task="classification",
-            labels=labels,
-            label_output=declared_outputs[0]["name"],
-            probabilities_output=declared_outputs[1]["name"],
-        )
-        document["outputs"][1]["shape"] = [None]
+        score_name, task = "test accuracy", "classification"
     else:
         predicted = np.ravel(outputs[0])
         if not np.allclose(predicted, scored.expected, rtol=1e-3, atol=1e-2):
             raise BuildError(f"{spec.name}: ONNX disagrees with scikit-learn")
         residual = np.sum((y_test - predicted) ** 2)
         score = float(1 - residual / np.sum((y_test - np.mean(y_test)) ** 2))
-        score_name = "test R²"
-        document.update(task="regression", value_output=declared_outputs[0]["name"])
-    document["description"] = (
+        score_name, task = "test R²", "regression"
+    description = (
         f"{spec.description}; trained on scikit-learn's bundled dataset "
         f"({len(scored.data.y_train)} rows); {score_name} {score:.4f} "
         f"on {len(y_test)} held-out rows"
     )
-    names = [item["name"] for item in inputs]
+    names = [item.name for item in session.get_inputs()]
     if len(names) == 1:
         request_inputs: Any = _rows(scored.feeds[names[0]])
     else:
         request_inputs = {name: _rows(scored.feeds[name]) for name in names}
     example = {"model": spec.name, "inputs": request_inputs}
-    write_model_files(directory, model_bytes, document, example)
-    return TabularBuild(len(model_bytes), document["sha256"], score, score_name)
+    add = AddOptions(spec.name, spec.version, task, labels, description=description)
+    write_model(directory, model_bytes, add, example)
+    sha256 = hashlib.sha256(model_bytes).hexdigest()
+    return TabularBuild(len(model_bytes), sha256, score, score_name)

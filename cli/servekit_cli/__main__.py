@@ -1,4 +1,5 @@
-"""``servekit`` command: ``servekit serve`` runs the inference API locally."""
+"""``servekit`` command: ``servekit serve`` runs the inference API locally, ``servekit models
+add`` adds your own ONNX model to it."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import sys
 from collections.abc import Sequence
 
 from servekit_cli import batch, jobs, serve
+from servekit_cli.models import command as models
 
 __all__ = ["main"]
 
@@ -17,6 +19,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     serve.add_parser(commands)
     batch.add_parser(commands)
     jobs.add_parser(commands)  # `servekit jobs ...` and `servekit dlq ...`
+    models.add_parser(commands)  # `servekit models add ...`
     args = parser.parse_args(argv)
     result: int = args.run(args)
     return result

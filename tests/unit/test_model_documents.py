@@ -8,13 +8,12 @@ import numpy as np
 
 from models.documents import (
     EXAMPLE_ROWS,
+    add_options,
     example_request,
     json_bytes,
-    manifest,
     model_description,
 )
 from models.specs import REGISTRY
-from servekit.runtime.manifest import Manifest
 
 SPEC = REGISTRY[0]
 
@@ -25,16 +24,11 @@ def test_json_bytes_is_sorted_indented_utf8_with_a_final_newline() -> None:
     assert json.loads(data) == {"a": ["é", None], "b": 1}
 
 
-def test_manifest_is_what_the_runtime_reads() -> None:
-    document = manifest(SPEC, "ab" * 32, "a description")
-    read = Manifest.from_dict(document)
-    assert (read.name, read.version, read.sha256) == (SPEC.name, SPEC.version, "ab" * 32)
-    assert read.description == "a description"
-    assert read.labels == tuple(str(d) for d in range(10))
-    assert (read.input.name, read.input.dtype, read.input.shape) == ("input", "float32", (None, 64))
-    assert [o.name for o in read.outputs] == ["label", "probabilities"]
-    assert (read.label_output, read.probabilities_output) == ("label", "probabilities")
-    assert read.to_dict() == document
+def test_add_options_state_the_task_labels_and_description() -> None:
+    options = add_options(SPEC, "a description")
+    assert (options.name, options.version) == (SPEC.name, SPEC.version)
+    assert (options.task, options.description) == ("classification", "a description")
+    assert tuple(options.labels) == tuple(str(d) for d in range(10))
 
 
 def test_model_description_names_the_rows_and_accuracy() -> None:

@@ -1,0 +1,1 @@
+"""``servekit models add``: bring your own ONNX model (see docs/models.md)."""

@@ -1,0 +1,85 @@
+"""``servekit models add``: the command line over :func:`servekit_cli.models.add.add_model`."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from servekit_cli.commands import one_line_errors
+from servekit_cli.models.add import DEFAULT_DIR, AddOptions, add_model
+from servekit_cli.models.report import report
+from servekit_cli.models.shapes import parse_shapes
+from servekit_cli.models.tasks import AUTO, read_labels
+
+__all__ = ["add_parser"]
+
+_TASKS = (AUTO, "classification", "regression", "embedding", "tensor")
+_ADD_DESCRIPTION = """\
+Add an ONNX model to the folder servekit serves: inspect it with onnxruntime, write
+DIR/NAME/ (model.onnx, manifest.json with its sha256, example_request.json), run one smoke
+inference through the serving path, and print the requests it accepts. Nothing is written
+when the model is refused; the message says what to do. See docs/models.md.
+"""
+
+
+def add_parser(commands: Any) -> None:
+    models = commands.add_parser("models", help="add your own ONNX models")
+    actions = models.add_subparsers(dest="models_command", required=True)
+    add = actions.add_parser(
+        "add",
+        help="add an ONNX model to the served folder",
+        description=_ADD_DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    add.add_argument("path", type=Path, metavar="PATH.onnx", help="the ONNX file")
+    add.add_argument("--name", required=True, help="the model's name in requests")
+    add.add_argument("--version", required=True, help="its version, e.g. 1.0.0")
+    add.add_argument(
+        "--into",
+        type=Path,
+        default=DEFAULT_DIR,
+        metavar="DIR",
+        help=f"the model folder (default: {DEFAULT_DIR}, where `servekit serve`, `make run` "
+        "and the CDK stack look)",
+    )
+    add.add_argument(
+        "--task", choices=_TASKS, default=AUTO, help="what the outputs mean (default: auto)"
+    )
+    add.add_argument(
+        "--labels",
+        default=None,
+        metavar="L",
+        help="class labels, comma-separated or a file with one per line (classification)",
+    )
+    add.add_argument(
+        "--shape",
+        action="append",
+        default=[],
+        metavar="INPUT=D1,D2,...",
+        help="the dimensions of INPUT after the batch one, each an int or a name (kept "
+        "free); needed for each free dimension the graph leaves besides the batch",
+    )
+    add.add_argument("--description", default="", help="a line saying what the model does")
+    add.add_argument("--force", action="store_true", help="replace DIR/NAME if it exists")
+    add.add_argument(
+        "--url",
+        default="http://127.0.0.1:8000",
+        help="the server the printed curl calls (default: servekit serve's)",
+    )
+    add.set_defaults(run=one_line_errors(_run, "models add"))
+
+
+def _run(args: argparse.Namespace) -> int:
+    options = AddOptions(
+        name=args.name,
+        version=args.version,
+        task=args.task,
+        labels=read_labels(args.labels),
+        shapes=parse_shapes(args.shape),
+        description=args.description,
+        force=args.force,
+    )
+    added = add_model(args.path, args.into, options)
+    print(report(added, args.url.rstrip("/"), args.into))
+    return 0
