@@ -36,3 +36,40 @@ class OnnxRuntime(MLModel):
             model_name=self.name,
             outputs=[NumpyCodec.encode_output("probabilities", probabilities)],
         )
+
+
+class OnnxRuntimeAllOutputs(OnnxRuntime):
+    """Any model: every V2 input decoded by name, every graph output answered (or those the
+    request names), as a V2 server must (bench/mlserver_v2.py)."""
+
+    async def load(self) -> bool:
+        await super().load()
+        self._dtypes = {
+            i.name: _NUMPY[i.type] for i in self._session.get_inputs() if i.type in _NUMPY
+        }
+        self._outputs = [o.name for o in self._session.get_outputs()]
+        return True
+
+    async def predict(self, payload: InferenceRequest) -> InferenceResponse:
+        feeds = {
+            item.name: NumpyCodec.decode_input(item).astype(self._dtypes[item.name])
+            for item in payload.inputs
+        }
+        names = [o.name for o in payload.outputs] if payload.outputs else self._outputs
+        values = self._session.run(names, feeds)
+        return InferenceResponse(
+            model_name=self.name,
+            outputs=[
+                NumpyCodec.encode_output(name, value)
+                for name, value in zip(names, values, strict=True)
+            ],
+        )
+
+
+_NUMPY = {
+    "tensor(float)": np.float32,
+    "tensor(double)": np.float64,
+    "tensor(int64)": np.int64,
+    "tensor(int32)": np.int32,
+    "tensor(bool)": np.bool_,
+}

@@ -179,10 +179,12 @@ def test_a_model_folder_without_manifest_is_reported(
     shutil.copytree(MODEL_DIR / "tabular-diabetes", tmp_path / "tabular-diabetes")
     (tmp_path / "mine").mkdir()
     shutil.copy(MODEL_DIR / "tabular-diabetes" / "model.onnx", tmp_path / "mine" / "model.onnx")
+    # what a killed `servekit models add` leaves: hidden, neither served nor reported
+    shutil.copytree(MODEL_DIR / "tabular-diabetes", tmp_path / ".tabular-diabetes.adding-7")
     service = build_inference_service(Settings(model_dir=tmp_path, intra_op_threads=1))
     assert service.catalog.names == ["tabular-diabetes"]
     logged = capsys.readouterr().out + caplog.text
-    assert str(tmp_path / "mine") in logged
+    assert str(tmp_path / "mine") in logged and ".adding-7" not in logged
     assert "no manifest.json" in logged
 
 

@@ -49,7 +49,9 @@ def discover(model_dir: Path, names: Sequence[str] = ()) -> list[Path]:
         return [model_dir]
     if not model_dir.is_dir():
         raise ModelLoadError(f"model directory {model_dir} does not exist")
-    found = sorted(p.parent for p in model_dir.glob(f"*/{MANIFEST_FILENAME}"))
+    found = sorted(
+        p.parent for p in model_dir.glob(f"*/{MANIFEST_FILENAME}") if _visible(p.parent)
+    )
     if not found:
         raise ModelLoadError(f"no model under {model_dir} (no */{MANIFEST_FILENAME})")
     return found
@@ -63,8 +65,14 @@ def unmanifested(model_dir: Path) -> list[Path]:
     return sorted(
         p.parent
         for p in model_dir.glob(f"*/{MODEL_FILENAME}")
-        if not (p.parent / MANIFEST_FILENAME).is_file()
+        if _visible(p.parent) and not (p.parent / MANIFEST_FILENAME).is_file()
     )
+
+
+def _visible(folder: Path) -> bool:
+    """Hidden folders are never models: ``servekit models add`` builds a model in
+    ``.NAME.adding-PID`` beside its final place, and a killed add can leave one behind."""
+    return not folder.name.startswith(".")
 
 
 class ModelCatalog:
