@@ -5,7 +5,10 @@ inputs, which is onnxruntime's own output; bad inputs end with a clear 4xx or FA
 
 from __future__ import annotations
 
+import json
+import shutil
 from collections.abc import Mapping
+from pathlib import Path
 from types import ModuleType
 from typing import Any
 
@@ -16,11 +19,11 @@ import pytest
 
 from servekit.runtime.errors import ModelRunError
 from servekit.runtime.model import LoadedModel
-from tests.functional.jobs.conftest import Invoke, JobsAws
+from tests.functional.jobs.conftest import Invoke, JobsAws, cold_start
 from tests.functional.jobs.sqs_harness import EventSourceMapping
 from tests.functional.jobs.test_jobs_api import assert_same_result, reference
 from tests.functional.test_tensor_models import onnxruntime_outputs
-from tests.helpers import example_request
+from tests.helpers import MODEL_DIR, example_request
 
 TWO, DIABETES, IRIS = "tabular-two-inputs", "tabular-diabetes", "tabular-iris-zipmap"
 NAMED = example_request(TWO)["inputs"]
@@ -240,3 +243,28 @@ def test_named_inputs_for_a_row_classifier_answer_its_rows(
     assert_same_result(body["result"], reference("digits-logreg", rows))
     assert set(body["result"]["predictions"][0]) == {"label", "score", "probabilities"}
     assert np.asarray(body["result"]["predictions"][0]["probabilities"]).shape == (10,)
+
+
+def test_a_tensor_model_answers_its_outputs_by_name_each_job_its_own_rows(
+    aws: JobsAws, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Task ``tensor``: the raw outputs by name, cut between the jobs of one call."""
+    shutil.copytree(MODEL_DIR / TWO, tmp_path / TWO)
+    path = tmp_path / TWO / "manifest.json"
+    path.write_text(json.dumps({**json.loads(path.read_text()), "task": "tensor"}))
+    monkeypatch.setenv("SERVEKIT_MODEL_DIR", str(tmp_path))
+    monkeypatch.setenv("SERVEKIT_MODELS", TWO)
+    monkeypatch.setenv("SERVEKIT_DEFAULT_MODEL", TWO)
+    worker = cold_start("servekit.handlers.jobs_worker")
+    esm = EventSourceMapping(aws.sqs, aws.queue_url, worker.handler)
+    one = {"features": NAMED["features"][1:], "sex": NAMED["sex"][1:]}
+    aws.send({"schema_version": 2, "job_id": "both", "inputs": NAMED})
+    aws.send({"schema_version": 2, "job_id": "one", "inputs": one})
+    assert esm.poll_once() == 2
+    for job_id, inputs in (("both", NAMED), ("one", one)):
+        item = aws.item(job_id)
+        assert item is not None and item["status"] == "DONE"
+        result = orjson.loads(item["result"])
+        assert set(result) == {"model", "outputs"}
+        expected = onnxruntime_outputs(TWO, inputs)["variable"]
+        np.testing.assert_allclose(result["outputs"]["variable"], expected, rtol=1e-6)
