@@ -49,7 +49,12 @@ def add_parser(commands: Any) -> None:
         return sub
 
     submit = verb("submit", "upload FILE and start a batch; prints the batch id")
-    submit.add_argument("file", type=Path, help="a .jsonl/.ndjson or .csv file of rows")
+    submit.add_argument(
+        "file",
+        type=Path,
+        help="a .jsonl/.ndjson file (a row or an object of named inputs per line) or a .csv "
+        "file of rows",
+    )
     submit.add_argument("--model", help="a served model (default: the default model)")
     submit.add_argument("--chunk-rows", type=int, help="rows per chunk")
     submit.add_argument("--wait", action="store_true", help="wait, with a progress bar")

@@ -15,7 +15,7 @@ from typing import Any
 
 import orjson
 
-from servekit.jobs.message import InvalidMessageError, message_from_document
+from servekit.jobs.message import InvalidMessageError, message_from_document, version_for
 from servekit.jobs.redrive import list_dead_letters, redrive
 from servekit.jobs.shapes import JobStatus
 from servekit_cli.commands import one_line_errors
@@ -110,7 +110,8 @@ def _submit(args: argparse.Namespace) -> int:
                 error = exc.message
         elif line.body is not None:
             try:
-                message_from_document({"schema_version": 1, **line.body})
+                version = version_for(line.body.get("inputs"))
+                message_from_document({"schema_version": version, **line.body})
                 pending_batch.append((line.line, line.body))
             except InvalidMessageError as exc:
                 error = exc.message

@@ -37,7 +37,8 @@ class JobLine:
 
 
 def read_job_lines(lines: Iterable[str], model: str | None) -> Iterator[JobLine]:
-    """Each non-blank line: a ``POST /jobs`` body (``{"inputs": ...}``) or a bare row list."""
+    """Each non-blank line: a ``POST /jobs`` body (``{"inputs": rows or named inputs}``) or
+    a bare row list."""
     for number, text in enumerate(lines, start=1):
         if not text.strip():
             continue
@@ -76,7 +77,7 @@ class JobsClient:
             {
                 "Id": str(index),
                 "MessageBody": JobMessage(
-                    inputs=body.get("inputs"),  # type: ignore[arg-type]  # the worker validates
+                    inputs=body.get("inputs"),  # the worker validates
                     job_id=job_id,
                     model=body.get("model"),
                     callback_url=body.get("callback_url"),

@@ -52,16 +52,6 @@ class ApiError(Exception):
         )
 
     @classmethod
-    def row_classifiers_only(cls, name: str, where: str) -> ApiError:
-        """A model this path cannot serve yet: it takes single-input classifiers only."""
-        return cls(
-            422,
-            "unsupported_model",
-            f"model {name!r} is not a single-input classifier; {where} serves those only for "
-            "now (POST /predict serves every model)",
-        )
-
-    @classmethod
     def unknown_model(cls, name: str | None, available: list[str]) -> ApiError:
         return cls(
             404, "unknown_model", f"model {name!r} is not served here; available: {available}"

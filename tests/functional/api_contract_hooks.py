@@ -28,8 +28,8 @@ BEYOND_THE_SCHEMA: dict[str, frozenset[str]] = {
     # without the session events queue refuses them
     # named inputs: which names, how many rows each, is the model's (GET /models/{name})
     "POST /predict": _ROWS | _NAMED | {"duplicate_event_id", "sessions_not_configured"},
-    # jobs and batch serve single-input classifiers for now: which models those are is data
-    "POST /jobs": _ROWS | {"unsupported_model"},
+    # jobs take what /predict takes (the worker runs the model: no model_rejected_input here)
+    "POST /jobs": _ROWS | (_NAMED - {"model_rejected_input"}),
     "POST /gpu/predict": _ROWS,
     # the session model's item catalogue; ids distinct within one request
     "POST /sessions/{session_id}/events": _EVENTS,
@@ -40,7 +40,7 @@ BEYOND_THE_SCHEMA: dict[str, frozenset[str]] = {
         {"input_outside_bucket", "input_not_found", "unsupported_format", "empty_input"}
         | {"malformed_line", "line_too_long", "invalid_row", "non_finite_value"}
         | _ROWS
-        | {"unsupported_model"}
+        | {"missing_input", "unknown_input", "inconsistent_batch"}
     ),
 }
 

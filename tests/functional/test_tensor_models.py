@@ -189,9 +189,11 @@ def test_a_model_folder_without_manifest_is_reported(
 
 
 def test_paths_that_serve_classifier_rows_only_refuse_other_models_clearly() -> None:
-    """Jobs (API and worker) validate through the catalog, the container loads its backend:
-    a regression or multi-input model is a 422 / a start-up error naming it, not a failure
-    retried until the DLQ or a 500."""
+    """The container loads its backend: a regression or multi-input model is a start-up
+    error naming it, not a 500. Jobs (API and worker) validate every model through the
+    catalog as /predict does (tests/functional/jobs/test_jobs_tensor_models.py runs them):
+    rows for a single-input model, named inputs for any; rows for a model of several inputs
+    are a 422 naming its inputs."""
     from servekit.container.settings import ContainerSettings
     from servekit.container.wiring import load_backend
     from servekit.errors import ApiError
@@ -199,11 +201,14 @@ def test_paths_that_serve_classifier_rows_only_refuse_other_models_clearly() -> 
     from servekit.runtime.errors import ModelLoadError
 
     catalog = ModelCatalog.from_settings(Settings(model_dir=MODEL_DIR), load=False)
-    for name in ("tabular-diabetes", "tabular-two-inputs"):
-        with pytest.raises(ApiError) as refused:
-            catalog.validate(name, [[0.0] * 9])
-        assert (refused.value.status, refused.value.code) == (422, "unsupported_model")
-        assert name in refused.value.message
+    two = {"features": [[0.0] * 9], "sex": [[1]]}
+    for name, inputs in (("tabular-diabetes", [[0.0] * 10]), (TWO, two)):
+        manifest, feeds = catalog.validate(name, inputs)
+        assert manifest.name == name and [len(t) for t in feeds.values()] == [1] * len(feeds)
+    with pytest.raises(ApiError) as refused:
+        catalog.validate(TWO, [[0.0] * 9])
+    assert (refused.value.status, refused.value.code) == (422, "invalid_type")
+    assert "['features', 'sex']" in refused.value.message
     assert catalog.validate("digits-logreg", [[0.0] * 64])[0].name == "digits-logreg"
     with pytest.raises(ModelLoadError, match="single-input classifiers"):
         load_backend(ContainerSettings(model_dir=MODEL_DIR / "tabular-diabetes"))

@@ -36,7 +36,7 @@ def test_a_line_without_end_is_bounded() -> None:
 
 
 def test_jsonl_blocks_keep_order_cast_to_the_model_dtype_and_unwrap_inputs() -> None:
-    data = b'[1, 2, 3]\n{"inputs": [4, 5.5, 6]}\n\n[7, 8, 9]\n'
+    data = b'[1, 2, 3]\n{"inputs": [4, 5.5, 6]}\n\n{"input": [7, 8, 9]}\n'
     got = blocks(data)
     assert [b.shape for b in got] == [(2, 3), (1, 3)]
     assert got[0].dtype == np.float32

@@ -7,7 +7,7 @@ the service say what they store, not how.
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, Final
 
 import numpy as np
@@ -90,6 +90,31 @@ class BatchBucket:
             return None
         array: npt.NDArray[Any] = np.load(io.BytesIO(data), allow_pickle=False)
         return array
+
+    def put_feeds(self, key: str, feeds: Mapping[str, npt.NDArray[Any]]) -> None:
+        """One input's rows as a ``.npy`` array (``put_array``), several as an ``.npz``
+        archive by input name; strings as fixed-width unicode, so nothing is pickled."""
+        arrays = {name: a.astype(np.str_) if a.dtype == object else a for name, a in feeds.items()}
+        if len(arrays) == 1:
+            self.put_array(key, next(iter(arrays.values())))
+            return
+        buffer = io.BytesIO()
+        np.savez(buffer, allow_pickle=False, **arrays)
+        self.put(key, buffer.getvalue())
+
+    def get_feeds(self, key: str, names: Sequence[str]) -> dict[str, npt.NDArray[Any]] | None:
+        """What ``put_feeds`` stored for inputs ``names``; strings back as onnxruntime takes
+        them (objects)."""
+        data = self.get(key)
+        if data is None:
+            return None
+        loaded = np.load(io.BytesIO(data), allow_pickle=False)
+        if isinstance(loaded, np.ndarray):
+            arrays = {names[0]: loaded}
+        else:
+            with loaded:
+                arrays = {name: loaded[name] for name in loaded.files}
+        return {n: a.astype(object) if a.dtype.kind == "U" else a for n, a in arrays.items()}
 
     def keys(self, prefix: str) -> list[str]:
         keys: list[str] = []

@@ -36,7 +36,9 @@ class BatchRequestBody(BaseModel):
         default=None, min_length=1, description="A served model (default: the default)."
     )
     format: Literal["jsonl", "csv"] | None = Field(
-        default=None, description="Default: from the extension."
+        default=None,
+        description="Default: from the extension. JSON Lines: one row per line (an array, or "
+        "an object of named inputs, one row each); CSV: flat rows of one input's numbers.",
     )
     chunk_rows: int | None = Field(default=None, ge=1, le=100_000, description="Rows per chunk.")
 
@@ -111,8 +113,9 @@ OPERATIONS = {
         },
         error_descriptions={
             404: "Unknown model",
-            422: "Bad URI, bucket, format or chunk_rows; missing input object; bad first rows; "
-            "a model batch does not serve yet (unsupported_model: single-input classifiers)",
+            422: "Bad URI, bucket, format or chunk_rows; missing input object; bad first rows "
+            "(the line named); CSV for a model whose rows are not flat numbers of one input "
+            "(unsupported_format: send JSON Lines of named inputs)",
         },
         tags=_TAGS,
     ),

@@ -1,24 +1,29 @@
 """What a batch writes for its users: part files and the output index, in one prefix.
 
 ``s3://<bucket>/batches/<id>/output/`` holds ``part-NNNNNN.jsonl`` (one line per input row, in
-input order: ``{"row", "label", "score", "probabilities"}``), ``index.json`` (the output index:
-status, model, every part in order with its rows, every failed chunk with its reason) and, only
-when every chunk succeeded, ``_SUCCESS``. Reading the parts in the index's order gives the
-input's rows in order.
+input order: ``{"row", "label", "score", "probabilities"}`` for a classifier; for other models
+``row`` plus the row's entry of the task adapter's ``predictions``, ``{"row", "value"}`` or
+``{"row", "vector"}``, or a tensor model's ``{"row", "outputs": {name: row}}``),
+``index.json`` (the output index: status, model, every part in order with its rows, every
+failed chunk with its reason) and, only when every chunk succeeded, ``_SUCCESS``. Reading the
+parts in the index's order gives the input's rows in order.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 import orjson
 
+from servekit.batch.errors import PoisonChunkError
 from servekit.batch.shapes import ChunkStatus, part_key
+from servekit.inference.adapters import task_body
+from servekit.runtime.manifest import Manifest
 from servekit.runtime.model import Prediction
 
-__all__ = ["encode_part", "output_index"]
+__all__ = ["encode_outputs", "encode_part", "output_index"]
 
 _NUMPY = orjson.OPT_SERIALIZE_NUMPY
 
@@ -46,6 +51,48 @@ def encode_part(first_row: int, labels: Sequence[str], prediction: Prediction) -
             range(first_row, first_row + count), indices.tolist(), score_texts, rows, strict=True
         )
     )
+
+
+def encode_outputs(
+    first_row: int, manifest: Manifest, outputs: Mapping[str, Any], rows: int
+) -> bytes:
+    """JSON Lines for one slice of a model's named outputs, rows numbered from ``first_row``:
+    the task adapter's ``predictions`` (less ``cached``: a batch reads no cache), or for a
+    tensor model each output's row by name."""
+    body = task_body(manifest, outputs)
+    if "predictions" in body:
+        entries = [
+            {k: v for k, v in entry.items() if k != "cached"} for entry in body["predictions"]
+        ]
+    else:
+        entries = [{"outputs": row} for row in _output_rows(outputs, rows)]
+    return b"".join(
+        orjson.dumps({"row": row, **entry}, option=_NUMPY) + b"\n"
+        for row, entry in enumerate(entries, start=first_row)
+    )
+
+
+def _output_rows(outputs: Mapping[str, Any], rows: int) -> list[dict[str, Any]]:
+    """Each row's entry of every output; an output not one entry per row cannot be cut."""
+    sizes = {
+        name: len(value) if isinstance(value, list | np.ndarray) and np.ndim(value) else None
+        for name, value in outputs.items()
+    }
+    if any(size != rows for size in sizes.values()):
+        raise PoisonChunkError(
+            "unsupported_output",
+            f"outputs have {sizes} entries for {rows} rows: a batch writes one line per row, so "
+            "every output needs one entry per row (POST /predict and /jobs serve this model)",
+        )
+    return [
+        {name: _plain(value[index]) for name, value in outputs.items()} for index in range(rows)
+    ]
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, dict):  # a ZipMap row: JSON keys
+        return {str(key): float(probability) for key, probability in value.items()}
+    return value.tolist() if isinstance(value, np.ndarray | np.generic) else value
 
 
 def output_index(batch: dict[str, Any], chunks: Sequence[dict[str, Any]], status: str) -> bytes:

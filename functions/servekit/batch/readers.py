@@ -4,7 +4,8 @@ A file is read as a stream of byte chunks (an S3 body) and turned into blocks of
 model's input dtype; nothing holds more than one block. Every row is checked, and an error
 names the 1-based line of the file at fault, so a user can open the file there.
 
-* JSON Lines: each non-blank line is an array of numbers, or ``{"inputs": [...]}``.
+* JSON Lines: each non-blank line is an array of numbers, ``{"inputs": [...]}``, or the row
+  under the input's name (``{"input": [...]}``, a named object as ``batch.inputs`` reads).
 * CSV: one row per line, comma-separated numbers; a first line that is not numbers is a header.
 
 Checks are vectorized where the happy path allows (one ``orjson.loads`` and one ``np.array``
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, Final
 
 import numpy as np
@@ -87,7 +89,7 @@ def read_blocks(
 ) -> Iterator[RowBlock]:
     """Validated blocks of at most ``block_rows`` rows; raises :class:`BatchInputError`."""
     width = _row_width(spec)
-    parse = _parse_jsonl if fmt == "jsonl" else _parse_csv
+    parse = partial(_parse_jsonl, name=spec.name) if fmt == "jsonl" else _parse_csv
     numbers: list[int] = []
     lines: list[bytes] = []
     first = True
@@ -117,7 +119,7 @@ def _row_width(spec: TensorSpec) -> int:
     return int(row_shape[0])
 
 
-def _parse_jsonl(lines: list[bytes], numbers: list[int], width: int) -> npt.NDArray[Any]:
+def _parse_jsonl(lines: list[bytes], numbers: list[int], width: int, name: str) -> npt.NDArray[Any]:
     document = b"[" + b",".join(lines) + b"]"
     try:
         rows = orjson.loads(document)
@@ -145,7 +147,7 @@ def _parse_jsonl(lines: list[bytes], numbers: list[int], width: int) -> npt.NDAr
     for index, item in enumerate(rows):
         row = item
         if type(row) is dict:
-            rows[index] = row = _unwrap(row, numbers[index])
+            rows[index] = row = _unwrap(row, numbers[index], name)
         if type(row) is not list or len(row) != width or not set(map(type, row)) <= _NUMBERS:
             _explain_row(row, width, numbers[index])
     try:
@@ -154,14 +156,15 @@ def _parse_jsonl(lines: list[bytes], numbers: list[int], width: int) -> npt.NDAr
         raise BatchInputError("out_of_range", "holds a number too large to represent") from None
 
 
-def _unwrap(row: dict[str, Any], number: int) -> Any:
-    if set(row) != {"inputs"}:
+def _unwrap(row: dict[str, Any], number: int, name: str) -> Any:
+    if len(row) != 1 or not {"inputs", name} & row.keys():
         raise BatchInputError(
             "invalid_row",
-            f'an object line must be {{"inputs": [...]}}, got keys {sorted(row)}',
+            f'an object line must be {{"inputs": [...]}} or {{"{name}": [...]}}, '
+            f"got keys {sorted(row)}",
             number,
         )
-    return row["inputs"]
+    return next(iter(row.values()))
 
 
 def _explain_row(row: Any, width: int, number: int) -> None:

@@ -16,9 +16,10 @@ from typing import Any, Final
 from servekit.batch.bucket import BatchBucket, parse_s3_uri
 from servekit.batch.codec import BatchRequest
 from servekit.batch.errors import BatchInputError
+from servekit.batch.inputs import check_format, read_feed_blocks
 from servekit.batch.message import ChunkMessage, SplitMessage, send_all
 from servekit.batch.metrics import BatchMetrics
-from servekit.batch.readers import detect_format, read_blocks
+from servekit.batch.readers import detect_format
 from servekit.batch.settings import BatchSettings
 from servekit.batch.shapes import (
     OUTPUT_INDEX,
@@ -89,8 +90,7 @@ class BatchService:
         if model is not None and not isinstance(model, str):
             raise ApiError.unknown_model(model, self.catalog.names)
         manifest = self.catalog.manifest(model)  # unknown → ApiError 404
-        if not manifest.row_classifier:
-            raise ApiError.row_classifiers_only(manifest.name, "batch")
+        check_format(fmt, manifest)
         rows = self.settings.chunk_rows if chunk_rows is None else chunk_rows
         if type(rows) is not int or not 1 <= rows <= MAX_CHUNK_ROWS:
             raise BatchInputError(
@@ -113,7 +113,7 @@ class BatchService:
 
     def _check_first_rows(self, key: str, fmt: str, model: Manifest) -> None:
         """Read (streamed) and check the file's first ``validate_rows`` rows."""
-        sample = read_blocks(self.bucket.stream(key), fmt, model.input, self.settings.validate_rows)
+        sample = read_feed_blocks(self.bucket.stream(key), fmt, model, self.settings.validate_rows)
         try:
             if next(sample, None) is None:
                 raise BatchInputError("empty_input", "the input file holds no rows")

@@ -98,9 +98,10 @@ def batch_prefix(batch_id: str) -> str:
     return f"batches/{batch_id}/"
 
 
-def chunk_input_key(batch_id: str, index: int) -> str:
-    """The validated rows of one chunk, as a ``.npy`` array in the model's input dtype."""
-    return f"{batch_prefix(batch_id)}chunks/{index:06d}.npy"
+def chunk_input_key(batch_id: str, index: int, *, named: bool = False) -> str:
+    """The validated rows of one chunk in the model's input dtype: a ``.npy`` array, or for a
+    model of several inputs (``named``) an ``.npz`` archive of one array per input."""
+    return f"{batch_prefix(batch_id)}chunks/{index:06d}.{'npz' if named else 'npy'}"
 
 
 def output_prefix(batch_id: str) -> str:

@@ -1,7 +1,8 @@
 """The splitter: a started batch's input file → validated chunk arrays in S3 → chunk messages.
 
 The file is streamed (1 MiB reads) and cut into blocks of ``chunk_rows`` rows, each checked
-and stored as a ``.npy`` array in the model's dtype: memory stays at one block whatever the
+and stored as a ``.npy`` array in the model's dtype (an ``.npz`` of one array per input for a
+model of several inputs): memory stays at one block whatever the
 file's size, and the workers never parse text. Nothing is queued until the whole file has been
 read: a bad line anywhere fails the batch with the line named, deletes the arrays written so
 far, and leaves no chunk records, no messages and no output — nothing half-written.
@@ -23,9 +24,9 @@ from typing import Any
 
 from servekit.batch.bucket import BatchBucket, parse_s3_uri
 from servekit.batch.errors import BatchInputError, InvalidMessageError, settle
+from servekit.batch.inputs import read_feed_blocks
 from servekit.batch.message import ChunkMessage, SplitMessage, send_all
 from servekit.batch.metrics import BatchMetrics
-from servekit.batch.readers import read_blocks
 from servekit.batch.settings import BatchSettings
 from servekit.batch.shapes import BatchStatus, ChunkStatus, chunk_input_key
 from servekit.batch.store import BatchStore
@@ -83,16 +84,16 @@ class BatchSplitter:
             except ApiError as exc:  # unknown_model: not served by this deployment (any more)
                 raise BatchInputError(exc.code, exc.message) from None
             _, key = parse_s3_uri(batch["input"])
-            blocks = read_blocks(
-                self.bucket.stream(key), batch["format"], model.input, batch["chunk_rows"]
+            blocks = read_feed_blocks(
+                self.bucket.stream(key), batch["format"], model, batch["chunk_rows"]
             )
             first_row = 0
             for index, block in enumerate(blocks):
-                chunk_key = chunk_input_key(batch_id, index)
-                self.bucket.put_array(chunk_key, block.rows)
+                chunk_key = chunk_input_key(batch_id, index, named=not model.single_input)
+                self.bucket.put_feeds(chunk_key, block.feeds)
                 written.append(chunk_key)
-                chunks.append((first_row, len(block.rows)))
-                first_row += len(block.rows)
+                chunks.append((first_row, block.rows))
+                first_row += block.rows
             if not chunks:
                 raise BatchInputError("empty_input", "the input file holds no rows")
         except BatchInputError as exc:

@@ -8,8 +8,8 @@ PENDING for the message's attempt is a duplicate and is acknowledged without wor
 Outcomes, for the shared SQS consumer (``servekit.sqs``):
 
 * a chunk that cannot succeed (its input array is missing or does not fit the model, the
-  model is not served here) is recorded FAILED with the reason at once and acknowledged
-  (:class:`Poison`, recorded);
+  model is not served here, onnxruntime fails on its inputs) is recorded FAILED with the
+  reason at once and acknowledged (:class:`Poison`, recorded);
 * a message with no chunk to record it in (not a chunk message, or naming a chunk that does
   not exist) is moved to the DLQ at once with its reason (:class:`Poison`, not recorded);
 * anything else is retried by SQS (:class:`Retry`), except on the queue's last receive, where
@@ -29,9 +29,10 @@ import numpy.typing as npt
 
 from servekit.batch.bucket import BatchBucket
 from servekit.batch.errors import InvalidMessageError, PoisonChunkError, settle
+from servekit.batch.inputs import check_chunk
 from servekit.batch.message import ChunkMessage
 from servekit.batch.metrics import BatchMetrics
-from servekit.batch.output import encode_part, output_index
+from servekit.batch.output import encode_outputs, encode_part, output_index
 from servekit.batch.settings import BatchSettings
 from servekit.batch.shapes import (
     OUTPUT_INDEX,
@@ -46,7 +47,9 @@ from servekit.batch.store import BatchStore
 from servekit.errors import ApiError
 from servekit.observability import logger
 from servekit.runtime.catalog import ModelCatalog
+from servekit.runtime.errors import ModelRunError
 from servekit.runtime.model import LoadedModel, Prediction
+from servekit.runtime.validation import batch_size
 from servekit.sqs import Done, Message, Outcome, Poison
 
 __all__ = ["BatchWorker", "ChunkOutcome", "finalize"]
@@ -109,28 +112,46 @@ class BatchWorker:
             model = self.catalog.model(message.model)
         except ApiError as exc:  # unknown_model: the batch names a model not served here
             raise PoisonChunkError(exc.code, exc.message) from None
-        rows = self.bucket.get_array(chunk_input_key(message.batch_id, message.chunk))
-        if rows is None:
+        manifest = model.manifest
+        key = chunk_input_key(message.batch_id, message.chunk, named=not manifest.single_input)
+        feeds = self.bucket.get_feeds(key, [spec.name for spec in manifest.inputs])
+        if feeds is None:
             raise PoisonChunkError(
                 "chunk_input_missing", "the chunk's input array is missing from the bucket"
             )
-        spec = model.manifest.input
-        if rows.ndim != 2 or rows.shape[1:] != tuple(spec.shape[1:]) or rows.dtype != spec.dtype:
-            raise PoisonChunkError(
-                "chunk_input_mismatch",
-                f"the chunk's input is {rows.dtype}{list(rows.shape)}; the model takes "
-                f"{spec.dtype}{list(spec.shape)}",
-            )
+        check_chunk(feeds, manifest)
         started = time.perf_counter()
-        prediction = self._predict(model, rows)
-        inference_s = time.perf_counter() - started
-        part = encode_part(chunk["first_row"], model.manifest.labels, prediction)
+        if manifest.row_classifier:
+            prediction = self._predict(model, feeds[manifest.input.name])
+            inference_s = time.perf_counter() - started
+            part = encode_part(chunk["first_row"], manifest.labels, prediction)
+        else:
+            part = self._outputs(model, feeds, chunk["first_row"])
+            inference_s = time.perf_counter() - started
         self.bucket.put(part_key(message.batch_id, message.chunk), part, "application/x-ndjson")
         if not self.store.finish_chunk(message.batch_id, message.chunk, message.attempt):
             return self._duplicate()  # a concurrent delivery counted it first
-        self.metrics.inference(len(rows), inference_s)
+        rows = batch_size(feeds)
+        self.metrics.inference(rows, inference_s)
         self.metrics.chunk_done()
-        return ChunkOutcome(ChunkStatus.DONE, len(rows), inference_s)
+        return ChunkOutcome(ChunkStatus.DONE, rows, inference_s)
+
+    def _outputs(
+        self, model: LoadedModel, feeds: dict[str, npt.NDArray[Any]], first_row: int
+    ) -> bytes:
+        """Any other model: its task adapter's rows, ``inference_rows`` at a time."""
+        step, rows = self.settings.inference_rows, batch_size(feeds)
+        parts = []
+        for start in range(0, rows, step):
+            sliced = {name: tensor[start : start + step] for name, tensor in feeds.items()}
+            try:
+                outputs = model.run(sliced)
+            except ModelRunError as exc:  # the same on every attempt: not retried
+                refused = exc.for_model(model.name)
+                raise PoisonChunkError(refused.code, refused.message) from None
+            count = min(step, rows - start)
+            parts.append(encode_outputs(first_row + start, model.manifest, outputs, count))
+        return b"".join(parts)
 
     def _predict(self, model: LoadedModel, tensor: npt.NDArray[Any]) -> Prediction:
         step = self.settings.inference_rows

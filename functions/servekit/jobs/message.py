@@ -1,9 +1,11 @@
-"""The versioned job message (``schema/job-message.v1.json``) and its runtime validator.
+"""The versioned job message (``schema/job-message.v1.json``, ``.v2.json``) and its runtime
+validator.
 
-The schema file is the published contract for direct SQS submission; this module checks the
-same rules without a JSON Schema library in the Lambda layer (``tests`` check both agree on
-the same valid and invalid examples). Model-specific checks (shape, dtype, row limits) come
-after, against the model's manifest, exactly as for ``POST /predict``.
+Version 1 carries rows (a single-input model); version 2 carries rows or named inputs (any
+model). The schema files are the published contract for direct SQS submission; this module
+checks the same rules without a JSON Schema library in the Lambda layer (``tests`` check both
+agree on the same valid and invalid examples). Model-specific checks (names, shape, dtype, row
+limits) come after, against the model's manifest, exactly as for ``POST /predict``.
 """
 
 from __future__ import annotations
@@ -15,18 +17,17 @@ from typing import Any
 
 import orjson
 
-from servekit.jobs.shapes import JOB_ID_PATTERN, MESSAGE_SCHEMA_VERSION
+from servekit.jobs.shapes import JOB_ID_PATTERN, MESSAGE_SCHEMA_VERSIONS
 
 __all__ = [
-    "SCHEMA_FILENAME",
     "InvalidMessageError",
     "JobMessage",
     "job_id_for",
     "parse_message",
     "schema_document",
+    "version_for",
 ]
 
-SCHEMA_FILENAME = f"job-message.v{MESSAGE_SCHEMA_VERSION}.json"
 _FIELDS = frozenset({"schema_version", "job_id", "model", "inputs", "callback_url", "submitted_at"})
 _JOB_ID = re.compile(JOB_ID_PATTERN)
 _URL = re.compile(r"^https?://[^\s]+$")
@@ -45,20 +46,31 @@ class InvalidMessageError(ValueError):
 
 @dataclass(frozen=True, slots=True)
 class JobMessage:
-    inputs: list[Any]
+    inputs: Any
+    """Rows (a non-empty list) or named inputs (an object of non-empty lists)."""
     job_id: str | None = None
     model: str | None = None
     callback_url: str | None = None
     submitted_at: str | None = None
 
+    @property
+    def schema_version(self) -> int:
+        return version_for(self.inputs)
+
     def to_json(self) -> bytes:
         """The message body, with only the fields that are set."""
-        body: dict[str, Any] = {"schema_version": MESSAGE_SCHEMA_VERSION}
+        body: dict[str, Any] = {"schema_version": self.schema_version}
         for name in ("job_id", "model", "inputs", "callback_url", "submitted_at"):
             value = getattr(self, name)
             if value is not None:
                 body[name] = value
         return orjson.dumps(body)
+
+
+def version_for(inputs: Any) -> int:
+    """The schema version a message with ``inputs`` is written in: 2 for named inputs; 1 for
+    rows, which every release's worker reads."""
+    return 2 if isinstance(inputs, dict) else 1
 
 
 def parse_message(body: str | bytes) -> JobMessage:
@@ -77,11 +89,11 @@ def message_from_document(document: Any) -> JobMessage:
     if unknown:
         raise _invalid(f"unknown field(s) {sorted(unknown)}; allowed: {sorted(_FIELDS)}")
     version = document.get("schema_version")
-    if isinstance(version, bool) or version != MESSAGE_SCHEMA_VERSION:
-        raise _invalid(f"schema_version must be {MESSAGE_SCHEMA_VERSION}, got {version!r}")
-    inputs = document.get("inputs")
-    if not isinstance(inputs, list) or not inputs:
-        raise _invalid("field 'inputs' is required: a non-empty array of rows (or one row)")
+    if isinstance(version, bool) or version not in MESSAGE_SCHEMA_VERSIONS:
+        raise _invalid(
+            f"schema_version must be one of {list(MESSAGE_SCHEMA_VERSIONS)}, got {version!r}"
+        )
+    inputs = _inputs(document.get("inputs"), version)
     job_id = _optional_str(document, "job_id")
     if job_id is not None and not _JOB_ID.search(job_id):
         raise _invalid(f"job_id {job_id[:140]!r} does not match {JOB_ID_PATTERN}")
@@ -116,11 +128,29 @@ def job_id_for(body: str | bytes, message_id: str) -> str:
     return message_id
 
 
-def schema_document() -> dict[str, Any]:
-    """The JSON Schema shipped in the package (``servekit/jobs/schema/``)."""
-    text = resources.files("servekit.jobs").joinpath("schema", SCHEMA_FILENAME).read_bytes()
+def schema_document(version: int = MESSAGE_SCHEMA_VERSIONS[-1]) -> dict[str, Any]:
+    """The JSON Schema of ``version`` shipped in the package (``servekit/jobs/schema/``)."""
+    name = f"job-message.v{version}.json"
+    text = resources.files("servekit.jobs").joinpath("schema", name).read_bytes()
     document: dict[str, Any] = orjson.loads(text)
     return document
+
+
+def _inputs(inputs: Any, version: int) -> Any:
+    """Rows (a non-empty array), or for version 2 named inputs too (an object of them)."""
+    if isinstance(inputs, list) and inputs:
+        return inputs
+    if not isinstance(inputs, dict):
+        named = " or an object of named inputs" if version == 2 else ""
+        raise _invalid(f"field 'inputs' is required: a non-empty array of rows{named}")
+    if version == 1:
+        raise _invalid("named inputs (an object) need schema_version 2; version 1 takes rows")
+    if not inputs:
+        raise _invalid("field 'inputs' is an empty object: name at least one input")
+    for name, value in inputs.items():
+        if not isinstance(value, list) or not value:
+            raise _invalid(f"input {name!r} must be a non-empty array (one row, or rows)")
+    return inputs
 
 
 def _optional_str(document: dict[str, Any], name: str) -> str | None:

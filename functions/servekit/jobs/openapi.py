@@ -6,7 +6,12 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from servekit.inference.openapi import Rows
+from servekit.inference.openapi import (
+    EmbeddingPrediction,
+    NamedInputs,
+    RegressionPrediction,
+    Rows,
+)
 from servekit.jobs.shapes import JOB_ID_PATTERN
 from servekit.transports.rest.docs import (
     Body,
@@ -26,12 +31,18 @@ CALLBACK_URL = rf"^https?://{_NO_SPACE}*$"
 
 
 def _example(schema: dict[str, Any]) -> None:
-    schema["examples"] = [{"model": "digits-logreg", "inputs": [[0.0] * 64]}]
+    schema["examples"] = [
+        {"model": "digits-logreg", "inputs": [[0.0] * 64]},
+        {"model": "tabular-two-inputs", "inputs": {"features": [[0.0] * 9], "sex": [[1]]}},
+    ]
 
 
 class JobRequestBody(BaseModel):
     model_config = ConfigDict(extra="forbid", json_schema_extra=_example)
-    inputs: Rows
+    inputs: Rows | NamedInputs = Field(
+        description="Rows for a single-input model, or an object of named inputs (any model), "
+        "as for POST /predict."
+    )
     model: str | None = Field(
         default=None, min_length=1, description="Model name; the default when omitted."
     )
@@ -55,16 +66,28 @@ class JobAccepted(Body):
 
 
 class JobPrediction(Body):
+    """A classification's row."""
+
     label: str = Field(description="The most probable label.")
     score: float = Field(description="Probability of that label.")
     probabilities: list[float] = Field(description="One probability per label, in label order.")
+    cached: bool = omittable(
+        description="Always false (a classifier whose labels come from its graph, as /predict "
+        "answers it); absent for a single-input classifier with labels."
+    )
 
 
 class JobResult(Body):
-    """The /predict answer for the job's rows (the worker does not use the inference cache)."""
+    """The /predict answer for the job's inputs (the worker does not use the inference cache)."""
 
     model: ModelRef
-    predictions: list[JobPrediction] = Field(description="One per input row, in input order.")
+    predictions: list[JobPrediction | RegressionPrediction | EmbeddingPrediction] = omittable(
+        description="One per input row, in input order (classification, regression and "
+        "embedding models)."
+    )
+    outputs: dict[str, Any] = omittable(
+        description="A tensor model's outputs by name, each as nested JSON arrays."
+    )
 
 
 class JobError(Body):
@@ -105,8 +128,8 @@ OPERATIONS = {
             404: "Unknown model",
             413: "Body over SERVEKIT_MAX_BODY_BYTES, or the job's queue message over 256 KB",
             422: "Missing or unknown field, a bad callback_url, or inputs that do not fit the "
-            "model (as for POST /predict), or a model jobs do not serve yet (unsupported_model: "
-            "jobs take single-input classifiers)",
+            "model (as for POST /predict: missing or unknown input, wrong shape or dtype, "
+            "non-finite value, inconsistent batch sizes, too many rows)",
             503: "The queue is unavailable; nothing was recorded (Retry-After)",
         },
         headers={"Location": header("The job's status path (status_url).")},

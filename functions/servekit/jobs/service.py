@@ -19,6 +19,7 @@ from servekit.jobs.shapes import JOB_ID_PATTERN, SQS_MAX_MESSAGE_BYTES, JobStatu
 from servekit.jobs.store import JobStore
 from servekit.observability import logger
 from servekit.runtime.catalog import ModelCatalog
+from servekit.runtime.validation import batch_size
 from servekit.transports.routing import HttpResponse
 
 __all__ = ["JobsService", "describe_job"]
@@ -43,12 +44,13 @@ class JobsService:
         self.settings = settings
 
     def submit(self, request: JobRequest) -> HttpResponse:
-        """Validate like /predict, record the job QUEUED, send its message: 202 + status URL.
+        """Validate like /predict (rows or named inputs, any model), record the job QUEUED,
+        send its message (schema version 2 for named inputs): 202 + status URL.
 
         The record is written first so that GET answers as soon as the client has the id; if
         the message cannot be sent the record is removed again and the client gets a 503.
         """
-        manifest, tensor = self.catalog.validate(request.model, request.inputs)
+        manifest, feeds = self.catalog.validate(request.model, request.inputs)
         job_id = uuid.uuid4().hex
         message = JobMessage(
             inputs=request.inputs,
@@ -67,7 +69,7 @@ class JobsService:
         self.store.create(
             job_id,
             model=manifest.name,
-            rows=len(tensor),
+            rows=batch_size(feeds),
             callback_url=request.callback_url,
             source="api",
         )

@@ -26,7 +26,7 @@ __all__ = [
     "JOBS_API_HANDLER",
     "JOBS_WORKER_HANDLER",
     "JOB_ID_PATTERN",
-    "MESSAGE_SCHEMA_VERSION",
+    "MESSAGE_SCHEMA_VERSIONS",
     "OUTPUT_JOBS_DLQ_URL",
     "OUTPUT_JOBS_QUEUE_URL",
     "OUTPUT_JOBS_RESULTS_BUCKET",
@@ -72,7 +72,9 @@ DEFAULT_MAX_RECEIVE_COUNT: Final = 3
 # a message is not redelivered while a (throttled, retried) invocation still holds it.
 VISIBILITY_TIMEOUT_FACTOR: Final = 6
 SQS_MAX_MESSAGE_BYTES: Final = 262_144  # the limit every SQS endpoint (and moto) enforces
-MESSAGE_SCHEMA_VERSION: Final = 1
+# 1: rows for a single-input model; 2: rows or named inputs (any model). Both are read;
+# writers use 1 for rows, so a worker of the previous release still reads them mid-deploy.
+MESSAGE_SCHEMA_VERSIONS: Final = (1, 2)
 # Job ids: ours are UUID hex; direct submitters may choose their own within this pattern.
 JOB_ID_PATTERN: Final = r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$"
 

@@ -1,13 +1,15 @@
 """The jobs worker: the messages of one SQS delivery in, one vectorized onnxruntime call per
 model, results out.
 
-Two steps. :meth:`JobWorker.plan` reads every message, sets poison ones aside, marks the rest
-started, and runs the rows of ALL of them through each model in ONE call. Each message is then
+Two steps. :meth:`JobWorker.plan` reads every message (rows or named inputs, any model),
+sets poison ones aside, marks the rest started, and runs the rows of ALL of them through each
+model in ONE call (``runner``). Each message is then
 settled from that plan: its result or failure written, and an outcome for the shared SQS
 consumer (``servekit.sqs``), which retries transient failures alone.
 
 Outcomes:
-* invalid message / input → FAILED with the reason at once, message deleted (never retried);
+* invalid message / input, or inputs onnxruntime fails on (``model_rejected_input``,
+  ``model_failed``) → FAILED with the reason at once, message deleted (never retried);
 * transient (inference or storage error) → retried by SQS; on the last attempt
   (``ApproximateReceiveCount`` = maxReceiveCount) the job is DEAD_LETTERED and SQS moves the
   message to the DLQ;
@@ -21,55 +23,31 @@ is already marked so.
 
 from __future__ import annotations
 
-import time
-from collections import defaultdict
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any
-
-import numpy as np
-import numpy.typing as npt
+from collections.abc import Mapping, Sequence
 
 from servekit.errors import ApiError
-from servekit.inference.codec import prediction_body
 from servekit.jobs.bucket import ResultBucket
 from servekit.jobs.callbacks import Notifier
 from servekit.jobs.codec import check_callback_url
 from servekit.jobs.message import InvalidMessageError, job_id_for, parse_message
 from servekit.jobs.metrics import JobsMetrics
+from servekit.jobs.runner import (
+    PlannedJob,
+    RunModel,
+    RunOutputs,
+    infer,
+    predict,
+    run_outputs,
+)
 from servekit.jobs.settings import JobsSettings
 from servekit.jobs.shapes import JobStatus
 from servekit.jobs.store import JobStore
 from servekit.observability import logger
 from servekit.runtime.catalog import ModelCatalog
-from servekit.runtime.model import LoadedModel, Prediction
+from servekit.runtime.validation import batch_size
 from servekit.sqs import Done, Message, Outcome, Poison, Retry
-from servekit.transports.codec import encode
 
-__all__ = ["JobWorker", "PlannedJob", "RunModel", "predict"]
-
-RunModel = Callable[[LoadedModel, npt.NDArray[Any]], Prediction]
-"""The seam inference goes through (tests inject faults here, not into models)."""
-
-
-def predict(model: LoadedModel, tensor: npt.NDArray[Any]) -> Prediction:
-    return model.predict(tensor)
-
-
-@dataclass
-class PlannedJob:
-    """A message's job: set aside (poison/transient/skip) or holding its rows and result."""
-
-    job_id: str
-    receive_count: int
-    model: str | None = None
-    rows: int | None = None
-    tensor: npt.NDArray[Any] | None = None
-    callback_url: str | None = None
-    poison: tuple[str, str] | None = None  # (code, message)
-    transient: str | None = None
-    skip: bool = False
-    result: bytes | None = None
+__all__ = ["JobWorker", "PlannedJob", "RunModel", "RunOutputs", "predict", "run_outputs"]
 
 
 class JobWorker:
@@ -82,6 +60,7 @@ class JobWorker:
         notifier: Notifier,
         settings: JobsSettings,
         run_model: RunModel = predict,
+        outputs_of: RunOutputs = run_outputs,
         metrics: JobsMetrics | None = None,
     ) -> None:
         self.catalog = catalog
@@ -90,6 +69,7 @@ class JobWorker:
         self.notifier = notifier
         self.settings = settings
         self.run_model = run_model
+        self.outputs_of = outputs_of
         self.metrics = metrics or JobsMetrics()
 
     def process(self, messages: Sequence[Message]) -> Mapping[str, Outcome]:
@@ -102,7 +82,8 @@ class JobWorker:
         for job in plan.values():
             if job.poison is None:
                 self._start(job)
-        self._infer([job for job in plan.values() if _runnable(job)])
+        runnable = [job for job in plan.values() if _runnable(job)]
+        infer(self.catalog, runnable, self.run_model, self.outputs_of, self.metrics)
         return plan
 
     def settle(self, job: PlannedJob) -> Outcome:
@@ -147,11 +128,11 @@ class JobWorker:
                 check_callback_url(
                     parsed.callback_url, allow_http=self.settings.callback_allow_http
                 )
-            manifest, tensor = self.catalog.validate(parsed.model, parsed.inputs)
+            manifest, feeds = self.catalog.validate(parsed.model, parsed.inputs)
         except (InvalidMessageError, ApiError) as exc:
             job.poison = (exc.code, exc.message)
             return job
-        job.model, job.rows, job.tensor = manifest.name, len(tensor), tensor
+        job.model, job.rows, job.feeds = manifest.name, batch_size(feeds), feeds
         job.callback_url = parsed.callback_url
         return job
 
@@ -182,34 +163,6 @@ class JobWorker:
             job.transient = f"the jobs table could not be written: {type(exc).__name__}"
             return
         job.skip = not started
-
-    def _infer(self, jobs: list[PlannedJob]) -> None:
-        """One vectorized call per model over the rows of every job of the delivery."""
-        by_model: dict[str, list[PlannedJob]] = defaultdict(list)
-        for job in jobs:
-            assert job.model is not None
-            by_model[job.model].append(job)
-        for name, group in by_model.items():
-            model = self.catalog.model(name)  # the catalog validated the name already
-            tensors = [job.tensor for job in group if job.tensor is not None]
-            started = time.perf_counter()
-            try:
-                prediction = self.run_model(model, np.concatenate(tensors))
-            except Exception as exc:
-                logger.warning("inference failed", extra={"model": name}, exc_info=True)
-                for job in group:
-                    job.transient = f"inference failed: {type(exc).__name__}: {exc}"[:500]
-                continue
-            self.metrics.inference(
-                (time.perf_counter() - started) * 1000.0, len(prediction.probabilities)
-            )
-            offset = 0
-            for job in group:
-                assert job.rows is not None
-                end = offset + job.rows
-                rows = prediction.probabilities[offset:end]
-                job.result = encode(prediction_body(model.manifest, rows))
-                offset = end
 
     def _finish(self, job: PlannedJob, status: JobStatus, code: str, message: str) -> None:
         written = self.store.fail(

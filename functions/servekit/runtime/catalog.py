@@ -142,12 +142,13 @@ class ModelCatalog:
             raise ModelLoadError(f"model {manifest.name!r} is listed but was not loaded")
         return loaded
 
-    def validate(self, name: str | None, inputs: Any) -> tuple[Manifest, npt.NDArray[Any]]:
-        """The /predict checks on ``inputs`` for the model: its typed tensor, or a 422."""
+    def validate(
+        self, name: str | None, inputs: Any
+    ) -> tuple[Manifest, dict[str, npt.NDArray[Any]]]:
+        """The /predict checks on ``inputs`` (rows or named) for the model: its input tensors
+        by name, or a 404 (unknown model) or 422."""
         manifest = self.manifest(name)
-        if not manifest.row_classifier:
-            raise ApiError.row_classifiers_only(manifest.name, "this path")
-        return manifest, self.tensor(manifest, inputs)
+        return manifest, self.feeds(manifest, inputs)
 
     def tensor(self, manifest: Manifest, inputs: Any) -> npt.NDArray[Any]:
         """``inputs`` as ``manifest``'s input tensor, or a 422 naming the model."""

@@ -84,6 +84,7 @@ def _jobs_file(tmp_path: Path) -> Path:
         orjson.dumps({"inputs": [[1, 2]]}),  # wrong shape: fails in the worker (or API)
         b'{"inputz": 1}',  # not a job: refused before sending
         b"",
+        orjson.dumps({"inputs": {"input": [rows[1]]}, "model": "digits-mlp"}),  # named: v2
     ]
     path = tmp_path / "jobs.jsonl"
     path.write_bytes(b"\n".join(lines) + b"\n")
@@ -100,8 +101,8 @@ def test_submit_wait_and_results(
     )  # fmt: skip
     assert code == 1  # one rejected line, one failed job
     by_line = {line["line"]: line for line in lines}
-    assert sorted(by_line) == [1, 2, 3, 4]
-    assert by_line[1]["status"] == by_line[2]["status"] == "DONE"
+    assert sorted(by_line) == [1, 2, 3, 4, 6]
+    assert by_line[1]["status"] == by_line[2]["status"] == by_line[6]["status"] == "DONE"
     assert by_line[4]["status"] == "REJECTED" and "inputz" in by_line[4]["error"]
     if via == "sqs":
         assert by_line[3]["status"] == "FAILED"
@@ -115,9 +116,11 @@ def test_submit_wait_and_results(
     code, results, _ = run_cli(capsys, "jobs", "results", "--ids-file", str(ids_file))
     assert code == 0
     done = [r for r in results if r["status"] == "DONE"]
-    assert len(done) == 2
+    assert len(done) == 3
     assert done[0]["result"]["model"]["name"] == "digits-mlp"
     assert done[1]["result"]["model"]["name"] == "digits-logreg"
+    assert done[2]["result"]["model"]["name"] == "digits-mlp"
+    assert len(done[2]["result"]["predictions"]) == 1
 
     code, (status,), _ = run_cli(capsys, "jobs", "status", done[0]["job_id"])
     assert (code, status["status"], status["rows"]) == (0, "DONE", 1)
