@@ -46,8 +46,9 @@ def task_body(
         predictions = [{"value": _row(row)} for row in _rows(outputs, manifest)]
     else:
         predictions = [{"vector": np.ravel(row).tolist()} for row in _rows(outputs, manifest)]
+    hits = list(cached or ())  # a model with more output rows than input rows: extras uncached
     for index, prediction in enumerate(predictions):
-        prediction["cached"] = cached[index] if cached is not None else False
+        prediction["cached"] = index < len(hits) and hits[index]
     body["predictions"] = predictions
     return body
 
