@@ -24,6 +24,7 @@ import redis
 from onnx import TensorProto, helper
 
 from servekit.cache import CacheSettings, build_cache
+from servekit.observability import metrics
 from tests.functional.test_cache_redis import CACHE_ENV, JSON, emitted_metrics
 from tests.helpers import MODEL_DIR, LambdaContext, event_for, example_request
 from tests.local_server import local_server
@@ -112,7 +113,8 @@ def handler(
 
 @pytest.fixture(params=["memory", "redis"])
 def backend(request: pytest.FixtureRequest, handler: ModuleType, redis_server: RedisServer) -> str:
-    """The handler on an empty cache of this kind."""
+    """The handler on an empty cache of this kind (and no metrics left by earlier tests)."""
+    metrics.clear_metrics()
     if redis_server.process is None:
         redis_server.start()
     redis_server.flush()
