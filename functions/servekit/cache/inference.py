@@ -65,16 +65,15 @@ class CachedInference(ReadThrough):
         computed = self._resolve(misses) if misses.rows else 0
         for key, indices in misses.rows.items():
             out[indices] = np.frombuffer(misses.values[key], dtype="<f4")
-            if key in misses.shared:
-                for index in indices:
-                    cached[index] = True
+        misses.mark_shared(cached)
         self._record(model.name, len(tensor), hits, corrupt)
         return RowResults(out, cached, computed)
 
     def run(self, model: LoadedModel, feeds: dict[str, npt.NDArray[Any]]) -> OutputResults:
         manifest = model.manifest
         count = len(next(iter(feeds.values())))
-        if manifest.task not in CACHED_TASKS or (model.name, model.version) in self._uncached:
+        uncached = (model.name, model.version) in self._uncached
+        if manifest.task not in CACHED_TASKS or uncached or not count:
             return _direct(model, feeds)
         decoded: dict[str, Row] = {}  # the rows of this request's keys, as found or computed
 
@@ -107,13 +106,12 @@ class CachedInference(ReadThrough):
             computed = self._resolve(misses) if misses.rows else 0
             outputs = assemble(manifest, [decoded[key] for key in keys])
         except UnsplittableError as exc:  # not one row per input row: never cached again here
-            logger.warning("model served without the cache", extra={"reason": str(exc)})
+            logger.warning(
+                "model served without the cache", extra={"model": model.name, "reason": str(exc)}
+            )
             self._uncached.add((model.name, model.version))
             return _direct(model, feeds)
-        for key, indices in misses.rows.items():
-            if key in misses.shared:
-                for index in indices:
-                    cached[index] = True
+        misses.mark_shared(cached)
         self._record(model.name, count, hits, corrupt)
         return OutputResults(outputs, cached, computed)
 

@@ -51,6 +51,12 @@ class Misses:
         elif found is False and key not in self.claimed:  # a repeat lost to itself
             self.held_elsewhere.add(key)
 
+    def mark_shared(self, cached: list[bool]) -> None:
+        """Mark the rows another caller computed as answered from the cache."""
+        for key in self.shared:
+            for index in self.rows[key]:
+                cached[index] = True
+
     def pending(self, keys: Sequence[str] | None = None) -> list[str]:
         return [key for key in (self.rows if keys is None else keys) if key not in self.values]
 
