@@ -1,5 +1,6 @@
 """The cache for every model, through the real Lambda handler (in-process LRU and a real
-redis-server) and `servekit serve`: keys over every input, rows of every output.
+redis-server): keys over every input, rows of every output (test_cache_tensors_shared.py:
+several environments on one Redis, and `servekit serve`).
 
 Models: tabular-diabetes (regression), tabular-two-inputs (float32 + int64 inputs),
 tabular-iris-zipmap (a labelled ZipMap classifier: the row classifiers' path) and the same
@@ -11,14 +12,12 @@ from __future__ import annotations
 import hashlib
 import importlib
 import json
-import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-import httpx
 import pytest
 import redis
 from onnx import TensorProto, helper
@@ -27,7 +26,6 @@ from servekit.cache import CacheSettings, build_cache
 from servekit.observability import metrics
 from tests.functional.test_cache_redis import CACHE_ENV, JSON, emitted_metrics
 from tests.helpers import MODEL_DIR, LambdaContext, event_for, example_request
-from tests.local_server import local_server
 from tests.redis_server import RedisServer, redis_server
 from tests.unit.test_cache_outputs import CountingSession
 
@@ -255,21 +253,3 @@ def test_model_errors_on_the_cached_path_keep_their_status(
         assert status == 200, body
         assert [p["cached"] for p in body["predictions"]] == [False] * 4
     assert predict(handler, TWO, named(5))[0]["cached"] is False
-
-
-def test_the_local_server_caches_named_inputs_in_redis(
-    serving_env: dict[str, str], redis_server: RedisServer, tmp_path: Path
-) -> None:
-    if redis_server.process is None:
-        redis_server.start()
-    redis_server.flush()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SERVEKIT_CACHE_")}
-    request = example_request(TWO)
-    args = ("--no-aws", "--redis-url", redis_server.url)
-    with local_server(tmp_path, {**env, **serving_env}, *args, timeout_s=30) as server:
-        first = httpx.post(f"{server.url}/predict", json=request, timeout=10).json()
-        second = httpx.post(f"{server.url}/predict", json=request, timeout=10).json()
-    assert [p["cached"] for p in first["predictions"]] == [False, False]
-    assert [p["cached"] for p in second["predictions"]] == [True, True]
-    assert without_cached(second["predictions"]) == without_cached(first["predictions"])
-    assert redis.Redis.from_url(redis_server.url).keys("sk:o:*") != []  # not the process's LRU
