@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 import pytest
 import redis
+import redis.cluster
 
 from servekit.cache import CacheSettings, build_cache
 from servekit.cache.metrics import CacheMetrics
@@ -22,9 +23,16 @@ from tests.functional.test_cache_rows import SlowCountingSession
 from tests.functional.test_cache_tensors import TWO, named, without_cached
 from tests.helpers import MODEL_DIR, example_request
 from tests.local_server import local_server
-from tests.redis_server import RedisServer, redis_server
+from tests.redis_server import RedisServer, redis_cluster, redis_server
 
-__all__ = ["redis_server"]  # the session fixture, used by this module
+__all__ = ["redis_cluster", "redis_server"]  # the session fixtures, used by this module
+
+
+@pytest.fixture(scope="module")
+def catalog(serving_env: dict[str, str]) -> ModelCatalog:
+    return ModelCatalog.from_settings(
+        Settings(model_dir=MODEL_DIR, models=(TWO,), intra_op_threads=1), load=True
+    )
 
 
 @pytest.fixture
@@ -36,12 +44,11 @@ def server(redis_server: RedisServer) -> RedisServer:
 
 
 @pytest.mark.parametrize("processes", [1, 8], ids=["one-process", "eight-processes"])
-def test_a_hot_row_burst_runs_the_model_once(server: RedisServer, processes: int) -> None:
+def test_a_hot_row_burst_runs_the_model_once(
+    server: RedisServer, catalog: ModelCatalog, processes: int
+) -> None:
     """Eight concurrent cold requests for one row of named inputs: one model run. With eight
     inference paths (eight Lambda environments) only the lease in Redis keeps them apart."""
-    catalog = ModelCatalog.from_settings(
-        Settings(model_dir=MODEL_DIR, models=(TWO,), intra_op_threads=1), load=True
-    )
     model = catalog.model(TWO)
     session = SlowCountingSession(model.session)
     slow = dataclasses.replace(model, session=session)
@@ -66,6 +73,23 @@ def test_a_hot_row_burst_runs_the_model_once(server: RedisServer, processes: int
     for result in results:
         assert result.outputs["variable"].tolist() == results[0].outputs["variable"].tolist()
     assert redis.Redis.from_url(server.url).keys("*:lease") == []
+
+
+def test_cluster_protocol_keeps_a_request_of_named_inputs_in_one_slot(
+    redis_cluster: RedisServer, catalog: ModelCatalog
+) -> None:
+    redis_cluster.command(b"FLUSHALL")
+    env = {"SERVEKIT_CACHE_URL": redis_cluster.url, "SERVEKIT_CACHE_CLUSTER": "true"}
+    wiring = build_cache(CacheSettings.from_env({**env, "SERVEKIT_CACHE_NEAR_ITEMS": "0"}))
+    model = catalog.model(TWO)
+    feeds = catalog.feeds(model.manifest, named(0, 1, 2))
+    first = wiring.inference_path.run(model, {k: v[:2] for k, v in feeds.items()})
+    assert first.cached == [False, False]
+    assert wiring.inference_path.run(model, feeds).cached == [True, True, False]
+    metrics.clear_metrics()  # recorded outside a handler: leave none to later tests
+    assert wiring.cache is not None and wiring.cache.breaker.state == "closed"
+    client = redis.cluster.RedisCluster.from_url(redis_cluster.url)
+    assert len(client.keys("sk:o:*")) == 3 and client.keys("*:lease") == []
 
 
 def test_the_local_server_caches_named_inputs_in_redis(
