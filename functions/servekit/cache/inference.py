@@ -62,10 +62,12 @@ class CachedInference(ReadThrough):
             corrupt += isinstance(value, bytes)
             misses.add(index, key, value)
         hits = sum(cached)
-        computed = self._resolve(misses) if misses.rows else 0
-        for key, indices in misses.rows.items():
-            out[indices] = np.frombuffer(misses.values[key], dtype="<f4")
-        misses.mark_shared(cached)
+        computed = 0
+        if misses.rows:
+            computed = self._resolve(misses)
+            for key, indices in misses.rows.items():
+                out[indices] = np.frombuffer(misses.values[key], dtype="<f4")
+            misses.mark_shared(cached)
         self._record(model.name, len(tensor), hits, corrupt)
         return RowResults(out, cached, computed)
 

@@ -29,7 +29,7 @@ Compute = Callable[[Sequence[str], list[int]], list[bytes]]
 """Runs the model once on the given rows (one per key) and returns their values, in order."""
 
 
-@dataclass
+@dataclass(slots=True)
 class Misses:
     """The distinct missing keys of one request: the rows each fills, and what was found."""
 
