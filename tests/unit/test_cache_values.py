@@ -146,6 +146,10 @@ def test_anything_but_a_valid_row_of_these_outputs_is_none() -> None:
         b"\x02" + value[1:],  # another format version
         value.replace(b"t\x09", b"t\x08", 1),  # the label's dtype code changed
         value[:4] + struct.pack("<I", 2**31) + value[8:],  # a string longer than the value
+        # a scores row claiming (2**32 - 1) ** 2 values: more than int64 arithmetic holds
+        value.replace(
+            b"t\x08\x01\x02\x00\x00\x00", b"t\x08\x02\xff\xff\xff\xff\xff\xff\xff\xff", 1
+        ),
         bytes(len(value)),
     ):
         assert corrupt != value and decode(MANIFEST, corrupt) is None, corrupt

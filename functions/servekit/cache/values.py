@@ -13,6 +13,7 @@ left over), and anything that does not fit is ``None``, a miss. The format (litt
 
 from __future__ import annotations
 
+import math
 import struct
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -143,7 +144,7 @@ def _decode_tensor(view: memoryview, offset: int, spec: TensorSpec) -> tuple[Any
     if any(isinstance(want, int) and want != got for want, got in fixed):
         raise ValueError("a fixed dimension differs")
     offset += 3 + 4 * rank
-    count = int(np.prod(shape))
+    count = math.prod(shape)  # exact: garbage dimensions must not wrap around
     if spec.dtype != "string":
         dtype = np.dtype(spec.dtype).newbyteorder("<")
         end = offset + count * dtype.itemsize
