@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from servekit.cache.keys import input_keys
+from servekit.cache.rowcodec import RowCodec
 from servekit.cache.values import UnsplittableError, assemble, decode, split
 from servekit.runtime.manifest import Manifest
 
@@ -167,3 +168,49 @@ def test_outputs_that_are_not_one_row_per_input_row_cannot_be_split() -> None:
     ragged = (*rows[1][:4], np.array([True]))
     with pytest.raises(UnsplittableError, match="differ in shape"):
         assemble(MANIFEST, [rows[0], ragged])
+
+
+NUMERIC = Manifest.from_dict(
+    {
+        **MANIFEST.to_dict(),
+        "task": "regression",
+        "probabilities_output": None,
+        "outputs": [
+            {"name": "variable", "dtype": "float32", "shape": [None, 1]},
+            {"name": "scores", "dtype": "float64", "shape": [None, 2]},
+            {"name": "index", "dtype": "int64", "shape": [None]},
+        ],
+    }
+)
+
+
+def numeric_outputs() -> dict[str, np.ndarray]:
+    return {
+        "variable": np.array([[1.5], [-2.25]], np.float32),
+        "scores": np.array([[0.1, 0.2], [0.3, 0.4]]),
+        "index": np.array([7, -1], np.int64),
+    }
+
+
+def test_fixed_records_are_the_same_format_read_as_one_array() -> None:
+    codec = RowCodec(NUMERIC)
+    assert codec.layout is not None and RowCodec(MANIFEST).layout is None
+    rows = codec.split(numeric_outputs(), 2)
+    general = split(NUMERIC, numeric_outputs(), 2)
+    assert [value for _, value in rows] == [value for _, value in general]  # byte for byte
+    assert all(decode(NUMERIC, value) is not None for _, value in rows)
+    items = [codec.decode(value) for _, value in rows]
+    rebuilt = codec.assemble(items[::-1])
+    for name, expected in numeric_outputs().items():
+        np.testing.assert_array_equal(rebuilt[name], expected[::-1])
+        assert rebuilt[name].dtype == expected.dtype and rebuilt[name].flags.c_contiguous
+    value = rows[0][1]
+    for corrupt in (
+        value[:-1],
+        value + b"\x00",
+        b"\x02" + value[1:],
+        value.replace(b"t\x07", b"t\x08", 1),
+    ):
+        assert corrupt != value and codec.decode(corrupt) is None
+    with pytest.raises(UnsplittableError, match="3 inputs"):
+        codec.split(numeric_outputs(), 3)

@@ -21,9 +21,10 @@ import numpy.typing as npt
 from servekit.cache.failopen import FailOpenCache
 from servekit.cache.keys import input_keys, row_keys
 from servekit.cache.readthrough import Misses, ReadThrough
+from servekit.cache.rowcodec import RowCodec
 from servekit.cache.settings import CacheSettings
 from servekit.cache.types import DirectInference, OutputResults, RowResults
-from servekit.cache.values import Row, UnsplittableError, assemble, decode, split
+from servekit.cache.values import UnsplittableError
 from servekit.observability import logger
 from servekit.runtime.model import LoadedModel
 
@@ -36,6 +37,7 @@ class CachedInference(ReadThrough):
     def __init__(self, cache: FailOpenCache, settings: CacheSettings) -> None:
         super().__init__(cache, settings)
         self._uncached: set[tuple[str, str]] = set()  # model versions whose rows do not split
+        self._codecs: dict[tuple[str, str], RowCodec] = {}
 
     def predict(self, model: LoadedModel, tensor: npt.NDArray[Any]) -> RowResults:
         labels = len(model.manifest.labels)
@@ -77,10 +79,13 @@ class CachedInference(ReadThrough):
         uncached = (model.name, model.version) in self._uncached
         if manifest.task not in CACHED_TASKS or uncached or not count:
             return _direct(model, feeds)
-        decoded: dict[str, Row] = {}  # the rows of this request's keys, as found or computed
+        codec = self._codecs.get((model.name, model.version))
+        if codec is None:
+            codec = self._codecs[model.name, model.version] = RowCodec(manifest)
+        decoded: dict[str, Any] = {}  # the rows of this request's keys, as found or computed
 
         def accept(key: str, value: bytes) -> bool:
-            row = decode(manifest, value)
+            row = codec.decode(value)
             if row is not None:
                 decoded[key] = row
             return row is not None
@@ -88,7 +93,7 @@ class CachedInference(ReadThrough):
         def compute(keys: Sequence[str], first: list[int]) -> list[bytes]:
             whole = first == list(range(count))  # every row, in order: no copy of the inputs
             outputs = model.run(feeds if whole else {n: t[first] for n, t in feeds.items()})
-            rows = split(manifest, outputs, len(first))
+            rows = codec.split(outputs, len(first))
             decoded.update(zip(keys, (row for row, _ in rows), strict=True))
             return [value for _, value in rows]
 
@@ -106,7 +111,7 @@ class CachedInference(ReadThrough):
         hits = sum(cached)
         try:
             computed = self._resolve(misses) if misses.rows else 0
-            outputs = assemble(manifest, [decoded[key] for key in keys])
+            outputs = codec.assemble([decoded[key] for key in keys])
         except UnsplittableError as exc:  # not one row per input row: never cached again here
             logger.warning(
                 "model served without the cache", extra={"model": model.name, "reason": str(exc)}

@@ -13,7 +13,7 @@ cache); a row's stampede lease is its key plus ``:lease``.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -55,33 +55,43 @@ def input_keys(
     names: Sequence[str],
     feeds: Mapping[str, npt.NDArray[Any]],
 ) -> list[str]:
-    """One key per row over every input of ``feeds``, taken in the order of ``names``."""
+    """One key per row over every input of ``feeds``, taken in the order of ``names``.
+
+    Hashed: every input's name (length-prefixed), dtype and row shape, then each input's row
+    bytes in the same order. Numeric rows have the length their dtype and shape state, and
+    every string is length-prefixed, so no two different rows encode alike.
+    """
     count = len(feeds[names[0]])
-    digests = [hashlib.blake2b(digest_size=_DIGEST_BYTES) for _ in range(count)]
+    if not count:
+        return []
+    headers = []
+    columns: list[list[bytes]] = []  # per input, each row's bytes
     for input_name in names:
         tensor = feeds[input_name]
         text = tensor.dtype.kind in "OUS"
         dtype = "string" if text else tensor.dtype.newbyteorder("<").str
         shape = "x".join(map(str, tensor.shape[1:]))
-        # Every field is length-prefixed or fixed-size: no two inputs encode alike.
-        header = f"{len(input_name)}.{input_name}|{dtype}|{shape}|".encode()
-        for digest, row in zip(digests, _text_rows(tensor) if text else _rows(tensor), strict=True):
-            digest.update(header)
-            digest.update(row)
+        headers.append(f"{len(input_name)}.{input_name}|{dtype}|{shape}|".encode())
+        if text:
+            columns.append([_text_row(row) for row in tensor])
+        else:  # one copy of the whole tensor, sliced per row
+            data = np.ascontiguousarray(tensor, dtype=dtype).tobytes()
+            size = len(data) // count
+            columns.append([data[i * size : (i + 1) * size] for i in range(count)])
+    start = hashlib.blake2b(b"".join(headers), digest_size=_DIGEST_BYTES)
     tag = f"{prefix}:o:{{{_model_tag(name, version)}}}:"
-    return [tag + digest.hexdigest() for digest in digests]
+    keys = []
+    for index in range(count):
+        digest = start.copy()
+        for column in columns:
+            digest.update(column[index])
+        keys.append(tag + digest.hexdigest())
+    return keys
 
 
-def _rows(tensor: npt.NDArray[Any]) -> Iterator[bytes]:
-    rows = np.ascontiguousarray(tensor)
-    rows = rows.astype(rows.dtype.newbyteorder("<"), copy=False)
-    return (row.tobytes() for row in rows)
-
-
-def _text_rows(tensor: npt.NDArray[Any]) -> Iterator[bytes]:
-    for row in tensor:
-        encoded = [str(item).encode() for item in np.ravel(row)]
-        yield b"".join(len(item).to_bytes(8, "little") + item for item in encoded)
+def _text_row(row: Any) -> bytes:
+    encoded = [str(item).encode() for item in np.ravel(row)]
+    return b"".join(len(item).to_bytes(8, "little") + item for item in encoded)
 
 
 def data_key(prefix: str, reference: str, dtype: str, shape: tuple[int | str | None, ...]) -> str:

@@ -22,12 +22,21 @@ import numpy as np
 
 from servekit.runtime.manifest import Manifest, TensorSpec
 
-__all__ = ["Row", "UnsplittableError", "assemble", "decode", "split"]
+__all__ = [
+    "VERSION",
+    "Row",
+    "UnsplittableError",
+    "assemble",
+    "columns",
+    "decode",
+    "split",
+    "tensor_header",
+]
 
 Row = tuple[Any, ...]
 """One row of every declared output, in manifest order: an array (the row) or a dict (ZipMap)."""
 
-_VERSION = b"\x01"
+VERSION = b"\x01"
 _DTYPES = (
     "bool",
     "uint8",
@@ -51,7 +60,19 @@ class UnsplittableError(Exception):
 
 def split(manifest: Manifest, outputs: Mapping[str, Any], rows: int) -> list[tuple[Row, bytes]]:
     """Each row of ``outputs`` (a model run over ``rows`` rows) and its encoded value."""
-    columns = []
+    try:
+        return [
+            (row, _encode(manifest.outputs, row))
+            for row in zip(*columns(manifest, outputs, rows), strict=True)
+        ]
+    except (struct.error, AttributeError, TypeError, ValueError, UnicodeEncodeError) as exc:
+        raise UnsplittableError(f"outputs cannot be encoded: {exc}") from None
+
+
+def columns(manifest: Manifest, outputs: Mapping[str, Any], rows: int) -> list[Any]:
+    """Every declared output of a model run over ``rows`` rows, checked to be one row per
+    input row of its declared kind and dtype, in manifest order."""
+    found = []
     for spec in manifest.outputs:
         value = outputs[spec.name]
         if spec.is_zipmap:
@@ -61,11 +82,13 @@ def split(manifest: Manifest, outputs: Mapping[str, Any], rows: int) -> list[tup
             raise UnsplittableError(f"output {spec.name!r} is not a {spec.dtype} tensor")
         if len(value) != rows:
             raise UnsplittableError(f"output {spec.name!r} has {len(value)} rows for {rows} inputs")
-        columns.append(value)
-    try:
-        return [(row, _encode(manifest.outputs, row)) for row in zip(*columns, strict=True)]
-    except (struct.error, AttributeError, TypeError, ValueError, UnicodeEncodeError) as exc:
-        raise UnsplittableError(f"outputs cannot be encoded: {exc}") from None
+        found.append(value)
+    return found
+
+
+def tensor_header(spec: TensorSpec, shape: Sequence[int]) -> bytes:
+    """What precedes the data of a tensor's row of ``shape``."""
+    return b"t" + bytes([_CODES[spec.dtype], len(shape)]) + b"".join(map(_U32.pack, shape))
 
 
 def assemble(manifest: Manifest, rows: Sequence[Row]) -> dict[str, Any]:
@@ -86,7 +109,7 @@ def assemble(manifest: Manifest, rows: Sequence[Row]) -> dict[str, Any]:
 
 def decode(manifest: Manifest, value: bytes) -> Row | None:
     """The row ``value`` holds, or ``None`` if it is not a valid row of ``manifest``'s outputs."""
-    if value[:1] != _VERSION:
+    if value[:1] != VERSION:
         return None
     view = memoryview(value)
     offset = 1
@@ -107,7 +130,7 @@ def _fits(value: np.ndarray, spec: TensorSpec) -> bool:
 
 
 def _encode(specs: Sequence[TensorSpec], row: Row) -> bytes:
-    parts = [_VERSION]
+    parts = [VERSION]
     for spec, item in zip(specs, row, strict=True):
         if spec.is_zipmap:
             keys = list(item)
@@ -117,8 +140,7 @@ def _encode(specs: Sequence[TensorSpec], row: Row) -> bytes:
             parts.append(np.array([item[k] for k in keys], dtype="<f4").tobytes())
             continue
         array = np.asarray(item)
-        parts += [b"t", bytes([_CODES[spec.dtype], array.ndim])]
-        parts += [_U32.pack(dim) for dim in array.shape]
+        parts.append(tensor_header(spec, array.shape))
         if spec.dtype == "string":
             parts += [_text(str(text)) for text in array.ravel()]
         else:
