@@ -26,6 +26,7 @@ class Recorded:
     degradations: list[tuple[str, str]] = field(default_factory=list)
     openings: int = 0
     oversized: int = 0
+    corrupted: int = 0
 
     def lookup(self, space: str, hits: int, misses: int, saved_ms: float) -> None:
         assert saved_ms >= 0
@@ -39,6 +40,9 @@ class Recorded:
 
     def too_large(self, count: int) -> None:
         self.oversized += count
+
+    def corrupt(self, count: int) -> None:
+        self.corrupted += count
 
 
 class BrokenBackend(MemoryBackend):
@@ -140,12 +144,13 @@ def test_values_over_the_size_cap_are_not_stored() -> None:
 def test_a_corrupt_value_is_a_miss() -> None:
     model, _ = toy()
     backend = MemoryBackend()
-    cached, _ = cached_inference(backend)
+    cached, recorded = cached_inference(backend)
     cached.predict(model, rows((2, 1)))
     (key,) = backend._items
     backend.set_many([(key, b"garbage")], 10_000)
     result = cached.predict(model, rows((2, 1)))
     assert result.cached == [False] and result.class_indices == [2]
+    assert recorded.corrupted == 1
 
 
 def test_a_failing_cache_costs_nothing_but_metrics_and_opens_the_breaker() -> None:

@@ -1,15 +1,15 @@
 """Inference cache and data cache (Redis/Valkey or in-process), always fail-open.
 
 ``build_cache()`` reads ``SERVEKIT_CACHE_*`` and returns the inference path the inference
-service runs rows through (cached read-through, or the model directly when the cache is off)
-and the loader of inputs given by reference. Nothing here imports ``redis`` or ``boto3`` at
-import time; each is imported when its feature is first configured or used.
+service runs every prediction through (cached read-through, or the model directly when the
+cache is off) and the loader of inputs given by reference. Nothing here imports ``redis`` or
+``boto3`` at import time; each is imported when its feature is first configured or used.
 """
 
 from typing import Any
 
 from servekit.cache.settings import CacheSettings
-from servekit.cache.types import DirectInference, InferencePath, RowResults
+from servekit.cache.types import DirectInference, InferencePath, OutputResults, RowResults
 from servekit.cache.wiring import CacheWiring, build_cache
 
 __all__ = [
@@ -18,6 +18,7 @@ __all__ = [
     "CachedInference",
     "DirectInference",
     "InferencePath",
+    "OutputResults",
     "RowResults",
     "build_cache",
 ]

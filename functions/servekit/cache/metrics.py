@@ -3,7 +3,8 @@
 The hit ratio is ``CacheHits / (CacheHits + CacheMisses)`` (CloudWatch metric math); latency
 saved is each hit's share of the model time a miss of the same model costs in this process
 (an estimate, from a moving average). A degradation is any cache call that failed or was
-skipped by the open breaker: the request was still answered, only slower.
+skipped by the open breaker: the request was still answered, only slower. A corrupt value
+(one that is not a valid row of the model) is counted, and answered as a miss.
 """
 
 from __future__ import annotations
@@ -36,3 +37,8 @@ class CacheMetrics(MetricsRecorder):
 
     def too_large(self, count: int) -> None:
         self.count("CacheValueTooLarge", count)
+
+    def corrupt(self, count: int) -> None:
+        # A stored value that is not a valid row of the model (garbage, or another format):
+        # served as a miss and overwritten by the fresh row.
+        self.count("CacheCorruptValues", count)

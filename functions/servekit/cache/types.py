@@ -11,7 +11,7 @@ import numpy.typing as npt
 
 from servekit.runtime.model import LoadedModel
 
-__all__ = ["DirectInference", "InferencePath", "RowResults"]
+__all__ = ["DirectInference", "InferencePath", "OutputResults", "RowResults"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,8 +28,24 @@ class RowResults:
         return indices
 
 
+@dataclass(frozen=True, slots=True)
+class OutputResults:
+    """Every declared output by name (rows in request order, as one model run returns them),
+    whether each row came from the cache, and the rows the model ran on."""
+
+    outputs: dict[str, Any]
+    cached: list[bool]
+    computed_rows: int
+
+
 class InferencePath(Protocol):
-    def predict(self, model: LoadedModel, tensor: npt.NDArray[Any]) -> RowResults: ...
+    def predict(self, model: LoadedModel, tensor: npt.NDArray[Any]) -> RowResults:
+        """A row classifier's (``manifest.row_classifier``) probabilities per row."""
+        ...
+
+    def run(self, model: LoadedModel, feeds: dict[str, npt.NDArray[Any]]) -> OutputResults:
+        """Any model's outputs for its named inputs; :class:`ModelRunError` if it fails."""
+        ...
 
 
 class DirectInference:
@@ -38,3 +54,7 @@ class DirectInference:
     def predict(self, model: LoadedModel, tensor: npt.NDArray[Any]) -> RowResults:
         probabilities = model.predict(tensor).probabilities
         return RowResults(probabilities, [False] * len(tensor), len(tensor))
+
+    def run(self, model: LoadedModel, feeds: dict[str, npt.NDArray[Any]]) -> OutputResults:
+        rows = len(next(iter(feeds.values())))
+        return OutputResults(model.run(feeds), [False] * rows, rows)

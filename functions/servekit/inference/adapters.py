@@ -10,6 +10,9 @@ They only add convenience on top of the outputs onnxruntime returns:
 * embedding: per row ``vector``;
 * tensor: ``outputs``, every declared output by name, as JSON lists.
 
+Every prediction (classification, regression, embedding) says whether its row came from the
+inference cache (``cached``); a tensor model's outputs are not rows, and are never cached.
+
 Single-input classifiers with labels (the digits models) are answered by
 :func:`servekit.inference.codec.prediction_body` on the row (and cache) path instead; this
 module serves the rest.
@@ -17,7 +20,7 @@ module serves the rest.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -28,19 +31,25 @@ from servekit.runtime.model import zipmap_probabilities
 __all__ = ["task_body"]
 
 
-def task_body(manifest: Manifest, outputs: Mapping[str, Any]) -> dict[str, Any]:
-    """The ``/predict`` body for ``outputs`` (name → onnxruntime value) of ``manifest``."""
+def task_body(
+    manifest: Manifest, outputs: Mapping[str, Any], cached: Sequence[bool] | None = None
+) -> dict[str, Any]:
+    """The ``/predict`` body for ``outputs`` (name → onnxruntime value) of ``manifest``;
+    ``cached``, when given, says which rows came from the inference cache."""
     body: dict[str, Any] = {"model": {"name": manifest.name, "version": manifest.version}}
-    if manifest.task == "classification":
-        body["predictions"] = _classification(manifest, outputs)
-    elif manifest.task == "regression":
-        body["predictions"] = [{"value": _row(row)} for row in _rows(outputs, manifest)]
-    elif manifest.task == "embedding":
-        body["predictions"] = [
-            {"vector": np.ravel(row).tolist()} for row in _rows(outputs, manifest)
-        ]
-    else:
+    if manifest.task == "tensor":
         body["outputs"] = {spec.name: _plain(outputs[spec.name]) for spec in manifest.outputs}
+        return body
+    if manifest.task == "classification":
+        predictions = _classification(manifest, outputs)
+    elif manifest.task == "regression":
+        predictions = [{"value": _row(row)} for row in _rows(outputs, manifest)]
+    else:
+        predictions = [{"vector": np.ravel(row).tolist()} for row in _rows(outputs, manifest)]
+    hits = list(cached or ())  # a model with more output rows than input rows: extras uncached
+    for index, prediction in enumerate(predictions):
+        prediction["cached"] = index < len(hits) and hits[index]
+    body["predictions"] = predictions
     return body
 
 
@@ -66,9 +75,7 @@ def _classification(manifest: Manifest, outputs: Mapping[str, Any]) -> list[dict
             label = graph_labels[row_index]
         else:
             label = str(index)
-        predictions.append(
-            {"label": label, "score": row[index], "probabilities": row, "cached": False}
-        )
+        predictions.append({"label": label, "score": row[index], "probabilities": row})
     return predictions
 
 

@@ -134,12 +134,14 @@ class RegressionPrediction(Body):
     value: float | list[float] = Field(
         description="The predicted value (a list when the model predicts several targets)."
     )
+    cached: bool = Field(description="Whether this row was answered from the inference cache.")
 
 
 class EmbeddingPrediction(Body):
     """An embedding's row."""
 
     vector: list[float] = Field(description="The embedding vector.")
+    cached: bool = Field(description="Whether this row was answered from the inference cache.")
 
 
 class ForwardedEvents(Body):
@@ -159,7 +161,7 @@ class PredictResponse(Body):
         "embedding models)."
     )
     outputs: dict[str, Any] = omittable(
-        description="A tensor model's outputs by name, each as nested JSON arrays."
+        description="A tensor model's outputs by name, each as nested JSON arrays (never cached)."
     )
     session: ForwardedEvents = omittable(description="With a request 'session' only.")
 

@@ -83,11 +83,8 @@ class InferenceService:
         return prediction_body(model.manifest, rows.probabilities, rows.cached)
 
     def _predict_outputs(self, request: PredictionRequest, model: LoadedModel) -> dict[str, Any]:
-        """Any other model: named tensors in, named outputs through its task adapter out.
-
-        Served without the row cache: its keys cover one input tensor and its values one row
-        of probabilities; keys over every input (and values of any output) can come later.
-        """
+        """Any other model: named tensors in, through the cache's inference path (keys over
+        every input, rows of every output), named outputs through its task adapter out."""
         if request.inputs_ref is not None:
             raise ApiError(
                 422,
@@ -98,14 +95,14 @@ class InferenceService:
         feeds = self.catalog.feeds(model.manifest, request.inputs)
         started = time.perf_counter()
         try:
-            outputs = model.run(feeds)
+            results = self.cache.inference_path.run(model, feeds)
         except ModelRunError as exc:
             if not exc.rejected:
                 logger.error("model failed", extra={"model": model.name, "reason": exc.reason})
             raise exc.for_model(model.name) from None
         rows = batch_size(feeds)
         self.metrics.prediction(model, rows, (time.perf_counter() - started) * 1000.0)
-        return task_body(model.manifest, outputs)
+        return task_body(model.manifest, results.outputs, results.cached)
 
     def _forward(self, session: Any) -> Callable[[], dict[str, Any]] | None:
         if session is None:

@@ -1,0 +1,177 @@
+"""The read-through machinery every cached model shares, whatever its rows hold.
+
+For a request of n rows: one lookup for all n keys (the near cache, then one MGET or lease
+script); the caller runs the model once, on the distinct rows that missed; their values go back
+in one pipelined round trip. A cold key wanted by several callers at once is computed once:
+callers in this process wait on a single flight, other processes (Lambda environments) on a
+lease in the shared cache, for at most ``lease_wait_ms`` before computing it themselves.
+What a row's value is, and whether a stored one is valid, is the caller's (``Misses``).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from servekit.cache.backends.memory import MemoryBackend
+from servekit.cache.failopen import FailOpenCache
+from servekit.cache.keys import lease_key
+from servekit.cache.settings import CacheSettings
+from servekit.cache.singleflight import SingleFlight
+
+__all__ = ["Compute", "Misses", "ReadThrough"]
+
+_LOCAL_WAIT_S = 30.0  # a leader in this process always finishes (finally); this is a backstop
+_POLL_S = 0.005
+
+Compute = Callable[[Sequence[str], list[int]], list[bytes]]
+"""Runs the model once on the given rows (one per key) and returns their values, in order."""
+
+
+@dataclass(slots=True)
+class Misses:
+    """The distinct missing keys of one request: the rows each fills, and what was found."""
+
+    model: str
+    accept: Callable[[str, bytes], bool]  # whether a stored value is a valid row of this key
+    compute: Compute
+    usable: bool = True  # False: the cache failed on this request, do not touch it again
+    rows: dict[str, list[int]] = field(default_factory=dict)
+    values: dict[str, bytes] = field(default_factory=dict)
+    claimed: set[str] = field(default_factory=set)  # leases this caller holds
+    held_elsewhere: set[str] = field(default_factory=set)  # another process computes these
+    shared: set[str] = field(default_factory=set)  # computed by another caller, not here
+
+    def add(self, index: int, key: str, found: bytes | bool | None) -> None:
+        """Row ``index`` missed; ``found`` says whether this caller holds its key's lease."""
+        self.rows.setdefault(key, []).append(index)
+        if found is True:
+            self.claimed.add(key)
+        elif found is False and key not in self.claimed:  # a repeat lost to itself
+            self.held_elsewhere.add(key)
+
+    def mark_shared(self, cached: list[bool]) -> None:
+        """Mark the rows another caller computed as answered from the cache."""
+        for key in self.shared:
+            for index in self.rows[key]:
+                cached[index] = True
+
+    def pending(self, keys: Sequence[str] | None = None) -> list[str]:
+        return [key for key in (self.rows if keys is None else keys) if key not in self.values]
+
+    def take(self, key: str, value: bytes | None) -> None:
+        """Accept another caller's value for ``key`` if it is a valid row."""
+        if value is not None and self.accept(key, value):
+            self.values[key] = value
+            self.shared.add(key)
+
+
+class ReadThrough:
+    def __init__(self, cache: FailOpenCache, settings: CacheSettings) -> None:
+        self.cache = cache
+        self.settings = settings
+        self.flights = SingleFlight()
+        # Leases only mean something when other processes share the cache (Redis).
+        self.leases = cache.shared and settings.lease_wait_ms > 0
+        # A small LRU in front of a shared cache: keys name immutable answers (model version
+        # + input bytes), so a row this process has seen is answered without a round trip.
+        self.near: MemoryBackend | None = None
+        if cache.shared and settings.near_items > 0:
+            self.near = MemoryBackend(settings.near_items)
+        self._row_ms: dict[str, float] = {}  # moving average of model time per row, per model
+
+    def _lookup(self, keys: list[str], misses: Misses) -> list[bytes | bool | None]:
+        """Per key: the cached value, or whether this caller holds its lease (None: no lease)."""
+        found: list[bytes | bool | None] = [None] * len(keys)
+        remote = list(range(len(keys)))
+        if self.near is not None:
+            found = list(self.near.get_many(keys))
+            remote = [index for index, value in enumerate(found) if value is None]
+            if not remote:
+                return found
+        wanted = [keys[index] for index in remote]
+        answer: Sequence[bytes | bool | None] | None
+        if self.leases:  # one round trip: the values, and a lease on each missing one
+            answer = self.cache.get_or_claim(
+                wanted, [lease_key(key) for key in wanted], self.settings.lease_ms
+            )
+        else:
+            answer = self.cache.get_many(wanted)
+        # The cache failed or its breaker is open: run the model, skip leases and write-back,
+        # so an outage costs a request one timeout at most.
+        misses.usable = answer is not None
+        if answer is not None:
+            near_items = []
+            for index, value in zip(remote, answer, strict=True):
+                found[index] = value
+                if isinstance(value, bytes) and misses.accept(keys[index], value):
+                    near_items.append((keys[index], value))
+            if self.near is not None and near_items:
+                self.near.set_many(near_items, self._near_ttl_ms)
+        return found
+
+    @property
+    def _near_ttl_ms(self) -> int:
+        return min(self.settings.near_ttl_s, self.settings.ttl_s) * 1000
+
+    def _resolve(self, misses: Misses) -> int:
+        """Fill ``misses.values`` for every missing key; return the rows the model ran."""
+        flight, waiting = self.flights.claim(list(misses.rows))
+        led = flight.keys
+        computed = 0
+        try:
+            remote = [key for key in led if key in misses.held_elsewhere]
+            if remote and misses.usable:
+                self._await_remote(remote, misses)
+            computed = self._compute(misses, misses.pending(led))
+        finally:
+            self.flights.finish(flight, misses.values)
+        for key, other in waiting.items():
+            misses.take(key, other.wait(key, _LOCAL_WAIT_S))
+        leftover = misses.pending()
+        if leftover:  # another caller failed or gave up: compute these here after all
+            computed += self._compute(misses, leftover)
+        return computed
+
+    def _await_remote(self, keys: list[str], misses: Misses) -> None:
+        """Poll for keys another process holds the lease of, until ``lease_wait_ms``."""
+        deadline = time.monotonic() + self.settings.lease_wait_ms / 1000
+        pending = keys
+        while pending and time.monotonic() < deadline:
+            time.sleep(_POLL_S)
+            found = self.cache.get_many(pending)
+            if found is None:
+                return  # the cache is failing: compute instead of waiting on it
+            for key, value in zip(pending, found, strict=True):
+                misses.take(key, value)
+            pending = [key for key in pending if key not in misses.values]
+
+    def _compute(self, misses: Misses, keys: Sequence[str]) -> int:
+        """Run the model once on ``keys``' rows; write them back, releasing their leases."""
+        if not keys:
+            return 0
+        started = time.perf_counter()
+        values = misses.compute(keys, [misses.rows[key][0] for key in keys])
+        self._learn(misses.model, (time.perf_counter() - started) * 1000 / len(keys))
+        misses.values.update(zip(keys, values, strict=True))
+        cap = self.settings.max_value_bytes
+        items = [(key, misses.values[key]) for key in keys if len(misses.values[key]) <= cap]
+        if len(items) < len(keys):
+            self.cache.metrics.too_large(len(keys) - len(items))
+        if self.near is not None and items:
+            self.near.set_many(items, self._near_ttl_ms)
+        leases = [lease_key(key) for key in keys] if self.leases else []
+        if misses.usable:
+            self.cache.set_many(items, self.settings.ttl_s * 1000, leases)
+        return len(keys)
+
+    def _learn(self, model_name: str, row_ms: float) -> None:
+        previous = self._row_ms.get(model_name)
+        self._row_ms[model_name] = row_ms if previous is None else 0.8 * previous + 0.2 * row_ms
+
+    def _record(self, model_name: str, rows: int, hits: int, corrupt: int) -> None:
+        saved = hits * self._row_ms.get(model_name, 0.0)
+        self.cache.metrics.lookup("", hits=hits, misses=rows - hits, saved_ms=saved)
+        if corrupt:
+            self.cache.metrics.corrupt(corrupt)
