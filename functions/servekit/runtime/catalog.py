@@ -49,9 +49,7 @@ def discover(model_dir: Path, names: Sequence[str] = ()) -> list[Path]:
         return [model_dir]
     if not model_dir.is_dir():
         raise ModelLoadError(f"model directory {model_dir} does not exist")
-    found = sorted(
-        p.parent for p in model_dir.glob(f"*/{MANIFEST_FILENAME}") if _visible(p.parent)
-    )
+    found = sorted(p.parent for p in model_dir.glob(f"*/{MANIFEST_FILENAME}") if _visible(p.parent))
     if not found:
         raise ModelLoadError(f"no model under {model_dir} (no */{MANIFEST_FILENAME})")
     return found
