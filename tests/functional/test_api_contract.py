@@ -20,28 +20,23 @@ cannot be provoked here; tests/functional/test_gpu_proxy.py covers them with fak
 
 from __future__ import annotations
 
-import asyncio
-import base64
 import copy
 import importlib
 import json
 import os
 import subprocess
 import sys
-import threading
-import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from servekit_cli.local.emulator import free_port
 from tests.batch_support import csv, digits_rows
 from tests.functional.container_process import container_server
-from tests.helpers import REPO_ROOT, LambdaContext, event_for, load_event
+from tests.helpers import REPO_ROOT, LambdaContext, event_for
+from tests.lambda_over_http import LambdaOverHttp, served_over_http
 from tests.local_server import LocalServer, local_server
 
 SEED = 20261130
@@ -161,71 +156,6 @@ def test_the_api_does_what_its_openapi_document_says(served: LocalServer, tmp_pa
     status, output = schemathesis(tmp_path, f"{served.url}/openapi.json")
     assert status == 0, output[-20_000:]
     assert "14 selected / 14 total" in output  # every route was exercised
-
-
-class LambdaOverHttp:
-    """ASGI app: each HTTP request becomes an API Gateway HTTP API (payload v2) event for a
-    Lambda handler, and the handler's answer the HTTP response."""
-
-    def __init__(self, handler: Callable[[dict[str, Any], Any], dict[str, Any]]) -> None:
-        self.handler = handler
-
-    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        if scope["type"] != "http":
-            return
-        body = b""
-        while True:
-            message = await receive()
-            body += message.get("body", b"")
-            if not message.get("more_body"):
-                break
-        event = load_event("predict_one_row")
-        event["headers"] = {}
-        for name, value in scope["headers"]:  # API Gateway lower-cases and joins them
-            key = name.decode("latin-1").lower()
-            joined = event["headers"].get(key)
-            value_text = value.decode("latin-1")
-            event["headers"][key] = value_text if joined is None else f"{joined},{value_text}"
-        # an HTTP API delivers the path percent-decoded, in rawPath as in http.path
-        event["rawPath"] = event["requestContext"]["http"]["path"] = scope["path"]
-        event["rawQueryString"] = scope["query_string"].decode("latin-1")
-        event["requestContext"]["http"]["method"] = scope["method"]
-        event["routeKey"] = event["requestContext"]["routeKey"] = "$default"
-        event.pop("body", None)
-        if body:
-            event["body"], event["isBase64Encoded"] = base64.b64encode(body).decode(), True
-        loop = asyncio.get_running_loop()
-        answer = await loop.run_in_executor(None, self.handler, event, LambdaContext())
-        content = answer.get("body") or ""
-        raw = base64.b64decode(content) if answer.get("isBase64Encoded") else content.encode()
-        headers = [(k.encode(), str(v).encode()) for k, v in answer.get("headers", {}).items()]
-        for name, values in (answer.get("multiValueHeaders") or {}).items():
-            headers += [(name.encode(), str(v).encode()) for v in values]
-        await send(
-            {"type": "http.response.start", "status": answer["statusCode"], "headers": headers}
-        )
-        await send({"type": "http.response.body", "body": raw})
-
-
-@contextmanager
-def served_over_http(app: Any) -> Iterator[str]:
-    """``app`` under uvicorn on a loopback port, in a thread of this process."""
-    import uvicorn
-
-    port = free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
 
 
 @pytest.mark.slow

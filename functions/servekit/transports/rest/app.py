@@ -111,6 +111,7 @@ def _mount(app: FastAPI, router: Router, route: Route, operation: Operation | No
         name=route.name,
         operation_id=route.name,
         summary=operation.summary,
+        description=operation.description,
         tags=list(operation.tags),
         status_code=operation.status,
         response_model=operation.response,
