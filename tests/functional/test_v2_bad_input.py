@@ -102,6 +102,12 @@ BAD = [
         "input 'features': datatype 'FP8' is not one of",
     ),
     Case(
+        "a datatype that is not a string",
+        request_of("tabular-two-inputs", features={"datatype": {}}),
+        400,
+        "input 'features': datatype {} is not one of",
+    ),
+    Case(
         "a datatype that is not the model's",
         request_of("tabular-two-inputs", features={"datatype": "FP64"}),
         400,

@@ -13,6 +13,7 @@ from functools import wraps
 from typing import Any, ParamSpec, TypeVar
 
 from servekit.errors import ApiError
+from servekit.observability import logger
 
 __all__ = ["V2Error", "as_v2", "bad_request", "protocol_errors"]
 
@@ -48,5 +49,9 @@ def protocol_errors(handler: Callable[P, R]) -> Callable[P, R]:
             return handler(*args, **kwargs)
         except ApiError as exc:
             raise as_v2(exc) from None
+        except Exception:  # a bug: logged with its trace, answered without one
+            logger.exception("unhandled error")
+            internal = ApiError.internal(logger.get_correlation_id() or "unknown")
+            raise as_v2(internal) from None
 
     return answered

@@ -78,7 +78,7 @@ def _input(raw: Any, index: int, binary: bytes, offset: int) -> tuple[InputTenso
         raise bad_request("invalid_field", f"inputs[{index}].name must be a non-empty string")
     where = f"input {name!r}"
     datatype = raw.get("datatype")
-    if datatype not in DTYPES:
+    if not isinstance(datatype, str) or datatype not in DTYPES:
         raise bad_request(
             "invalid_datatype",
             f"{where}: datatype {datatype!r} is not one of {sorted(DTYPES)}",
