@@ -32,15 +32,16 @@ class Case:
     path: str = TWO
 
 
-def _binary(features: bytes, sex: bytes, **extra: Any) -> tuple[bytes, dict[str, str]]:
+def _binary(
+    features: bytes, sex: bytes, shapes: tuple[list[int], list[int]] = ([2, 9], [2, 1])
+) -> tuple[bytes, dict[str, str]]:
     header = {
         "inputs": [
-            {"name": "features", "datatype": "FP32", "shape": [2, 9],
+            {"name": "features", "datatype": "FP32", "shape": shapes[0],
              "parameters": {"binary_data_size": len(features)}},
-            {"name": "sex", "datatype": "INT64", "shape": [2, 1],
+            {"name": "sex", "datatype": "INT64", "shape": shapes[1],
              "parameters": {"binary_data_size": len(sex)}},
         ],
-        **extra,
     }  # fmt: skip
     return binary_request(header, features, sex)
 
@@ -50,6 +51,7 @@ def _case(name: str, body: tuple[bytes, dict[str, str]], status: int, fragment: 
 
 
 GOOD_BINARY, GOOD_HEADERS = _binary(FEATURES.tobytes(), SEX.tobytes())
+NINE = (np.ones((9, 9), np.float32), np.ones((9, 1), np.int64))
 NAN = FEATURES.copy()
 NAN[1, 2] = np.nan
 WITHOUT_SEX = request_of("tabular-two-inputs")
@@ -133,6 +135,18 @@ BAD = [
         _binary(NAN.tobytes(), SEX.tobytes()),
         400,
         "input 'features' inputs must be finite numbers",
+    ),
+    _case(
+        "a binary shape that does not fit",
+        _binary(FEATURES.ravel()[:16].tobytes(), SEX.tobytes(), shapes=([2, 8], [2, 1])),
+        400,
+        "input 'features' inputs have shape [2, 8]; the model takes [None, 9]",
+    ),
+    _case(
+        "too many binary rows",
+        _binary(NINE[0].tobytes(), NINE[1].tobytes(), shapes=([9, 9], [9, 1])),
+        400,
+        "input 'features' inputs have 9 rows; at most 8 are allowed",
     ),
     Case(
         "header length past the body",
