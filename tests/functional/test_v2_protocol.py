@@ -162,3 +162,32 @@ def test_json_requests_round_trip_as_raw_http(v2_url: str) -> None:
     expected = onnxruntime_outputs("tabular-two-inputs", example_inputs("tabular-two-inputs"))
     data = answers[0].json()["outputs"][0]["data"]
     assert np.array_equal(np.asarray(data, np.float32), expected["variable"].ravel())
+
+
+def test_the_lambda_without_its_fast_path_answers_alike(serving_env: dict[str, str]) -> None:
+    """SERVEKIT_FAST_PATH=false: FastAPI under Mangum serves the same routes (binary bodies
+    base64 both ways, the protocol's errors)."""
+    from servekit.inference import routes
+    from servekit.inference.wiring import build_inference_service
+    from servekit.settings import Settings
+    from servekit.transports.lambda_http import LambdaHttpTransport, fastapi_fallback
+    from servekit.v2.wiring import include_v2
+    from tests.functional.v2_support import post_v2
+    from tests.helpers import MODEL_DIR
+
+    settings = Settings(model_dir=MODEL_DIR, models=MODELS, max_rows=8, intra_op_threads=1)
+    service = build_inference_service(settings)
+    router = include_v2(routes.router(service), service)
+    transport = LambdaHttpTransport(router, fastapi_fallback(router), fast_path=False)
+    with served_over_http(LambdaOverHttp(transport)) as served:
+        for name in ("tabular-two-inputs", "tabular-iris-zipmap"):
+            feeds = example_inputs(name)
+            for binary in (False, True):
+                result = triton_infer(served, name, feeds, binary=binary)
+                assert_same_outputs(result, onnxruntime_outputs(name, feeds))
+        past = {"Inference-Header-Content-Length": "99"}
+        refused = post_v2(served, "/v2/models/tabular-two-inputs/infer", b"{}", past)
+        assert refused.status_code == 400
+        assert refused.json() == {
+            "error": "Inference-Header-Content-Length is 99 but the body holds only 2 bytes"
+        }
