@@ -98,6 +98,14 @@ BAD = [
         "input 'features': data holds 17 values but shape [2, 9] needs 18",
     ),
     Case(
+        "data nested deeper than Python recurses",
+        json.dumps(request_of("tabular-two-inputs", features={"data": "deep"}))
+        .replace('"deep"', "[" * 1000 + "1.0" + "]" * 1000)
+        .encode(),
+        400,
+        "input 'features': data holds 1 values but shape [2, 9] needs 18",
+    ),
+    Case(
         "unknown datatype",
         request_of("tabular-two-inputs", features={"datatype": "FP8"}),
         400,

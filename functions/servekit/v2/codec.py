@@ -75,7 +75,7 @@ def input_value(tensor: InputTensor) -> Any:
     typed array (fixed-size binary data), after the protocol's own length checks."""
     count = math.prod(tensor.shape)
     if tensor.raw is None:
-        flat = _flatten(tensor.data)
+        flat = _flatten(tensor.data or [])
         if len(flat) != count:
             raise bad_request(
                 "invalid_shape",
@@ -93,15 +93,26 @@ def input_value(tensor: InputTensor) -> Any:
             f"{list(tensor.shape)} of {tensor.datatype} needs {count * dtype.itemsize}",
         )
     array = np.frombuffer(tensor.raw, dtype=dtype).reshape(tensor.shape)
+    if tensor.datatype == "BOOL":  # any non-zero byte is true, stored as numpy's 1
+        return array.view(np.uint8) != 0
     return array.astype(dtype.newbyteorder("="), copy=False)
 
 
-def _flatten(data: Any) -> list[Any]:
+def _flatten(data: list[Any]) -> list[Any]:
+    """Nested ``data`` in row-major order (a loop, not recursion: JSON may nest deeper than
+    Python's recursion limit)."""
     if not any(isinstance(item, list) for item in data):
         return list(data)
     flat: list[Any] = []
-    for item in data:
-        flat.extend(_flatten(item) if isinstance(item, list) else (item,))
+    stack = [iter(data)]
+    while stack:
+        for item in stack[-1]:
+            if isinstance(item, list):
+                stack.append(iter(item))
+                break
+            flat.append(item)
+        else:
+            stack.pop()
     return flat
 
 
