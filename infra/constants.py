@@ -13,6 +13,7 @@ from typing import Final
 
 from servekit.inference import routes as inference_routes
 from servekit.transports.routing import Route
+from servekit.v2 import routes as v2_routes
 
 # --- paths ---------------------------------------------------------------------------------
 
@@ -66,11 +67,15 @@ OUTPUT_LAYER_ARN: Final = "LayerArn"
 
 # --- API shape -----------------------------------------------------------------------------
 
-# The inference function's explicit routes: its declared routes plus the docs; everything else
-# reaches the same function through the ``$default`` route so unknown paths get the app's own
-# JSON 404 naming the route.
+# The inference function's explicit routes: its declared routes, the Open Inference Protocol's
+# (the same function serves them) and the docs; everything else reaches the same function
+# through the ``$default`` route so unknown paths get the app's own JSON 404 naming the route.
 DOCS_ROUTES: Final = (Route("GET", "/openapi.json", "openapi"), Route("GET", "/docs", "docs"))
-EXPLICIT_ROUTES: Final[tuple[Route, ...]] = (*inference_routes.ROUTES, *DOCS_ROUTES)
+EXPLICIT_ROUTES: Final[tuple[Route, ...]] = (
+    *inference_routes.ROUTES,
+    *v2_routes.ROUTES,
+    *DOCS_ROUTES,
+)
 DEFAULT_ROUTE_KEY: Final = "$default"
 HTTP_DEFAULT_STAGE_NAME: Final = "$default"
 

@@ -122,6 +122,7 @@ def run(args: argparse.Namespace) -> int:
     from servekit.inference import routes
     from servekit.inference.wiring import build_inference_service
     from servekit.transports.rest import create_app
+    from servekit.v2.wiring import include_v2
 
     if args.gpu_url:
         os.environ[ENV_LOCAL_URL] = args.gpu_url
@@ -138,7 +139,8 @@ def run(args: argparse.Namespace) -> int:
     if gpu_router is not None:
         routers.append(gpu_router)
     try:
-        inference = routes.router(build_inference_service())
+        service = build_inference_service()
+        inference = include_v2(routes.router(service), service)  # + the V2 protocol
         app = create_app([inference, *routers], flush_metrics_per_request=True)
         url = f"http://{args.host}:{args.port}"
         print(f"\nservekit is serving on {url}  (API docs: {url}/docs)")

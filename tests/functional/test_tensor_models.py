@@ -188,17 +188,16 @@ def test_a_model_folder_without_manifest_is_reported(
     assert "no manifest.json" in logged
 
 
-def test_paths_that_serve_classifier_rows_only_refuse_other_models_clearly() -> None:
-    """The container loads its backend: a regression or multi-input model is a start-up
-    error naming it, not a 500. Jobs (API and worker) validate every model through the
-    catalog as /predict does (tests/functional/jobs/test_jobs_tensor_models.py runs them):
-    rows for a single-input model, named inputs for any; rows for a model of several inputs
-    are a 422 naming its inputs."""
+def test_jobs_and_the_container_take_every_model() -> None:
+    """Every path takes every model. Jobs (API and worker) validate through the catalog as
+    /predict does (tests/functional/jobs/test_jobs_tensor_models.py runs them): rows for a
+    single-input model, named inputs for any; rows for a model of several inputs are a 422
+    naming its inputs. The container's onnxruntime backend loads any model
+    (tests/functional/test_v2_container.py serves them)."""
     from servekit.container.settings import ContainerSettings
     from servekit.container.wiring import load_backend
     from servekit.errors import ApiError
     from servekit.runtime.catalog import ModelCatalog
-    from servekit.runtime.errors import ModelLoadError
 
     catalog = ModelCatalog.from_settings(Settings(model_dir=MODEL_DIR), load=False)
     two = {"features": [[0.0] * 9], "sex": [[1]]}
@@ -210,8 +209,8 @@ def test_paths_that_serve_classifier_rows_only_refuse_other_models_clearly() -> 
     assert (refused.value.status, refused.value.code) == (422, "invalid_type")
     assert "['features', 'sex']" in refused.value.message
     assert catalog.validate("digits-logreg", [[0.0] * 64])[0].name == "digits-logreg"
-    with pytest.raises(ModelLoadError, match="single-input classifiers"):
-        load_backend(ContainerSettings(model_dir=MODEL_DIR / "tabular-diabetes"))
+    regression = ContainerSettings(model_dir=MODEL_DIR / "tabular-diabetes")
+    assert load_backend(regression).model.name == "tabular-diabetes"
 
 
 def test_serve_takes_the_first_model_and_needs_no_example_request(tmp_path: Path) -> None:

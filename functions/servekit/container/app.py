@@ -2,9 +2,11 @@
 
 SageMaker calls two routes on port 8080: ``GET /ping`` (healthy when 200) and
 ``POST /invocations``. ``GET /metadata`` (what runs the model, batching counters) and
-``GET /execution-parameters`` (batch transform) are extras. No web framework: the routes are
-fixed, and under batching the per-request HTTP overhead is what is left to save (see
-bench/adaptive_batching.py). Errors use the project's ``{"error": {"code", "message"}}`` body.
+``GET /execution-parameters`` (batch transform) are extras, and so are the Open Inference
+Protocol's ``/v2`` routes (``/invocations`` takes its bodies too, see ``protocols``). No web
+framework: the routes are fixed, and under batching the per-request HTTP overhead is what is
+left to save (see bench/adaptive_batching.py). Errors use the project's
+``{"error": {"code", "message"}}`` body (the protocol's own ``{"error": "..."}`` on V2).
 """
 
 from __future__ import annotations
@@ -59,6 +61,12 @@ class ContainerApp:
                 if method != "GET":
                     raise ApiError.method_not_allowed(method, path, ["GET"])
                 payload = self._get[path]()
+            elif path.startswith("/v2"):  # the Open Inference Protocol's own routes
+                body = await _read_body(receive, headers, self.service.settings.max_body_bytes)
+                answer = await self.service.paths.route(method, path, headers, body)
+                if answer is None:
+                    raise ApiError.route_not_found(method, path)
+                status, payload, extra = answer.status, answer.body, answer.headers
             else:
                 raise ApiError(404, "route_not_found", f"no route {method} {path}")
         except ApiError as exc:
@@ -67,7 +75,8 @@ class ContainerApp:
             logger.exception("unhandled error", extra={"correlation_id": correlation_id})
             error = ApiError.internal(correlation_id)
             status, payload = error.status, error.to_body()
-        await _respond(send, status, encode(payload), {**extra, CORRELATION_HEADER: correlation_id})
+        body = payload if type(payload) is bytes else encode(payload)  # bytes: a binary answer
+        await _respond(send, status, body, {**extra, CORRELATION_HEADER: correlation_id})
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:
         while True:
@@ -110,9 +119,10 @@ def _too_large(size: int, limit: int) -> ApiError:
 
 async def _respond(send: Send, status: int, body: bytes, headers: Mapping[str, str]) -> None:
     raw_headers = [
-        (b"content-type", b"application/json"),
         (b"content-length", str(len(body)).encode()),
-        *((k.encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()),
+        *((k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()),
     ]
+    if "content-type" not in headers:
+        raw_headers.append((b"content-type", b"application/json"))
     await send({"type": "http.response.start", "status": status, "headers": raw_headers})
     await send({"type": "http.response.body", "body": body})

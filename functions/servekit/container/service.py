@@ -2,7 +2,9 @@
 
 Requests are decoded and validated with the same codec and validation as ``POST /predict``
 on Lambda, and answered in the same JSON shape, so a client can move between the Lambda
-route and the GPU endpoint without changes.
+route and the GPU endpoint without changes. A single-input classifier's rows are batched
+adaptively; any other model, and Open Inference Protocol bodies, go through
+``container.protocols``.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from servekit.adaptive_batching import (
     QueueFullError,
 )
 from servekit.container.backends import InferenceBackend, Probabilities
+from servekit.container.protocols import TensorPaths, body_and_headers, is_v2
 from servekit.container.settings import ContainerSettings
 from servekit.errors import ApiError
 from servekit.inference.codec import decode_prediction_bytes, prediction_body
@@ -54,6 +57,7 @@ class ContainerService:
             max_queue=settings.max_queue,
             concurrency=settings.batch_concurrency,
         )
+        self.paths = TensorPaths(backend.model, settings.max_rows, settings.max_body_bytes)
         self.started_at = time.time()
         self.ready = False
         self._reporter: asyncio.Task[None] | None = None
@@ -115,21 +119,31 @@ class ContainerService:
 
     async def invoke(
         self, body: bytes, content_type: str | None, headers: Mapping[str, str]
-    ) -> tuple[dict[str, Any], dict[str, str]]:
+    ) -> tuple[Any, dict[str, str]]:
         """One ``POST /invocations``: the response body and extra headers."""
         timeout_s = self._timeout_s(headers)
         model = self.model
+        version = {"x-servekit-model-version": model.version}
         if _media_type(content_type) == "text/csv":  # SageMaker batch transform's favourite
             inputs: Any = _csv_rows(body, self.settings.max_body_bytes)
+        elif is_v2(body, headers):  # the Open Inference Protocol, JSON or binary
+            answer = await self.paths.infer(body, headers, timeout_s)
+            payload, extra = body_and_headers(answer)
+            return payload, {**version, **extra}
         else:
             request = decode_prediction_bytes(body, content_type, self.settings.max_body_bytes)
             if request.model is not None and request.model != model.name:
                 raise ApiError.unknown_model(request.model, [model.name])
             inputs = request.inputs
-        try:
-            tensor = to_tensor(inputs, model.manifest.input, self.settings.max_rows)
-        except InvalidInputError as exc:
-            raise ApiError(422, exc.code, f"{exc.message} (model {model.name})") from None
+        if not model.manifest.row_classifier:  # any other model: one call, its task's answer
+            return await self.paths.predict(inputs, timeout_s), version
+        if isinstance(inputs, dict):  # named inputs, for the one input a classifier takes
+            tensor = self.paths.tensor(inputs)
+        else:
+            try:
+                tensor = to_tensor(inputs, model.manifest.input, self.settings.max_rows)
+            except InvalidInputError as exc:
+                raise ApiError(422, exc.code, f"{exc.message} (model {model.name})") from None
         try:
             probabilities = await self.batcher.submit(tensor, rows=len(tensor), timeout_s=timeout_s)
         except QueueFullError as exc:
@@ -139,8 +153,7 @@ class ContainerService:
             raise ApiError(504, "deadline_exceeded", str(exc)) from None
         except BatcherClosedError as exc:
             raise ApiError(503, "not_ready", str(exc), {"retry-after": "1"}) from None
-        response = prediction_body(model.manifest, probabilities)
-        return response, {"x-servekit-model-version": model.version}
+        return prediction_body(model.manifest, probabilities), version
 
     def _timeout_s(self, headers: Mapping[str, str]) -> float:
         limit = self.settings.request_timeout_ms

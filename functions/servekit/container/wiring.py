@@ -47,11 +47,7 @@ def load_backend(settings: ContainerSettings) -> InferenceBackend:
 
     providers = choose_providers(settings.providers, ort.get_available_providers())
     model = load_model(folder, settings.intra_op_threads, providers)
-    if not model.manifest.row_classifier:  # the container's protocol answers label/score rows
-        raise ModelLoadError(
-            f"{model.name}: the serving container takes single-input classifiers only for now"
-        )
-    return OnnxBackend(model, providers)
+    return OnnxBackend(model, providers)  # any model: rows batched for classifiers only
 
 
 def _torch_backend(folder: Path, settings: ContainerSettings) -> TorchBackend:

@@ -12,12 +12,13 @@ from servekit.inference import routes
 from servekit.inference.wiring import build_inference_service
 from servekit.observability import Tracing, logger, metrics
 from servekit.transports.lambda_http import LambdaHttpTransport, fastapi_fallback
+from servekit.v2.wiring import include_v2
 
 __all__ = ["handler"]
 
 service = build_inference_service()
 tracing = Tracing(service.settings.xray_subsegments)
-router = routes.router(service, tracing)
+router = include_v2(routes.router(service, tracing), service, tracing)  # + the V2 protocol
 transport = LambdaHttpTransport(
     router, fastapi_fallback(router), fast_path=service.settings.fast_path
 )

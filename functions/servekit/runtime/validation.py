@@ -112,6 +112,9 @@ def _tensor(
     rows: empty for the single-input row format, whose messages stay as they always were)."""
     row_shape = tuple(d if isinstance(d, int) else None for d in spec.shape[1:])
     rank = len(row_shape)
+    label = prefix + (f"{spec.name!r} " if prefix else "")
+    if isinstance(inputs, np.ndarray):  # already typed (binary data): shape, rows, finite
+        return _typed_array(inputs, spec, max_rows, label)
     if not isinstance(inputs, list):
         raise InvalidInputError(
             "invalid_type", f"{what} must be an array of rows (or a single row)"
@@ -123,7 +126,6 @@ def _tensor(
         raise InvalidInputError(
             "too_many_rows", f"{what} has {len(rows)} rows; at most {max_rows} are allowed"
         )
-    label = prefix + (f"{spec.name!r} " if prefix else "")
     if spec.dtype in _TEXT_DTYPES:
         for index, row in enumerate(rows):
             _check_typed_row(row, row_shape, index, spec.dtype, label)
@@ -141,6 +143,36 @@ def _tensor(
             "invalid_shape", f"{label}rows differ in shape along a free dimension"
         ) from None
     return _cast(tensor, spec, label)
+
+
+def _typed_array(
+    tensor: npt.NDArray[Any], spec: TensorSpec, max_rows: int, label: str
+) -> npt.NDArray[Any]:
+    """The rules of :func:`_tensor` for a tensor that arrived typed (its dtype the caller's
+    to match): the model's rank and fixed dimensions, 1..max_rows rows, finite floats."""
+    if tensor.dtype != np.dtype(spec.dtype):
+        raise InvalidInputError(
+            "invalid_dtype", f"{label}inputs are {tensor.dtype}; the model takes {spec.dtype}"
+        )
+    fits = tensor.ndim == len(spec.shape) and all(
+        not isinstance(d, int) or d == n for d, n in zip(spec.shape, tensor.shape, strict=True)
+    )
+    if not fits:
+        declared = [d if isinstance(d, int) else None for d in spec.shape]
+        raise InvalidInputError(
+            "invalid_shape",
+            f"{label}inputs have shape {list(tensor.shape)}; the model takes {declared}",
+        )
+    if not len(tensor):
+        raise InvalidInputError("empty_inputs", f"{label}inputs are empty: send at least one row")
+    if len(tensor) > max_rows:
+        raise InvalidInputError(
+            "too_many_rows",
+            f"{label}inputs have {len(tensor)} rows; at most {max_rows} are allowed",
+        )
+    if tensor.dtype.kind == "f" and not np.isfinite(tensor).all():
+        raise InvalidInputError("non_finite_value", f"{label}inputs must be finite numbers")
+    return tensor
 
 
 def _depth(value: Any) -> int:

@@ -9,6 +9,7 @@ everything there.
 
 from __future__ import annotations
 
+import base64
 import binascii
 import time
 from collections.abc import Callable, Mapping
@@ -108,6 +109,13 @@ class LambdaHttpTransport:
 def _response(
     status: int, body: Any, correlation_id: str, headers: Mapping[str, str] | None = None
 ) -> dict[str, Any]:
+    if type(body) is bytes:  # a binary answer (the V2 binary extension): base64 for API Gateway
+        return {
+            "statusCode": status,
+            "headers": {**(headers or {}), CORRELATION_HEADER: correlation_id},
+            "body": base64.b64encode(body).decode(),
+            "isBase64Encoded": True,
+        }
     return {
         "statusCode": status,
         "headers": {

@@ -28,7 +28,7 @@ from servekit.transports.rest.middleware import (
     RequestContextMiddleware,
 )
 from servekit.transports.rest.responses import answer, json_response
-from servekit.transports.routing import HttpRequest, Route, Router
+from servekit.transports.routing import HttpRequest, HttpResponse, Route, Router
 
 __all__ = ["create_app"]
 
@@ -93,16 +93,16 @@ def _mount(app: FastAPI, router: Router, route: Route, operation: Operation | No
     async def endpoint(request: Request) -> Response:
         http = HttpRequest(
             method=request.method,
-            path=request.url.path,
+            path=request.scope["path"],  # as sent: url.path drops control characters
             headers={k.lower(): v for k, v in request.headers.items()},
             query=dict(request.query_params),
             raw_body=await request.body(),
         )
         if blocking:  # network waits stay off the event loop
-            response: Response = await run_in_threadpool(answer, lambda: router.dispatch(http))
+            response: Response = await run_in_threadpool(answer, lambda: _dispatch(router, http))
             return response
         # Inference runs on the event loop, one request at a time, exactly as in Lambda.
-        return answer(lambda: router.dispatch(http))
+        return answer(lambda: _dispatch(router, http))
 
     app.add_api_route(
         route.path,
@@ -111,6 +111,7 @@ def _mount(app: FastAPI, router: Router, route: Route, operation: Operation | No
         name=route.name,
         operation_id=route.name,
         summary=operation.summary,
+        description=operation.description,
         tags=list(operation.tags),
         status_code=operation.status,
         response_model=operation.response,
@@ -118,6 +119,13 @@ def _mount(app: FastAPI, router: Router, route: Route, operation: Operation | No
         openapi_extra=operation.openapi_extra(route.path),
     )
     return operation
+
+
+def _dispatch(router: Router, request: HttpRequest) -> HttpResponse:
+    response = router.dispatch(request)
+    if response is None:  # FastAPI matched a path its Router does not claim: never a 200
+        raise ApiError.route_not_found(request.method, request.path)
+    return response
 
 
 def _add_error_handlers(app: FastAPI, routers: Sequence[Router]) -> None:

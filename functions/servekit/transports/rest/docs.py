@@ -38,6 +38,7 @@ CAPABILITY_SCHEMAS = (
     "servekit.batch.openapi",
     "servekit.sessions.openapi",
     "servekit.gpu_proxy.openapi",
+    "servekit.v2.openapi",
 )
 COMPONENTS = "#/components/schemas/"
 
@@ -147,9 +148,17 @@ class Operation:
     tags: tuple[str, ...] = ()
     blocking: bool = False
     """The route waits on the network: the local server runs it off the event loop."""
+    error_body: type[BaseModel] = ErrorResponse
+    """The error responses' body (the Open Inference Protocol answers its own)."""
+    body_errors: tuple[int, ...] = BODY_ERRORS
+    """The errors the request body can cause before the route's logic runs."""
+    alternative_content: Mapping[str, dict[str, Any]] = field(default_factory=dict)
+    """Other media types the success response may have: media type → its OpenAPI object."""
+    description: str | None = None
+    """The operation's longer explanation, where the summary is not enough."""
 
     def error_statuses(self) -> list[int]:
-        implied = BODY_ERRORS if self.request is not None else ()
+        implied = self.body_errors if self.request is not None else ()
         return sorted({*implied, *self.errors, 500})
 
     def openapi_extra(self, path: str) -> dict[str, Any]:
@@ -186,6 +195,7 @@ class Operation:
                 "description": self.summary,
                 "headers": {"x-correlation-id": CORRELATION_ID, **self.headers},
                 **({"links": dict(self.links)} if self.links else {}),
+                **({"content": dict(self.alternative_content)} if self.alternative_content else {}),
             }
         }
         for status in self.error_statuses():
@@ -193,7 +203,7 @@ class Operation:
             if status in RETRY_AFTER_STATUSES:
                 headers["Retry-After"] = RETRY_AFTER
             documented[status] = {
-                "model": ErrorResponse,
+                "model": self.error_body,
                 "description": self.error_descriptions.get(status, ERROR_DESCRIPTIONS[status]),
                 "headers": headers,
             }

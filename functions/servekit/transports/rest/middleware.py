@@ -82,7 +82,7 @@ class BodyLimitMiddleware:
             return
         declared = dict(scope["headers"]).get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.max_body_bytes:
-            await self._reject(send, int(declared))
+            await self._reject(send, int(declared), scope["path"])
             return
         received = 0
         started = False
@@ -105,16 +105,18 @@ class BodyLimitMiddleware:
             await self.app(scope, counting_receive, tracking_send)
         except _BodyTooLargeError:
             if not started:
-                await self._reject(send, received)
+                await self._reject(send, received, scope["path"])
 
-    async def _reject(self, send: Send, size: int) -> None:
+    async def _reject(self, send: Send, size: int, path: str) -> None:
         error = ApiError(
             413,
             "body_too_large",
             f"request body is {'at least ' if size else ''}{size} bytes; "
             f"the limit is {self.max_body_bytes} bytes",
         )
-        body = encode(error.to_body())
+        # The Open Inference Protocol's routes answer its own error body (servekit.v2.errors).
+        v2 = path.startswith("/v2/")
+        body = encode({"error": error.message} if v2 else error.to_body())
         await send(
             {
                 "type": "http.response.start",

@@ -1,4 +1,5 @@
-"""JSON answers for FastAPI routes: the same bodies, statuses and headers as the fast path."""
+"""Answers for FastAPI routes: the same bodies (JSON, or the bytes of a binary answer),
+statuses and headers as the fast path."""
 
 from __future__ import annotations
 
@@ -26,6 +27,8 @@ def answer(produce: Callable[[], Any]) -> Response:
         error = ApiError.internal(logger.get_correlation_id() or "unknown")
         return json_response(error.status, error.to_body())
     if isinstance(result, HttpResponse):
+        if type(result.body) is bytes:  # a binary answer: its headers name its content type
+            return Response(result.body, result.status, dict(result.headers))
         return json_response(result.status, result.body, result.headers)
     return json_response(200, result)
 
