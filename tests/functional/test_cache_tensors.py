@@ -18,6 +18,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+import numpy as np
 import pytest
 import redis
 from onnx import TensorProto, helper
@@ -253,3 +254,31 @@ def test_model_errors_on_the_cached_path_keep_their_status(
         assert status == 200, body
         assert [p["cached"] for p in body["predictions"]] == [False] * 4
     assert predict(handler, TWO, named(5))[0]["cached"] is False
+
+
+def test_v2_requests_share_the_predict_cache(
+    handler: ModuleType, redis_server: RedisServer
+) -> None:
+    """The V2 route runs through the same cache path as /predict: a row a V2 client asked for
+    is a hit for /predict (in Redis, the cache the handler was started with), with the same
+    values either way."""
+    metrics.clear_metrics()
+    redis_server.flush()
+    handler.service.cache = handler.wirings["redis"]
+    rows = inputs_of("tabular-diabetes")
+    v2 = {"inputs": [{"name": "features", "datatype": "FP32", "shape": [1, 10], "data": rows[0]}]}
+    path = "/v2/models/tabular-diabetes/infer"
+    response = handler.handler(
+        event_for("POST", path, json.dumps(v2).encode(), JSON), LambdaContext()
+    )
+    assert response["statusCode"] == 200, response["body"]
+    (output,) = json.loads(response["body"])["outputs"]
+    first = predict(handler, "tabular-diabetes", rows[:2])
+    assert [p["cached"] for p in first] == [True, False]
+    assert np.float32(output["data"][0]) == np.float32(first[0]["value"])  # float32 either way
+    v2["inputs"][0]["data"] = rows[1]
+    response = handler.handler(
+        event_for("POST", path, json.dumps(v2).encode(), JSON), LambdaContext()
+    )
+    (output,) = json.loads(response["body"])["outputs"]
+    assert np.float32(output["data"][0]) == np.float32(first[1]["value"])

@@ -11,24 +11,11 @@ from typing import Any
 
 import numpy as np
 
+from servekit.v2.shapes import DATATYPES
 from servekit_cli.models.add import EXAMPLE_FILENAME, Added
 from servekit_cli.models.inspect import describe
 
-__all__ = ["V2_DATATYPES", "report", "v2_body"]
-
-V2_DATATYPES = {
-    "bool": "BOOL",
-    "uint8": "UINT8",
-    "int8": "INT8",
-    "int16": "INT16",
-    "int32": "INT32",
-    "int64": "INT64",
-    "float16": "FP16",
-    "float32": "FP32",
-    "float64": "FP64",
-    "string": "BYTES",
-}
-"""The manifest's dtypes as the V2 protocol's ``datatype`` names."""
+__all__ = ["report", "v2_body"]
 
 _SHOWN_CHARS = 600  # longer example bodies are shown by their file
 
@@ -43,7 +30,7 @@ def v2_body(added: Added, rows: int = 1) -> dict[str, Any]:
             {
                 "name": spec.name,
                 "shape": shape,
-                "datatype": V2_DATATYPES[spec.dtype],
+                "datatype": DATATYPES[spec.dtype],
                 "data": np.ravel(np.asarray(values, dtype=object)).tolist(),
             }
         )

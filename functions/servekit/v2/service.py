@@ -1,9 +1,10 @@
 """The protocol's logic over the inference path's models: metadata, health, infer.
 
-Inference runs through the catalog and :meth:`LoadedModel.run`: outputs are exactly
-onnxruntime's values. Every input goes through the runtime's validation (dtype, shape, finite
-floats, string lengths, batch sizes), after the protocol's own checks (datatype, rank, data
-length), so a refusal names the input either way.
+Inference runs through the catalog and the inference path (``/predict``'s cache where one is
+configured, else :meth:`LoadedModel.run`): outputs are exactly onnxruntime's values. Every
+input goes through the runtime's validation (dtype, shape, finite floats, string lengths,
+batch sizes), after the protocol's own checks (datatype, rank, data length), so a refusal
+names the input either way.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from servekit import __version__
+from servekit.cache.types import DirectInference, InferencePath
 from servekit.observability import logger
 from servekit.runtime.errors import ModelRunError
 from servekit.runtime.model import LoadedModel, zipmap_probabilities
@@ -38,9 +40,16 @@ __all__ = ["V2Service"]
 
 
 class V2Service:
-    def __init__(self, catalog: ModelCatalog, metrics: InferenceMetrics | None = None) -> None:
+    def __init__(
+        self,
+        catalog: ModelCatalog,
+        metrics: InferenceMetrics | None = None,
+        inference: InferencePath | None = None,
+    ) -> None:
         self.catalog = catalog
         self.metrics = metrics
+        self.inference = inference or DirectInference()
+        """The inference Lambda's cache path (``/predict``'s), so V2 requests share its hits."""
 
     def server_metadata(self) -> dict[str, Any]:
         return {"name": SERVER_NAME, "version": __version__, "extensions": list(EXTENSIONS)}
@@ -90,7 +99,7 @@ class V2Service:
         wanted = self._wanted(manifest, request)
         started = time.perf_counter()
         try:
-            outputs = model.run(feeds)
+            outputs = self.inference.run(model, feeds).outputs
         except ModelRunError as exc:
             if not exc.rejected:
                 logger.error("model failed", extra={"model": model.name, "reason": exc.reason})
