@@ -69,6 +69,10 @@ no-shrink = true
 
 [checks]
 enabled = true
+# A body over the limit is refused (413) before its content is read: a rejection too.
+negative_data_rejection.expected-statuses = [
+  "400", "401", "403", "404", "405", "406", "409", "413", "415", "422", "428", "429", "5xx"
+]
 
 [phases.stateful]
 max-steps = 30
