@@ -66,11 +66,18 @@ def batch_service_time_s(batch_rows: list[list[float]]) -> float:
     return statistics.median(times)
 
 
-def serve_and_load(batching: bool, requests: list[bytes], light: bool = True) -> dict[str, Any]:
+def serve_and_load(
+    batching: bool,
+    requests: list[bytes],
+    light: bool = True,
+    *,
+    model: str = MODEL,
+    clients: int = CLIENTS,
+) -> dict[str, Any]:
     port = free_port()
     env = {
         "SERVEKIT_CONTAINER_MODEL_DIR": str(MODEL_DIR),
-        "SERVEKIT_CONTAINER_MODEL": MODEL,
+        "SERVEKIT_CONTAINER_MODEL": model,
         "SERVEKIT_CONTAINER_HOST": "127.0.0.1",
         "SERVEKIT_CONTAINER_PORT": str(port),
         "SERVEKIT_CONTAINER_BATCHING": "true" if batching else "false",
@@ -86,8 +93,8 @@ def serve_and_load(batching: bool, requests: list[bytes], light: bool = True) ->
         REPO_ROOT,
     )
     try:
-        run_load(port, requests, CLIENTS, WARMUP_S)
-        result = _measured(port, requests, CLIENTS, DURATION_S)
+        run_load(port, requests, clients, WARMUP_S)
+        result = _measured(port, requests, clients, DURATION_S)
         if batching and light:  # the same server below saturation: batches close on max_wait
             result["light_load"] = _measured(port, requests, LIGHT_CLIENTS, LIGHT_DURATION_S)
         return result

@@ -53,10 +53,22 @@ def ensure_mlserver() -> Path:
     return mlserver
 
 
-def mlserver_load(mlserver: Path, data: list[list[float]]) -> dict[str, Any]:
+def mlserver_load(
+    mlserver: Path,
+    model: str,
+    requests: list[bytes],
+    *,
+    implementation: str = "OnnxRuntime",
+    max_batch_size: int = MAX_BATCH_ROWS,
+    max_batch_time_s: float = MAX_WAIT_MS / 1000.0,
+    clients: int = CLIENTS,
+    duration_s: float = DURATION_S,
+) -> dict[str, Any]:
+    """MLServer serving ``model`` (through ``_mlserver_onnx_runtime.<implementation>``) under
+    the closed-loop load of ``requests``; its figures."""
     with tempfile.TemporaryDirectory(prefix="mlserver-bench-") as tmp:
         root = Path(tmp)
-        model_folder = root / MODEL
+        model_folder = root / model
         model_folder.mkdir()
         shutil.copyfile(RUNTIME, model_folder / RUNTIME.name)
         http_port, grpc_port, metrics_port = free_port(), free_port(), free_port()
@@ -74,37 +86,24 @@ def mlserver_load(mlserver: Path, data: list[list[float]]) -> dict[str, Any]:
         (model_folder / "model-settings.json").write_text(
             json.dumps(
                 {
-                    "name": MODEL,
-                    "implementation": "_mlserver_onnx_runtime.OnnxRuntime",
-                    "max_batch_size": MAX_BATCH_ROWS,
-                    "max_batch_time": MAX_WAIT_MS / 1000.0,
-                    "parameters": {"uri": str(MODEL_DIR / MODEL / "model.onnx")},
+                    "name": model,
+                    "implementation": f"_mlserver_onnx_runtime.{implementation}",
+                    "max_batch_size": max_batch_size,
+                    "max_batch_time": max_batch_time_s,
+                    "parameters": {"uri": str(MODEL_DIR / model / "model.onnx")},
                 }
             )
         )
-        requests = [
-            http_request(
-                f"/v2/models/{MODEL}/infer",
-                json.dumps(
-                    {
-                        "inputs": [
-                            {"name": "input", "shape": [1, 64], "datatype": "FP32", "data": row}
-                        ]
-                    }
-                ).encode(),
-            )
-            for row in data
-        ]
         server = start_server(
             [str(mlserver), "start", str(root)],
             {"MLSERVER_LOGGING_LEVEL": "WARNING"},
-            f"http://127.0.0.1:{http_port}/v2/models/{MODEL}/ready",
+            f"http://127.0.0.1:{http_port}/v2/models/{model}/ready",
             root,
             timeout_s=180,
         )
         try:
-            run_load(http_port, requests, CLIENTS, WARMUP_S)
-            return run_load(http_port, requests, CLIENTS, DURATION_S).figures()
+            run_load(http_port, requests, clients, WARMUP_S)
+            return run_load(http_port, requests, clients, duration_s).figures()
         finally:
             stop_server(server)
 
@@ -117,7 +116,16 @@ def main() -> None:
         http_request("/invocations", json.dumps({"inputs": [row]}).encode()) for row in data
     ]
     servekit = serve_and_load(True, requests, light=False)
-    seldon = mlserver_load(mlserver, data)
+    v2 = [
+        http_request(
+            f"/v2/models/{MODEL}/infer",
+            json.dumps(
+                {"inputs": [{"name": "input", "shape": [1, 64], "datatype": "FP32", "data": row}]}
+            ).encode(),
+        )
+        for row in data
+    ]
+    seldon = mlserver_load(mlserver, MODEL, v2)
     ratio = servekit["throughput_rps"] / seldon["throughput_rps"] if seldon["ok"] else None
     print(f"servekit: {servekit}")
     print(f"mlserver: {seldon}")

@@ -17,22 +17,19 @@ Run: python bench/mlserver_v2.py   (goal: servekit ahead on throughput and p99)
 from __future__ import annotations
 
 import json
-import shutil
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from _common import MODEL_DIR, REPO_ROOT, emit, require_models
-from _load import free_port, http_request, run_load, start_server, stop_server
-from mlserver_compare import RUNTIME, ensure_mlserver
+from _common import MODEL_DIR, emit, require_models
+from _load import http_request
+from adaptive_batching import DURATION_S, serve_and_load
+from mlserver_compare import ensure_mlserver, mlserver_load
 
 CLIENTS = 16
-DURATION_S = 8.0
-WARMUP_S = 1.5
 MODELS = ("digits-mlp", "tabular-two-inputs")
 _DATATYPE = {"float32": "FP32", "float64": "FP64", "int64": "INT64", "int32": "INT32"}
 
@@ -62,66 +59,6 @@ def v2_requests(model: str) -> list[bytes]:
     return [http_request(f"/v2/models/{model}/infer", body) for body in bodies]
 
 
-def servekit_load(model: str, requests: list[bytes]) -> dict[str, Any]:
-    port = free_port()
-    env = {
-        "SERVEKIT_CONTAINER_MODEL_DIR": str(MODEL_DIR),
-        "SERVEKIT_CONTAINER_MODEL": model,
-        "SERVEKIT_CONTAINER_HOST": "127.0.0.1",
-        "SERVEKIT_CONTAINER_PORT": str(port),
-        "SERVEKIT_CONTAINER_BATCHING": "false",
-        "SERVEKIT_CONTAINER_INTRA_OP_THREADS": "1",
-    }
-    server = start_server(
-        [sys.executable, "-m", "servekit.container"],
-        env,
-        f"http://127.0.0.1:{port}/ping",
-        REPO_ROOT,
-    )
-    try:
-        run_load(port, requests, CLIENTS, WARMUP_S)
-        return run_load(port, requests, CLIENTS, DURATION_S).figures()
-    finally:
-        stop_server(server)
-
-
-def mlserver_load(mlserver: Path, model: str, requests: list[bytes]) -> dict[str, Any]:
-    with tempfile.TemporaryDirectory(prefix="mlserver-v2-") as tmp:
-        root = Path(tmp)
-        folder = root / model
-        folder.mkdir()
-        shutil.copyfile(RUNTIME, folder / RUNTIME.name)
-        http_port, grpc_port, metrics_port = free_port(), free_port(), free_port()
-        settings = {
-            "host": "127.0.0.1",
-            "http_port": http_port,
-            "grpc_port": grpc_port,
-            "metrics_port": metrics_port,
-            "debug": False,
-        }
-        (root / "settings.json").write_text(json.dumps(settings))
-        model_settings = {
-            "name": model,
-            "implementation": "_mlserver_onnx_runtime.OnnxRuntimeAllOutputs",
-            "max_batch_size": 1,
-            "max_batch_time": 0,
-            "parameters": {"uri": str(MODEL_DIR / model / "model.onnx")},
-        }
-        (folder / "model-settings.json").write_text(json.dumps(model_settings))
-        server = start_server(
-            [str(mlserver), "start", str(root)],
-            {"MLSERVER_LOGGING_LEVEL": "WARNING"},
-            f"http://127.0.0.1:{http_port}/v2/models/{model}/ready",
-            root,
-            timeout_s=180,
-        )
-        try:
-            run_load(http_port, requests, CLIENTS, WARMUP_S)
-            return run_load(http_port, requests, CLIENTS, DURATION_S).figures()
-        finally:
-            stop_server(server)
-
-
 def main() -> None:
     require_models()
     mlserver = ensure_mlserver()
@@ -129,8 +66,17 @@ def main() -> None:
     ahead = True
     for model in MODELS:
         requests = v2_requests(model)
-        servekit = servekit_load(model, requests)
-        seldon = mlserver_load(mlserver, model, requests)
+        servekit = serve_and_load(False, requests, light=False, model=model, clients=CLIENTS)
+        seldon = mlserver_load(
+            mlserver,
+            model,
+            requests,
+            implementation="OnnxRuntimeAllOutputs",
+            max_batch_size=1,
+            max_batch_time_s=0.0,
+            clients=CLIENTS,
+            duration_s=DURATION_S,
+        )
         print(f"{model} servekit: {servekit}")
         print(f"{model} mlserver: {seldon}")
         throughput = servekit["throughput_rps"] / seldon["throughput_rps"]
