@@ -23,6 +23,7 @@ from servekit_cli.target import add_target_arguments, target_from_args
 __all__ = ["add_parser"]
 
 _PUT_ATTEMPTS = 5
+_PUT_BATCH = 100  # records per PutRecords (Kinesis takes 500): the progress bar moves
 
 
 def add_parser(commands: Any) -> None:
@@ -88,7 +89,7 @@ def _put(args: argparse.Namespace) -> int:
         except InvalidRecordError as exc:
             rejected += 1
             _print({"line": number, "status": "REJECTED", "error": exc.message})
-        if len(batch) == c.PUT_RECORDS_MAX or (index == len(lines) and batch):
+        if len(batch) == _PUT_BATCH or (index == len(lines) and batch):
             put += _put_batch(kinesis, name, batch)
             batch = []
         progress.update(index, put=put, rejected=rejected)
