@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from servekit.runtime.errors import ModelRunError
 from servekit_cli.local.kinesis_event import lambda_kinesis_event
 from tests.functional.streams.conftest import StreamAws, digits_row
 from tests.helpers import example_request
@@ -122,3 +123,29 @@ def _all_records(stream: StreamAws, shards: list[str]) -> list[dict[str, Any]]:
         )["ShardIterator"]
         found += stream.kinesis.get_records(ShardIterator=iterator)["Records"]
     return found
+
+
+def test_inputs_onnxruntime_refuses_make_that_record_poison_only(stream: StreamAws) -> None:
+    real = stream.consumer.worker.outputs_of
+    calls: list[int] = []
+
+    def refuses_negative(model: Any, feeds: dict[str, Any]) -> dict[str, Any]:
+        calls.append(len(feeds["features"]))
+        if (feeds["features"] < 0).any():
+            raise ModelRunError("Got invalid dimensions for input", rejected=True)
+        return real(model, feeds)
+
+    stream.consumer.worker.outputs_of = refuses_negative
+    good = {**example_request("tabular-two-inputs"), "model": "tabular-two-inputs"}
+    bad = {"model": "tabular-two-inputs", "inputs": {"features": [[-1.0] * 9], "sex": [[1]]}}
+    for record_id, body in (("g1", good), ("bad", bad), ("g2", good)):
+        stream.put({**body, "id": record_id}, "k")
+
+    stream.poller.drain()
+
+    assert [d["id"] for _, d in stream.outputs()] == ["g1", "g2"]
+    (failure,) = stream.failures()
+    assert (failure["id"], failure["code"]) == ("bad", "model_rejected_input")
+    assert "invalid dimensions" in failure["reason"]
+    assert calls == [5, 2, 1, 2]  # together, then each alone to find whose inputs failed
+    assert stream.poller.invocations == 1  # never retried
