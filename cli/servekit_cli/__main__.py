@@ -7,7 +7,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from servekit_cli import batch, jobs, serve
+from servekit_cli import batch, jobs, serve, stream
 from servekit_cli.models import command as models
 
 __all__ = ["main"]
@@ -19,6 +19,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     serve.add_parser(commands)
     batch.add_parser(commands)
     jobs.add_parser(commands)  # `servekit jobs ...` and `servekit dlq ...`
+    stream.add_parser(commands)  # `servekit stream put|tail|failures`
     models.add_parser(commands)  # `servekit models add ...`
     args = parser.parse_args(argv)
     result: int = args.run(args)

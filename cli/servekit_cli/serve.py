@@ -147,7 +147,7 @@ def run(args: argparse.Namespace) -> int:
         if local_aws is not None:
             print(
                 f"embedded AWS (moto) on {local_aws.emulator.endpoint_url}; "
-                f"{len(local_aws.pollers)} queue poller(s); " + _state_note(local_aws)
+                f"{len(local_aws.pollers)} queue and stream poller(s); " + _state_note(local_aws)
             )
         print("Try it:\n\n  " + curl_example(url, args.model_dir / args.default_model) + "\n")
         sys.stdout.flush()

@@ -2,7 +2,7 @@
 
 ``cdk.json`` holds the values; this package is their schema, one module per capability like
 ``infra.constructs``: ``inference``, ``api``, ``jobs``, ``sessions``, ``cache``, ``batch``,
-``gpu``; ``base`` holds what they share (the strict model, :class:`ConfigError`, log
+``stream``, ``gpu``; ``base`` holds what they share (the strict model, :class:`ConfigError`, log
 retention periods, model names) and ``app`` the whole ``servekit`` object and its parsing.
 Unknown keys are rejected: a misspelt key would otherwise be ignored.
 """
@@ -25,6 +25,7 @@ from infra.config.gpu import (
 from infra.config.inference import InferenceConfig
 from infra.config.jobs import JobsConfig
 from infra.config.sessions import SessionsConfig
+from infra.config.streams import StreamConfig
 
 __all__ = [
     "ECR_IMAGE_RE",
@@ -45,6 +46,7 @@ __all__ = [
     "JobsConfig",
     "ServekitConfig",
     "SessionsConfig",
+    "StreamConfig",
     "load_cdk_json_context",
     "parse_config",
 ]

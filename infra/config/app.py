@@ -22,6 +22,7 @@ from infra.config.gpu import GpuEndpointConfig
 from infra.config.inference import InferenceConfig
 from infra.config.jobs import JobsConfig
 from infra.config.sessions import SessionsConfig
+from infra.config.streams import StreamConfig
 from infra.constants import CONTEXT_KEY, REPO_ROOT
 
 __all__ = ["ServekitConfig", "load_cdk_json_context", "parse_config"]
@@ -42,6 +43,8 @@ class ServekitConfig(StrictModel):
     jobs: JobsConfig = JobsConfig()
     cache: CacheConfig = CacheConfig()
     batch: BatchConfig = BatchConfig()
+    stream: StreamConfig = StreamConfig()
+    """Streaming inference on Kinesis (off by default)."""
 
     @model_validator(mode="after")
     def _batch_schedule_model_is_served(self) -> ServekitConfig:

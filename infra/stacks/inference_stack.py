@@ -35,6 +35,7 @@ from infra.constants import (
     PROJECT_NAME,
     SESSIONS_ID,
     SQS_ENDPOINT_ID,
+    STREAM_ID,
     TAG_PROJECT,
     TAG_STAGE,
 )
@@ -48,6 +49,7 @@ from infra.constructs.http_api import InferenceHttpApi
 from infra.constructs.inference_function import InferenceFunction
 from infra.constructs.network import ServekitNetwork
 from infra.constructs.sessions import SessionsCapability
+from infra.constructs.streams import InferenceStream
 from servekit.gpu_proxy import routes as gpu_proxy_routes
 
 __all__ = ["InferenceStack"]
@@ -207,6 +209,18 @@ class InferenceStack(Stack):
                 code=self.code,
                 layers=[self.layer.layer],
                 api=self.api,
+                removal_policy=removal,
+            )
+
+        self.stream: InferenceStream | None = None
+        if config.stream.enabled:
+            self.stream = InferenceStream(
+                self,
+                STREAM_ID,
+                config=config.stream,
+                inference=inference,
+                code=self.code,
+                layers=[self.layer.layer],
                 removal_policy=removal,
             )
 

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
-from servekit_cli.local import batch, jobs
+from servekit_cli.local import batch, jobs, streams
 from servekit_cli.local.resources import Provisioner
 from servekit_cli.local.sessions import provision_sessions
 
 __all__ = ["PROVISIONERS"]
 
-PROVISIONERS: list[Provisioner] = [provision_sessions, batch.provision, jobs.provision]
+PROVISIONERS: list[Provisioner] = [
+    provision_sessions,
+    batch.provision,
+    jobs.provision,
+    streams.provision,
+]

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     import boto3
 
-__all__ = ["LocalResources", "ProvisionContext", "Provisioner", "QueueBinding"]
+__all__ = ["LocalResources", "ProvisionContext", "Provisioner", "QueueBinding", "StreamBinding"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,12 +34,30 @@ class QueueBinding:
 
 
 @dataclass(frozen=True, slots=True)
+class StreamBinding:
+    """A Kinesis stream polled locally, as the stream construct's event source mapping would."""
+
+    stream_name: str
+    handler: str
+    failure_queue_url: str
+    """The on-failure destination: gets Lambda's metadata for a batch given up on."""
+    batch_size: int = 100
+    batching_window_s: float = 0.0
+    retry_attempts: int = 3
+    max_record_age_s: int = 3600
+    bisect_on_error: bool = True
+    function_name: str = "local"
+    timeout_s: int = 30
+
+
+@dataclass(frozen=True, slots=True)
 class LocalResources:
     env: dict[str, str] = field(default_factory=dict)
     """Environment variables the runtime code reads (table names, queue URLs, buckets)."""
     outputs: dict[str, str] = field(default_factory=dict)
     """Values the CLI needs, keyed like the deployed stack's CfnOutputs."""
     bindings: list[QueueBinding] = field(default_factory=list)
+    streams: list[StreamBinding] = field(default_factory=list)
     routers: list[str] = field(default_factory=list)
     """``module:function`` returning a FastAPI ``APIRouter`` the local server includes."""
 

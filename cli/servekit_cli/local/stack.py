@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from servekit_cli.local.emulator import MotoEmulator
+from servekit_cli.local.kinesis_poller import KinesisPoller
 from servekit_cli.local.poller import SqsPoller
 from servekit_cli.local.resources import LocalResources, ProvisionContext, Provisioner
 from servekit_cli.local.state import DEFAULT_STATE_FILE, LocalState, claim_state, release_state
@@ -45,7 +46,7 @@ class LocalStack:
         self.state_owner: LocalState | None = None
         """The live stack that kept ``state_file`` when this one started (it owns it)."""
         self.resources = LocalResources()
-        self.pollers: list[SqsPoller] = []
+        self.pollers: list[SqsPoller | KinesisPoller] = []
 
     def start(self) -> LocalStack:
         """Start moto, export its env into this process, provision, start the pollers."""
@@ -61,6 +62,7 @@ class LocalStack:
             merged.env.update(made.env)
             merged.outputs.update(made.outputs)
             merged.bindings.extend(made.bindings)
+            merged.streams.extend(made.streams)
             merged.routers.extend(made.routers)
         self.resources = merged
         os.environ.update(merged.env)
@@ -70,6 +72,11 @@ class LocalStack:
                 poller = SqsPoller(sqs, binding, region=self.emulator.region)
                 poller.start()
                 self.pollers.append(poller)
+            kinesis = session.client("kinesis", endpoint_url=self.emulator.endpoint_url)
+            for stream in merged.streams:
+                streamer = KinesisPoller(kinesis, sqs, stream, region=self.emulator.region)
+                streamer.start()
+                self.pollers.append(streamer)
         if self.state_file is not None:
             self.state_owner = claim_state(self.state_file, self.local_state())
             self.owns_state_file = self.state_owner is None

@@ -17,26 +17,39 @@ import time
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import numpy.typing as npt
 
 from servekit.inference.adapters import task_body
 from servekit.inference.codec import prediction_body
-from servekit.jobs.metrics import JobsMetrics
 from servekit.observability import logger
 from servekit.runtime.catalog import ModelCatalog
 from servekit.runtime.errors import ModelRunError
 from servekit.runtime.model import LoadedModel, Prediction
 from servekit.transports.codec import encode
 
-__all__ = ["PlannedJob", "RunModel", "RunOutputs", "infer", "predict", "run_outputs"]
+__all__ = [
+    "InferenceMetrics",
+    "PlannedJob",
+    "RunModel",
+    "RunOutputs",
+    "infer",
+    "predict",
+    "run_outputs",
+]
 
 RunModel = Callable[[LoadedModel, npt.NDArray[Any]], Prediction]
 """The seam a row classifier's inference goes through (tests inject faults here)."""
 RunOutputs = Callable[[LoadedModel, Mapping[str, npt.NDArray[Any]]], dict[str, Any]]
 """The same seam for every other model: named input tensors in, named outputs out."""
+
+
+class InferenceMetrics(Protocol):
+    """What :func:`infer` records: the jobs worker's and the stream consumer's metrics."""
+
+    def inference(self, latency_ms: float, rows: int) -> None: ...
 
 
 def predict(model: LoadedModel, tensor: npt.NDArray[Any]) -> Prediction:
@@ -68,7 +81,7 @@ def infer(
     jobs: Sequence[PlannedJob],
     run_model: RunModel,
     outputs_of: RunOutputs,
-    metrics: JobsMetrics,
+    metrics: InferenceMetrics,
 ) -> None:
     """Set each job's ``result`` (or ``poison``, or ``transient``), one call per group."""
     groups: dict[tuple[Any, ...], list[PlannedJob]] = defaultdict(list)

@@ -1,0 +1,38 @@
+"""Settings of the stream consumer, read from ``SERVEKIT_STREAMS_*`` environment variables.
+
+The model settings (``SERVEKIT_MODEL_DIR``, ``SERVEKIT_MAX_ROWS``...) are the inference
+function's (:class:`servekit.settings.Settings`): a record is validated exactly like /predict.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from servekit.envvars import env_int, env_required
+from servekit.streams import shapes as c
+
+__all__ = ["StreamsSettings"]
+
+
+@dataclass(frozen=True, slots=True)
+class StreamsSettings:
+    output_stream: str
+    """SERVEKIT_STREAMS_OUTPUT_STREAM: the Kinesis stream results are written to."""
+
+    failure_queue_url: str
+    """SERVEKIT_STREAMS_FAILURE_QUEUE_URL: the on-failure SQS queue poison records go to."""
+
+    put_attempts: int = c.DEFAULT_PUT_ATTEMPTS
+    """SERVEKIT_STREAMS_PUT_ATTEMPTS: PutRecords calls for a batch's results (partial
+    failures are sent again) before the rest is left to the event source mapping's retry."""
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> StreamsSettings:
+        env = os.environ if environ is None else environ
+        return cls(
+            output_stream=env_required(env, c.ENV_STREAMS_OUTPUT_STREAM),
+            failure_queue_url=env_required(env, c.ENV_STREAMS_FAILURE_QUEUE_URL),
+            put_attempts=env_int(env, c.ENV_STREAMS_PUT_ATTEMPTS, c.DEFAULT_PUT_ATTEMPTS),
+        )

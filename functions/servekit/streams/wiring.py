@@ -1,0 +1,60 @@
+"""Builds the stream consumer's parts from the environment (boto3 clients).
+
+Endpoints come from boto3's own configuration, so ``AWS_ENDPOINT_URL`` points a local run at
+the embedded moto server without any code here knowing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from servekit.jobs.runner import RunModel, RunOutputs, predict, run_outputs
+from servekit.runtime.catalog import ModelCatalog
+from servekit.settings import Settings
+from servekit.streams.consumer import consume
+from servekit.streams.metrics import StreamsMetrics
+from servekit.streams.settings import StreamsSettings
+from servekit.streams.sinks import FailureQueue, OutputStream
+from servekit.streams.worker import StreamWorker
+
+__all__ = ["StreamConsumer", "build_consumer"]
+
+
+@dataclass(frozen=True, slots=True)
+class StreamConsumer:
+    """Everything one invocation needs: call it with the Lambda Kinesis event."""
+
+    worker: StreamWorker
+    output: OutputStream
+    failures: FailureQueue
+
+    def __call__(self, event: dict[str, Any]) -> dict[str, Any]:
+        return consume(event, self.worker, output=self.output, failures=self.failures)
+
+
+def build_consumer(
+    settings: Settings | None = None,
+    streams: StreamsSettings | None = None,
+    clients: tuple[Any, Any] | None = None,
+    run_model: RunModel = predict,
+    outputs_of: RunOutputs = run_outputs,
+) -> StreamConsumer:
+    """The models loaded (checksums verified), the output stream and the on-failure queue;
+    ``clients`` is ``(kinesis, sqs)``, boto3's from the environment when not given."""
+    streams = streams or StreamsSettings.from_env()
+    if clients is None:
+        import boto3
+
+        session = boto3.session.Session()
+        clients = (session.client("kinesis"), session.client("sqs"))
+    kinesis, sqs = clients
+    metrics = StreamsMetrics()
+    catalog = ModelCatalog.from_settings(settings or Settings.from_env(), load=True)
+    return StreamConsumer(
+        StreamWorker(catalog, run_model=run_model, outputs_of=outputs_of, metrics=metrics),
+        OutputStream(
+            kinesis, streams.output_stream, attempts=streams.put_attempts, metrics=metrics
+        ),
+        FailureQueue(sqs, streams.failure_queue_url),
+    )
