@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from servekit.pipelines.openapi import PipelineResponse
 from servekit.runtime.catalog import ModelCatalog
 from tests.pipeline_steps import MODELS, SLOW_S, Post, load_catalog, poster
 
@@ -79,6 +80,7 @@ def test_a_slow_branch_past_its_timeout_gives_a_degraded_answer_when_min_success
         next(s for s in body["trace"] if s["step"] == "odd").items()
     )
     assert body["trace"][-1]["branches_ok"] == ["logreg", "mlp"]
+    PipelineResponse.model_validate(body)
 
 
 @pytest.mark.parametrize("name", ["slow-needed", "slow-required"])

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 from sklearn.datasets import load_digits
 
+from servekit.pipelines.openapi import PipelineResponse
 from servekit.runtime.catalog import ModelCatalog
 from tests.helpers import REPO_ROOT
 from tests.pipeline_steps import MODELS, Post, load_catalog, poster
@@ -53,6 +54,7 @@ def test_cascade_answers_from_logreg_when_it_is_sure_and_escalates_when_not(
     assert status == 200
     assert [s["step"] for s in body["trace"]] == ["digits-logreg", "escalate", "digits-mlp"]
     assert body["trace"][1]["route"] == "score < 0.9"
+    PipelineResponse.model_validate(body)  # the answer is what the OpenAPI document says
     mlp = catalog.model("digits-mlp").run({"input": unsure})["probabilities"]
     assert body["predictions"][0]["probabilities"] == pytest.approx(mlp[0].tolist())
 
@@ -104,6 +106,7 @@ def test_ensemble_votes_over_three_families(
     got = [p["probabilities"] for p in body["predictions"]]
     assert np.allclose(got, mean, atol=1e-6)
     assert body["trace"][-1]["branches_ok"] == ["logreg", "mlp", "forest"]
+    PipelineResponse.model_validate(body)
 
 
 def _png(pixels: np.ndarray, size: int) -> str:
