@@ -157,7 +157,10 @@ class Executor:
                 future.cancel()
                 failures.append((branch, step_timeout(branch.name, budget.remaining_ms())))
                 trace.append(TraceEntry(branch.name, "branch", "timed_out"))
-            except ApiError as exc:
+            except Exception as exc:  # an ApiError, or a bug: logged, never answered
+                if not isinstance(exc, ApiError):
+                    logger.exception("pipeline branch failed", extra={"step": branch.name})
+                    exc = step_failed(branch.name)
                 failures.append((branch, exc))
                 trace.extend(branch_trace)
                 trace.append(TraceEntry(branch.name, "branch", "failed", extra={"error": exc.code}))
