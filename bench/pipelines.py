@@ -41,7 +41,7 @@ from servekit.pipelines.values import Deadline
 from servekit.runtime.catalog import ModelCatalog
 from servekit.runtime.loader import load_model
 
-MEMBERS = ("digits-logreg", "digits-mlp", "digits-forest")
+MEMBERS = ("digits-logreg", "digits-mlp", "digits-trees")
 ITERATIONS = 2000
 TARGET_STEP_OVERHEAD_MS = 0.1
 TARGET_ENSEMBLE_RATIO = 1.2

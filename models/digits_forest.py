@@ -5,7 +5,9 @@ this one; a tree ensemble makes different mistakes from a linear model and a neu
 which is what soft voting needs. Every random state is fixed and training runs on one thread
 (``n_jobs=1``), so two builds give the same trees and the same ONNX bytes. It is registered as
 one :class:`models.specs.ModelSpec`, so it is exported and installed like the others
-(``servekit models add``'s code path).
+(``servekit models add``'s code path). It is named ``digits-trees`` so that it sorts after
+``digits-logreg``: ``servekit serve`` without ``--models`` serves the first folder by name
+by default, and that stays ``digits-logreg``.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from sklearn.ensemble import RandomForestClassifier
 
 __all__ = ["DESCRIPTION", "NAME", "VERSION", "forest"]
 
-NAME = "digits-forest"
+NAME = "digits-trees"
 VERSION = "1.0.0"
 DESCRIPTION = "Random forest (60 trees, depth <= 12) on raw pixels"
 

@@ -23,7 +23,7 @@ from tests.helpers import MODEL_DIR, dispatch
 
 __all__ = ["MODELS", "SLOW_S", "Post", "failing", "load_catalog", "poster", "refusing", "slow"]
 
-MODELS = ("digits-logreg", "digits-mlp", "digits-forest")
+MODELS = ("digits-logreg", "digits-mlp", "digits-trees")
 Post = Callable[..., tuple[int, dict[str, Any]]]
 
 

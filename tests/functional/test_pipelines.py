@@ -71,7 +71,7 @@ def test_switch_takes_each_route_and_the_default(
             },
             {
                 "when": "score < 0.95 and rows <= 2",
-                "then": {"kind": "model", "model": "digits-forest", "input": "request"},
+                "then": {"kind": "model", "model": "digits-trees", "input": "request"},
             },
         ],
         "default": "pass",
@@ -82,7 +82,7 @@ def test_switch_takes_each_route_and_the_default(
     scores = _scores(catalog, "digits-logreg", rows)
     picks = {
         "digits-mlp": rows[scores < 0.6][:1],
-        "digits-forest": rows[(scores >= 0.6) & (scores < 0.95)][:1],
+        "digits-trees": rows[(scores >= 0.6) & (scores < 0.95)][:1],
         None: rows[scores >= 0.95][:1],
     }
     for expected, row in picks.items():

@@ -17,7 +17,7 @@ from tests.helpers import REPO_ROOT, LambdaContext, event_for
 from tests.local_server import LocalServer, local_server
 
 SPEC = REPO_ROOT / "pipelines.json"
-MODELS = "digits-logreg,digits-mlp,digits-forest"
+MODELS = "digits-logreg,digits-mlp,digits-trees"
 DIGIT_ZERO = "0 0 5 13 9 1 0 0 0 0 13 15 10 15 5 0 0 3 15 2 0 11 8 0 0 4 12 0 0 8 8 0 0 5 8 0 0 9 8 0 0 4 11 0 1 12 7 0 0 2 14 5 10 12 0 0 0 0 6 13 10 0 0 0"  # noqa: E501 - the README's row
 ROW = [[int(v) for v in DIGIT_ZERO.split()]]
 

@@ -78,7 +78,7 @@ def test_pipelines_spec_is_checked_against_the_served_models(model_dir: Path) ->
     with pytest.raises(ConfigError) as error:
         parse_config(_servekit(inference=without_forest))
     assert "servekit.inference" in str(error.value)
-    assert "pipelines.digits-ensemble.root.branches.forest.node.model: 'digits-forest'" in str(
+    assert "pipelines.digits-ensemble.root.branches.forest.node.model: 'digits-trees'" in str(
         error.value
     )
     with pytest.raises(ConfigError, match=r"nope\.json is not a file"):

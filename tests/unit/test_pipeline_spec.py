@@ -20,7 +20,7 @@ MLP = {"kind": "model", "model": "digits-mlp"}
 
 @pytest.fixture(scope="module")
 def manifests(model_dir: Any) -> dict[str, Manifest]:
-    names = ("digits-logreg", "digits-mlp", "digits-forest", "tabular-two-inputs")
+    names = ("digits-logreg", "digits-mlp", "digits-trees", "tabular-two-inputs")
     return {n: Manifest.read(MODEL_DIR / n / "manifest.json") for n in names}
 
 
