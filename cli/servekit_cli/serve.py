@@ -93,6 +93,17 @@ def pipelines_environment(spec: Path | None) -> dict[str, str]:
     return {} if spec is None else {ENV_PIPELINES_SPEC: str(spec.resolve())}
 
 
+def _inference_router(service: Any) -> Any:
+    """The inference routes, the V2 protocol's and the pipelines' (SERVEKIT_PIPELINES_SPEC),
+    as the inference Lambda mounts them."""
+    from servekit.inference import routes
+    from servekit.pipelines.wiring import include_pipelines
+    from servekit.v2.wiring import include_v2
+
+    inference = include_v2(routes.router(service), service)
+    return include_pipelines(inference, service)
+
+
 def default_model(model_dir: Path, models: str) -> str | None:
     """The model served by default: the first of ``models``, else the first folder (by name)
     under ``model_dir`` holding a manifest; None when there is none."""
@@ -136,11 +147,9 @@ def run(args: argparse.Namespace) -> int:
 
     from servekit.gpu_proxy.shapes import ENV_LOCAL_URL
     from servekit.gpu_proxy.wiring import router_from_env as gpu_router_from_env
-    from servekit.inference import routes
     from servekit.inference.wiring import build_inference_service
-    from servekit.pipelines.wiring import include_pipelines
+    from servekit.pipelines.spec import PipelineSpecError
     from servekit.transports.rest import create_app
-    from servekit.v2.wiring import include_v2
 
     if args.gpu_url:
         os.environ[ENV_LOCAL_URL] = args.gpu_url
@@ -158,8 +167,11 @@ def run(args: argparse.Namespace) -> int:
         routers.append(gpu_router)
     try:
         service = build_inference_service()
-        inference = include_v2(routes.router(service), service)  # + the V2 protocol
-        include_pipelines(inference, service)  # + /pipelines (SERVEKIT_PIPELINES_SPEC)
+        try:
+            inference = _inference_router(service)
+        except PipelineSpecError as exc:
+            print(f"the pipeline spec cannot be served: {exc} (--pipelines FILE)", file=sys.stderr)
+            return 2
         app = create_app([inference, *routers], flush_metrics_per_request=True)
         url = f"http://{args.host}:{args.port}"
         print(f"\nservekit is serving on {url}  (API docs: {url}/docs)")
