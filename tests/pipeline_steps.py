@@ -21,7 +21,17 @@ from servekit.runtime.catalog import ModelCatalog
 from servekit.runtime.loader import load_model
 from tests.helpers import MODEL_DIR, dispatch
 
-__all__ = ["MODELS", "SLOW_S", "Post", "failing", "load_catalog", "poster", "refusing", "slow"]
+__all__ = [
+    "MODELS",
+    "SLOW_S",
+    "Post",
+    "failing",
+    "load_catalog",
+    "most_confident",
+    "poster",
+    "refusing",
+    "slow",
+]
 
 MODELS = ("digits-logreg", "digits-mlp", "digits-trees")
 Post = Callable[..., tuple[int, dict[str, Any]]]
@@ -81,3 +91,12 @@ def failing(feeds: Feeds) -> dict[str, Any]:
 @pipeline_function(**_SIGNATURE)
 def refusing(feeds: Feeds) -> dict[str, Any]:
     raise StepInputError("row 0 is not a digit this step reads")
+
+
+@pipeline_function(inputs={}, **{k: v for k, v in _SIGNATURE.items() if k != "inputs"})
+def most_confident(branches: Feeds) -> dict[str, Any]:
+    """An ensemble's own aggregation: per row, the probabilities of the surest branch."""
+    stacked = np.stack([np.asarray(t["probabilities"]) for t in branches.values()])
+    surest = stacked.max(axis=2).argmax(axis=0)
+    chosen = stacked[surest, np.arange(stacked.shape[1])]
+    return {"label": chosen.argmax(axis=1), "probabilities": chosen.astype(np.float32)}

@@ -138,3 +138,46 @@ def test_bad_input_is_a_422_naming_the_step(examples: Post) -> None:
     assert "step 'digits-logreg'" in body["error"]["message"]
     status, body = examples("nope", [[0.0] * 64])
     assert (status, body["error"]["code"]) == (404, "unknown_pipeline")
+
+
+def test_each_aggregation(catalog: ModelCatalog, digits: tuple[np.ndarray, np.ndarray]) -> None:
+    rows = digits[0][:4]
+    probabilities = {m: catalog.model(m).run({"input": rows})["probabilities"] for m in MODELS}
+
+    def ensemble(aggregate: Any, **weights: float) -> dict[str, Any]:
+        branches = {
+            m: {"node": {"kind": "model", "model": m}, "weight": weights.get(m.split("-")[1], 1)}
+            for m in MODELS
+        }
+        return {"root": {"kind": "ensemble", "branches": branches, "aggregate": aggregate}}
+
+    aggregator = {"function": "tests.pipeline_steps:most_confident"}
+    post = poster(
+        catalog,
+        {
+            "pipelines": {
+                "weighted": ensemble("weighted", logreg=1, mlp=3, trees=0),
+                "vote": ensemble("vote"),
+                "concat": ensemble("concat"),
+                "own": ensemble(aggregator),
+            }
+        },
+    )
+    p = probabilities
+    expected_weighted = (p["digits-logreg"] + 3 * p["digits-mlp"]) / 4
+    votes = np.stack([p[m].argmax(axis=1) for m in MODELS])
+    expected_vote = np.stack([(votes == c).sum(axis=0) / 3 for c in range(10)], axis=1)
+    stacked = np.stack([p[m] for m in MODELS])
+    expected_own = stacked[stacked.max(axis=2).argmax(axis=0), np.arange(4)]
+    for name, expected in (
+        ("weighted", expected_weighted),
+        ("vote", expected_vote),
+        ("own", expected_own),
+    ):
+        status, body = post(name, rows.tolist())
+        assert status == 200, body
+        got = [r["probabilities"] for r in body["predictions"]]
+        assert np.allclose(got, expected, atol=1e-6), name
+    status, body = post("concat", rows.tolist())
+    assert status == 200
+    assert np.allclose(body["outputs"]["features"], np.hstack([p[m] for m in MODELS]))
