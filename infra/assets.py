@@ -4,6 +4,7 @@ The Lambda code asset is one folder::
 
     servekit/              a copy of functions/servekit/, plus Python 3.12 bytecode
     models/<name>/         model.onnx + manifest.json, from models/artifacts/<name>/
+    pipelines.json         the pipeline spec servekit.inference.pipelines names, if any
 
 Lambda's /var/task is read-only, so modules without shipped bytecode are compiled again on
 every cold start. When a Python 3.12 interpreter is found (see layers/interpreter.py), the
@@ -34,6 +35,7 @@ from infra.constants import FUNCTION_ASSET_STAGING_DIR, MODEL_ARTIFACTS_DIR, RUN
 from layers.builder import bytecode_interpreter
 from layers.bytecode import compile_bytecode
 from servekit.constants import MANIFEST_FILENAME, MODEL_FILENAME
+from servekit.pipelines.shapes import SPEC_FILENAME
 
 RUNTIME_DDIR = "/var/task/servekit"  # where the staged servekit/ lives on Lambda
 
@@ -55,6 +57,7 @@ def function_asset_files(
     *,
     runtime_dir: Path = RUNTIME_PACKAGE_DIR,
     artifacts_dir: Path = MODEL_ARTIFACTS_DIR,
+    pipelines: Path | None = None,
 ) -> dict[str, Path]:
     """Map each asset-relative POSIX path to its source file, sorted, after checking it all."""
     files: dict[str, Path] = {}
@@ -70,6 +73,8 @@ def function_asset_files(
                 files[f"models/{name}/{filename}"] = source
             else:
                 missing.append(str(source))
+    if pipelines is not None:
+        files[SPEC_FILENAME] = pipelines
     if missing:
         raise AssetError(
             "model artifacts are missing (run `make models`, i.e. "
@@ -85,9 +90,13 @@ def stage_function_asset(
     runtime_dir: Path = RUNTIME_PACKAGE_DIR,
     artifacts_dir: Path = MODEL_ARTIFACTS_DIR,
     bytecode: bool = True,
+    pipelines: Path | None = None,
 ) -> Path:
-    """Return a folder holding the function asset for ``models``, staging it if needed."""
-    files = function_asset_files(models, runtime_dir=runtime_dir, artifacts_dir=artifacts_dir)
+    """Return a folder holding the function asset for ``models`` (and the pipeline spec
+    ``pipelines``), staging it if needed."""
+    files = function_asset_files(
+        models, runtime_dir=runtime_dir, artifacts_dir=artifacts_dir, pipelines=pipelines
+    )
     compiler = bytecode_interpreter() if bytecode else None
     digest = hashlib.sha256(f"bytecode={compiler[1] if compiler else None}".encode())
     for relative, source in files.items():

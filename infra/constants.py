@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Final
 
 from servekit.inference import routes as inference_routes
+from servekit.pipelines import routes as pipeline_routes
 from servekit.transports.routing import Route
 from servekit.v2 import routes as v2_routes
 
@@ -69,12 +70,13 @@ OUTPUT_LAYER_ARN: Final = "LayerArn"
 # --- API shape -----------------------------------------------------------------------------
 
 # The inference function's explicit routes: its declared routes, the Open Inference Protocol's
-# (the same function serves them) and the docs; everything else reaches the same function
-# through the ``$default`` route so unknown paths get the app's own JSON 404 naming the route.
+# and the pipelines' (the same function serves them) and the docs; everything else reaches the
+# same function through the ``$default`` route so unknown paths get the app's own JSON 404.
 DOCS_ROUTES: Final = (Route("GET", "/openapi.json", "openapi"), Route("GET", "/docs", "docs"))
 EXPLICIT_ROUTES: Final[tuple[Route, ...]] = (
     *inference_routes.ROUTES,
     *v2_routes.ROUTES,
+    *pipeline_routes.ROUTES,
     *DOCS_ROUTES,
 )
 DEFAULT_ROUTE_KEY: Final = "$default"

@@ -44,6 +44,7 @@ STAMP_FILE = ".build-stamp"
 # build.py, does not). tests/unit/test_model_output.py keeps the list complete.
 SOURCE_MODULES = (
     "builder",
+    "digits_forest",
     "documents",
     "export",
     "output",

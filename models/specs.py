@@ -17,6 +17,8 @@ from sklearn.neural_network import MLPClassifier
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
+from models import digits_forest
+
 __all__ = [
     "INPUT_NAME",
     "LABELS",
@@ -106,6 +108,12 @@ REGISTRY: tuple[ModelSpec, ...] = (
         description="Multi-layer perceptron (1024-1024-512, ReLU) on standardized pixels",
         factory=_mlp,
         silence_convergence_warning=True,
+    ),
+    ModelSpec(
+        name=digits_forest.NAME,
+        version=digits_forest.VERSION,
+        description=digits_forest.DESCRIPTION,
+        factory=digits_forest.forest,
     ),
 )
 

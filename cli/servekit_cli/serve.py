@@ -14,11 +14,12 @@ from typing import TYPE_CHECKING, Any
 
 from servekit import constants
 from servekit.cache.shapes import ENV_CACHE_BACKEND, ENV_CACHE_URL
+from servekit.pipelines.shapes import ENV_PIPELINES_SPEC, SPEC_FILENAME
 
 if TYPE_CHECKING:
     from servekit_cli.local.stack import LocalStack
 
-__all__ = ["add_parser", "cache_environment", "curl_example"]
+__all__ = ["add_parser", "cache_environment", "curl_example", "pipelines_environment"]
 
 _DESCRIPTION = """\
 Serve the inference API locally, with an embedded AWS (moto) holding the queues, tables and
@@ -74,7 +75,33 @@ def add_parser(commands: Any) -> None:
         "(default: an in-process LRU cache)",
     )
     parser.add_argument("--no-cache", action="store_true", help="serve without any cache")
+    parser.add_argument(
+        "--pipelines",
+        type=Path,
+        default=None,
+        help="the pipeline spec to serve under /pipelines (default: ./pipelines.json when it "
+        "exists; SERVEKIT_PIPELINES_SPEC works too)",
+    )
     parser.set_defaults(run=run)
+
+
+def pipelines_environment(spec: Path | None) -> dict[str, str]:
+    """The spec ``--pipelines`` names, else ``./pipelines.json`` where it exists (absolute:
+    the server may change directory), else none (SERVEKIT_PIPELINES_SPEC stays as it is)."""
+    if spec is None and Path(SPEC_FILENAME).is_file():
+        spec = Path(SPEC_FILENAME)
+    return {} if spec is None else {ENV_PIPELINES_SPEC: str(spec.resolve())}
+
+
+def _inference_router(service: Any) -> Any:
+    """The inference routes, the V2 protocol's and the pipelines' (SERVEKIT_PIPELINES_SPEC),
+    as the inference Lambda mounts them."""
+    from servekit.inference import routes
+    from servekit.pipelines.wiring import include_pipelines
+    from servekit.v2.wiring import include_v2
+
+    inference = include_v2(routes.router(service), service)
+    return include_pipelines(inference, service)
 
 
 def default_model(model_dir: Path, models: str) -> str | None:
@@ -112,6 +139,7 @@ def run(args: argparse.Namespace) -> int:
         }
     )
     os.environ.update(cache_environment(args.redis_url, enabled=not args.no_cache))
+    os.environ.update(pipelines_environment(args.pipelines))
     if not args.emit_metrics:
         os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
 
@@ -119,10 +147,9 @@ def run(args: argparse.Namespace) -> int:
 
     from servekit.gpu_proxy.shapes import ENV_LOCAL_URL
     from servekit.gpu_proxy.wiring import router_from_env as gpu_router_from_env
-    from servekit.inference import routes
     from servekit.inference.wiring import build_inference_service
+    from servekit.pipelines.spec import PipelineSpecError
     from servekit.transports.rest import create_app
-    from servekit.v2.wiring import include_v2
 
     if args.gpu_url:
         os.environ[ENV_LOCAL_URL] = args.gpu_url
@@ -140,7 +167,11 @@ def run(args: argparse.Namespace) -> int:
         routers.append(gpu_router)
     try:
         service = build_inference_service()
-        inference = include_v2(routes.router(service), service)  # + the V2 protocol
+        try:
+            inference = _inference_router(service)
+        except PipelineSpecError as exc:
+            print(f"the pipeline spec cannot be served: {exc} (--pipelines FILE)", file=sys.stderr)
+            return 2
         app = create_app([inference, *routers], flush_metrics_per_request=True)
         url = f"http://{args.host}:{args.port}"
         print(f"\nservekit is serving on {url}  (API docs: {url}/docs)")

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Final, Literal
 
 from pydantic import Field, field_validator, model_validator
 
 from infra.config.base import HTTP_API_TIMEOUT_S, MODEL_NAME_RE, LogRetentionDays, StrictModel
+from infra.config.pipelines import check_pipelines
+from infra.constants import REPO_ROOT
 from servekit.settings import threads_for_memory
 
 __all__ = ["InferenceConfig"]
@@ -34,6 +37,11 @@ class InferenceConfig(StrictModel):
     reserved_concurrency: int | None = Field(default=None, ge=0)
     log_retention_days: LogRetentionDays = 30
     xray_subsegments: bool = False
+    pipelines: str | None = Field(
+        default=None,
+        description="the pipeline spec file (relative to the project root) served under "
+        "/pipelines, bundled with the function; checked against the served models at synth",
+    )
 
     @field_validator("models")
     @classmethod
@@ -55,6 +63,17 @@ class InferenceConfig(StrictModel):
                 f"default_model {self.default_model!r} is not one of models {list(self.models)}"
             )
         return self
+
+    @model_validator(mode="after")
+    def _pipelines_are_servable(self) -> InferenceConfig:
+        path = self.pipelines_path
+        if path is not None:
+            check_pipelines(path, self.models)
+        return self
+
+    @property
+    def pipelines_path(self) -> Path | None:
+        return None if self.pipelines is None else REPO_ROOT / self.pipelines
 
     @property
     def intra_op_threads(self) -> int:

@@ -27,8 +27,11 @@ from servekit.constants import (
     INFERENCE_HANDLER,
     LAMBDA_MODEL_DIR,
 )
+from servekit.pipelines.shapes import ENV_PIPELINES_SPEC, SPEC_FILENAME
 
 __all__ = ["LOG_LEVEL", "InferenceFunction", "inference_environment"]
+
+LAMBDA_PIPELINES_SPEC = f"/var/task/{SPEC_FILENAME}"  # staged at the asset's root
 
 
 def inference_environment(config: InferenceConfig) -> dict[str, str]:
@@ -41,6 +44,7 @@ def inference_environment(config: InferenceConfig) -> dict[str, str]:
         ENV_MAX_BODY_BYTES: str(config.max_body_bytes),
         ENV_INTRA_OP_THREADS: str(config.intra_op_threads),
         ENV_XRAY_SUBSEGMENTS: "true" if config.xray_subsegments else "false",
+        **({ENV_PIPELINES_SPEC: LAMBDA_PIPELINES_SPEC} if config.pipelines else {}),
     }
 
 
@@ -81,7 +85,10 @@ class InferenceFunction(ServekitFunction):
             purpose="inference",
             description=f"servekit synchronous inference ({', '.join(config.models)})",
             handler=INFERENCE_HANDLER,
-            code=code or lambda_.Code.from_asset(str(stage_function_asset(config.models))),
+            code=code
+            or lambda_.Code.from_asset(
+                str(stage_function_asset(config.models, pipelines=config.pipelines_path))
+            ),
             layers=layers,
             architecture=config.architecture,
             memory_mb=config.memory_mb,

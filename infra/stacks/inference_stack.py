@@ -98,7 +98,11 @@ class InferenceStack(Stack):
         )
         # One code asset (runtime package + bundled models) shared by every function.
         self.code = function_code or lambda_.Code.from_asset(
-            str(stage_function_asset(self.bundled_models(config)))
+            str(
+                stage_function_asset(
+                    self.bundled_models(config), pipelines=inference.pipelines_path
+                )
+            )
         )
         # The cache (servekit.cache.enabled) brings the VPC; without it there is no VPC at all.
         self.network: ServekitNetwork | None = None

@@ -72,6 +72,19 @@ def test_invalid_config_fails_with_the_key_named(
     assert expected in str(error.value)
 
 
+def test_pipelines_spec_is_checked_against_the_served_models(model_dir: Path) -> None:
+    assert parse_config(_servekit()).inference.pipelines == "pipelines.json"
+    without_forest = {"models": ["digits-logreg", "digits-mlp"]}
+    with pytest.raises(ConfigError) as error:
+        parse_config(_servekit(inference=without_forest))
+    assert "servekit.inference" in str(error.value)
+    assert "pipelines.digits-ensemble.root.branches.forest.node.model: 'digits-trees'" in str(
+        error.value
+    )
+    with pytest.raises(ConfigError, match=r"nope\.json is not a file"):
+        parse_config(_servekit(inference={"pipelines": "nope.json"}))
+
+
 def test_error_shows_the_offending_value() -> None:
     with pytest.raises(ConfigError) as error:
         parse_config(_servekit(inference={"memory_mb": 20000}))

@@ -36,6 +36,7 @@ from servekit.constants import (
     MODEL_FILENAME,
     SERVICE_NAME,
 )
+from servekit.pipelines.shapes import ENV_PIPELINES_SPEC
 
 if TYPE_CHECKING:
     from tests.infra.conftest import Synthesized
@@ -99,6 +100,7 @@ def test_environment_is_exactly_the_runtime_contract(synth: Synthesized) -> None
         ENV_MAX_BODY_BYTES: str(inference.max_body_bytes),
         ENV_INTRA_OP_THREADS: str(threads),
         ENV_XRAY_SUBSEGMENTS: "true" if inference.xray_subsegments else "false",
+        ENV_PIPELINES_SPEC: "/var/task/pipelines.json",
         "POWERTOOLS_SERVICE_NAME": SERVICE_NAME,
         "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
         "POWERTOOLS_LOG_LEVEL": "INFO",
@@ -246,7 +248,7 @@ def test_function_asset_holds_runtime_and_models_only(synth: Synthesized) -> Non
     for name in synth.config.inference.models:
         assert f"models/{name}/{MODEL_FILENAME}" in files
         assert f"models/{name}/{MANIFEST_FILENAME}" in files
-    assert {f.split("/")[0] for f in files} == {"servekit", "models"}
+    assert {f.split("/")[0] for f in files} == {"servekit", "models", "pipelines.json"}
     # Bytecode, if any, is for Lambda's Python 3.12, one .pyc per module, never the host's.
     compiled = {f for f in files if f.endswith(".pyc")}
     assert all(".cpython-312.pyc" in f for f in compiled)

@@ -11,6 +11,7 @@ from typing import Any
 from servekit.inference import routes
 from servekit.inference.wiring import build_inference_service
 from servekit.observability import Tracing, logger, metrics
+from servekit.pipelines.wiring import include_pipelines
 from servekit.transports.lambda_http import LambdaHttpTransport, fastapi_fallback
 from servekit.v2.wiring import include_v2
 
@@ -19,6 +20,7 @@ __all__ = ["handler"]
 service = build_inference_service()
 tracing = Tracing(service.settings.xray_subsegments)
 router = include_v2(routes.router(service, tracing), service, tracing)  # + the V2 protocol
+include_pipelines(router, service)  # + /pipelines (SERVEKIT_PIPELINES_SPEC, when deployed)
 transport = LambdaHttpTransport(
     router, fastapi_fallback(router), fast_path=service.settings.fast_path
 )

@@ -39,6 +39,7 @@ CAPABILITY_SCHEMAS = (
     "servekit.sessions.openapi",
     "servekit.gpu_proxy.openapi",
     "servekit.v2.openapi",
+    "servekit.pipelines.openapi",
 )
 COMPONENTS = "#/components/schemas/"
 

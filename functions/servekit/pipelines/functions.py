@@ -1,0 +1,72 @@
+"""``function`` steps: plain Python pre- or post-processing with a declared signature.
+
+A step names its function by import path (``package.module:name``); the function is a
+:class:`PipelineFunction` (made with :func:`pipeline_function`), so the spec can be type-checked
+against its neighbours before anything runs. A function refuses bad input by raising
+:class:`StepInputError` (answered 422 naming the step); any other exception is the step failing.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from servekit.runtime.manifest import TensorSpec
+
+__all__ = ["BYTES", "PipelineFunction", "StepInputError", "pipeline_function", "resolve_function"]
+
+BYTES = "bytes"
+"""The dtype of an input that arrives as a base64 string in the request (an image, a file)."""
+
+Feeds = Mapping[str, Any]
+
+
+class StepInputError(ValueError):
+    """The step's input cannot be processed: a client error, answered 422 naming the step."""
+
+
+@dataclass(frozen=True)
+class PipelineFunction:
+    name: str
+    inputs: tuple[TensorSpec, ...]
+    outputs: tuple[TensorSpec, ...]
+    run: Callable[[Feeds], dict[str, Any]]
+    labels: tuple[str, ...] = ()
+    probabilities: str | None = None
+    """The output holding class probabilities, when the function answers a classification."""
+
+
+def pipeline_function(
+    inputs: Mapping[str, tuple[str, tuple[int | None, ...]]],
+    outputs: Mapping[str, tuple[str, tuple[int | None, ...]]],
+    *,
+    labels: tuple[str, ...] = (),
+    probabilities: str | None = None,
+) -> Callable[[Callable[[Feeds], dict[str, Any]]], PipelineFunction]:
+    """Declare a function step: input and output names → (dtype, shape)."""
+
+    def specs(declared: Mapping[str, tuple[str, tuple[int | None, ...]]]) -> tuple[TensorSpec, ...]:
+        return tuple(TensorSpec(name, dtype, shape) for name, (dtype, shape) in declared.items())
+
+    def wrap(run: Callable[[Feeds], dict[str, Any]]) -> PipelineFunction:
+        name = f"{run.__module__}:{run.__name__}"
+        return PipelineFunction(name, specs(inputs), specs(outputs), run, labels, probabilities)
+
+    return wrap
+
+
+def resolve_function(path: Any) -> PipelineFunction:
+    """The function an import path names; ValueError saying why not."""
+    if not isinstance(path, str) or path.count(":") != 1:
+        raise ValueError(f"{path!r} is not an import path 'package.module:name'")
+    module_name, attribute = path.split(":")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise ValueError(f"module {module_name!r} does not import: {exc}") from None
+    found = getattr(module, attribute, None)
+    if not isinstance(found, PipelineFunction):
+        raise ValueError(f"{path!r} is not a function declared with @pipeline_function")
+    return found

@@ -1,0 +1,102 @@
+"""Pipeline test support: the served example models, a poster through the pipelines' Router,
+and function steps for the tests: a branch that is slow, one that fails, one that refuses its
+input. Real steps, run by the real executor (only their behaviour is chosen)."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from servekit.errors import ApiError
+from servekit.pipelines import routes
+from servekit.pipelines.executor import Executor
+from servekit.pipelines.functions import Feeds, StepInputError, pipeline_function
+from servekit.pipelines.service import PipelinesService
+from servekit.pipelines.spec import parse_pipelines
+from servekit.runtime.catalog import ModelCatalog
+from servekit.runtime.loader import load_model
+from tests.helpers import MODEL_DIR, dispatch
+
+__all__ = [
+    "MODELS",
+    "SLOW_S",
+    "Post",
+    "failing",
+    "load_catalog",
+    "most_confident",
+    "poster",
+    "refusing",
+    "slow",
+]
+
+MODELS = ("digits-logreg", "digits-mlp", "digits-trees")
+Post = Callable[..., tuple[int, dict[str, Any]]]
+
+
+def load_catalog() -> ModelCatalog:
+    return ModelCatalog.of_models([load_model(MODEL_DIR / name, 1) for name in MODELS])
+
+
+def poster(catalog: ModelCatalog, spec: dict[str, Any]) -> Post:
+    manifests = {m.name: m for m in catalog.manifests()}
+    service = PipelinesService(parse_pipelines(spec, manifests), Executor(catalog))
+    router = routes.router(service, 1 << 20)
+
+    def post(name: str, inputs: Any, **extra: Any) -> tuple[int, dict[str, Any]]:
+        body = json.dumps({"inputs": inputs, **extra}).encode()
+        try:
+            response = dispatch(router, "POST", f"/pipelines/{name}/predict", body)
+        except ApiError as exc:  # as both transports render it
+            return exc.status, exc.to_body()
+        return response.status, json.loads(json.dumps(response.body))  # as the wire has it
+
+    return post
+
+
+SLOW_S = 0.6
+_DIGITS = tuple(str(d) for d in range(10))
+_SIGNATURE: dict[str, Any] = {
+    "inputs": {"input": ("float32", (None, 64))},
+    "outputs": {"label": ("int64", (None,)), "probabilities": ("float32", (None, 10))},
+    "labels": _DIGITS,
+    "probabilities": "probabilities",
+}
+
+
+def _uniform(feeds: Feeds) -> dict[str, Any]:
+    rows = len(feeds["input"])
+    return {
+        "label": np.zeros(rows, dtype=np.int64),
+        "probabilities": np.full((rows, 10), 0.1, dtype=np.float32),
+    }
+
+
+@pipeline_function(**_SIGNATURE)
+def slow(feeds: Feeds) -> dict[str, Any]:
+    """Answers uniform probabilities after SLOW_S seconds."""
+    time.sleep(SLOW_S)
+    return _uniform(feeds)
+
+
+@pipeline_function(**_SIGNATURE)
+def failing(feeds: Feeds) -> dict[str, Any]:
+    """Fails as a bug would, with a body that must never reach the client."""
+    raise RuntimeError("SECRET internal detail")
+
+
+@pipeline_function(**_SIGNATURE)
+def refusing(feeds: Feeds) -> dict[str, Any]:
+    raise StepInputError("row 0 is not a digit this step reads")
+
+
+@pipeline_function(inputs={}, **{k: v for k, v in _SIGNATURE.items() if k != "inputs"})
+def most_confident(branches: Feeds) -> dict[str, Any]:
+    """An ensemble's own aggregation: per row, the probabilities of the surest branch."""
+    stacked = np.stack([np.asarray(t["probabilities"]) for t in branches.values()])
+    surest = stacked.max(axis=2).argmax(axis=0)
+    chosen = stacked[surest, np.arange(stacked.shape[1])]
+    return {"label": chosen.argmax(axis=1), "probabilities": chosen.astype(np.float32)}
