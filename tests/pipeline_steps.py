@@ -100,3 +100,9 @@ def most_confident(branches: Feeds) -> dict[str, Any]:
     surest = stacked.max(axis=2).argmax(axis=0)
     chosen = stacked[surest, np.arange(stacked.shape[1])]
     return {"label": chosen.argmax(axis=1), "probabilities": chosen.astype(np.float32)}
+
+
+@pipeline_function(**_SIGNATURE, requires=("servekit_test_no_such_module",))
+def needs_a_missing_module(feeds: Feeds) -> dict[str, Any]:
+    """Declares a module no environment has: its pipelines are unavailable (501)."""
+    raise AssertionError("never run: the pipeline is refused before its steps start")

@@ -7,7 +7,10 @@ from typing import Any
 
 import pytest
 
+from servekit.pipelines.executor import Executor
 from servekit.pipelines.openapi import PipelineResponse
+from servekit.pipelines.service import PipelinesService
+from servekit.pipelines.spec import parse_pipelines
 from servekit.runtime.catalog import ModelCatalog
 from tests.pipeline_steps import MODELS, SLOW_S, Post, load_catalog, poster
 
@@ -50,6 +53,7 @@ def post(catalog: ModelCatalog) -> Post:
                 "failing-allowed": {"root": _ensemble(failing, 2)},
                 "failing-needed": {"root": _ensemble(failing, 3)},
                 "refusing": {"root": _ensemble(_function("refusing"), 2)},
+                "needs-a-module": {"root": _function("needs_a_missing_module")},
                 "late-start": {
                     "deadline_ms": 3000,
                     "root": {
@@ -124,3 +128,19 @@ def test_the_request_deadline_shortens_the_pipeline_and_reaches_the_branches(pos
     assert "needs 1 ms to start" in body["error"]["message"]
     status, body = post("slow-allowed", ROW, deadline_ms=2000)  # the branch's 50 ms still holds
     assert (status, body["degraded"]) == (200, True)
+
+
+def test_a_pipeline_needing_a_module_this_deployment_lacks_is_a_501_naming_it(
+    post: Post, catalog: ModelCatalog
+) -> None:
+    """As digits-image in Lambda (no Pillow in the layer): refused before any step runs, the
+    module named, the other pipelines served; GET /pipelines says which are available."""
+    status, body = post("needs-a-module", ROW)
+    assert (status, body["error"]["code"]) == (501, "pipeline_unavailable")
+    assert "servekit_test_no_such_module" in body["error"]["message"]
+    assert post("refusing", ROW)[0] == 200
+    spec = {"pipelines": {"needs-a-module": {"root": _function("needs_a_missing_module")}}}
+    manifests = {m.name: m for m in catalog.manifests()}
+    service = PipelinesService(parse_pipelines(spec, manifests), Executor(catalog))
+    (listed,) = service.list_pipelines()["pipelines"]
+    assert (listed["name"], listed["available"]) == ("needs-a-module", False)

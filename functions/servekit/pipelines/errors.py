@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from servekit.errors import ApiError
 
-__all__ = ["StepError", "step_failed", "step_refused", "step_timeout", "unknown_pipeline"]
+__all__ = [
+    "StepError",
+    "pipeline_unavailable",
+    "step_failed",
+    "step_refused",
+    "step_timeout",
+    "unknown_pipeline",
+]
 
 
 class StepError(ApiError):
@@ -36,4 +43,15 @@ def step_timeout(step: str, remaining_ms: float, needed_ms: float | None = None)
 def unknown_pipeline(name: str, available: list[str]) -> ApiError:
     return ApiError(
         404, "unknown_pipeline", f"pipeline {name!r} is not served here; available: {available}"
+    )
+
+
+def pipeline_unavailable(name: str, modules: list[str]) -> ApiError:
+    """A pipeline whose function steps need modules this deployment lacks (Pillow is not in
+    the Lambda layer: ``digits-image`` is served locally until steps get their own layers)."""
+    return ApiError(
+        501,
+        "pipeline_unavailable",
+        f"pipeline {name!r} needs {modules}, which this deployment lacks; serve it with "
+        "`servekit serve`, or add the package to the function's layer (layers/requirements.txt)",
     )

@@ -9,6 +9,7 @@ against its neighbours before anything runs. A function refuses bad input by rai
 from __future__ import annotations
 
 import importlib
+import importlib.util
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -36,6 +37,13 @@ class PipelineFunction:
     labels: tuple[str, ...] = ()
     probabilities: str | None = None
     """The output holding class probabilities, when the function answers a classification."""
+    requires: tuple[str, ...] = ()
+    """Modules the function imports when it runs (``PIL``), beyond servekit's own."""
+
+    def missing(self) -> list[str]:
+        """The required modules this environment lacks (the Lambda layer carries servekit's
+        runtime only: a step needing more is unavailable there, and says so)."""
+        return [module for module in self.requires if importlib.util.find_spec(module) is None]
 
 
 def pipeline_function(
@@ -44,6 +52,7 @@ def pipeline_function(
     *,
     labels: tuple[str, ...] = (),
     probabilities: str | None = None,
+    requires: tuple[str, ...] = (),
 ) -> Callable[[Callable[[Feeds], dict[str, Any]]], PipelineFunction]:
     """Declare a function step: input and output names → (dtype, shape)."""
 
@@ -52,7 +61,9 @@ def pipeline_function(
 
     def wrap(run: Callable[[Feeds], dict[str, Any]]) -> PipelineFunction:
         name = f"{run.__module__}:{run.__name__}"
-        return PipelineFunction(name, specs(inputs), specs(outputs), run, labels, probabilities)
+        return PipelineFunction(
+            name, specs(inputs), specs(outputs), run, labels, probabilities, requires
+        )
 
     return wrap
 

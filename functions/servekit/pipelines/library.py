@@ -16,7 +16,11 @@ __all__ = ["digits_png"]
 _MAX_IMAGE_BYTES = 4 * 1024 * 1024
 
 
-@pipeline_function(inputs={"image": (BYTES, (None,))}, outputs={"input": ("float32", (None, 64))})
+@pipeline_function(
+    inputs={"image": (BYTES, (None,))},
+    outputs={"input": ("float32", (None, 64))},
+    requires=("PIL",),
+)
 def digits_png(feeds: Feeds) -> dict[str, Any]:
     """PNG images (base64, any size) → the digits models' 8x8 pixels scaled 0..16, where
     ink is high as in scikit-learn's digits (a dark digit on a light ground is inverted)."""

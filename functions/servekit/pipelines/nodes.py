@@ -115,3 +115,20 @@ class Pipeline:
     root: Node
     deadline_ms: float
     output: Signature
+
+    def missing(self) -> list[str]:
+        """Modules its function steps need that this environment lacks (empty: servable)."""
+        return sorted({m for function in _functions(self.root) for m in function.missing()})
+
+
+def _functions(node: Node | None) -> list[PipelineFunction]:
+    if isinstance(node, FunctionNode):
+        return [node.function]
+    if isinstance(node, SequenceNode):
+        return [f for step in node.steps for f in _functions(step)]
+    if isinstance(node, SwitchNode):
+        return [f for case in node.cases for f in _functions(case.then)]
+    if isinstance(node, EnsembleNode):
+        found = [f for branch in node.branches for f in _functions(branch.node)]
+        return found + ([node.aggregation.function] if node.aggregation.function else [])
+    return []

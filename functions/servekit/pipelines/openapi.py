@@ -63,6 +63,10 @@ class PipelineSummary(Body):
     name: str
     deadline_ms: float
     labels: list[str]
+    available: bool = Field(
+        description="False when its function steps need a module this deployment lacks "
+        "(POST answers 501 naming it)"
+    )
 
 
 class PipelineList(Body):
@@ -76,9 +80,10 @@ OPERATIONS = {
         "Run inputs through a pipeline of models and function steps, with a per-step trace",
         PipelineResponse,
         request=PipelineRequestBody,
-        errors=(404, 502, 504),
+        errors=(404, 501, 502, 504),
         error_descriptions={
             404: "Unknown pipeline",
+            501: "The pipeline's function steps need a module this deployment lacks (named)",
             422: "Missing or unknown field, or inputs a step refused (the message names the "
             "step: wrong shape or dtype, an unreadable image...)",
             502: "A step failed on the server (named; its answer is never used)",

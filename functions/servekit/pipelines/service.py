@@ -6,8 +6,9 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
+from servekit.observability import logger
 from servekit.pipelines.codec import PipelineRequest, pipeline_body
-from servekit.pipelines.errors import unknown_pipeline
+from servekit.pipelines.errors import pipeline_unavailable, unknown_pipeline
 from servekit.pipelines.executor import Executor
 from servekit.pipelines.metrics import PipelineMetrics
 from servekit.pipelines.nodes import Pipeline
@@ -26,6 +27,13 @@ class PipelinesService:
         self.pipelines = dict(pipelines)
         self.executor = executor
         self.metrics = metrics or PipelineMetrics()
+        self.missing = {name: p.missing() for name, p in self.pipelines.items() if p.missing()}
+        """Pipelines whose function steps need modules this environment lacks: answered 501."""
+        for name, modules in self.missing.items():
+            logger.warning(
+                f"pipeline {name} is not servable here: its steps need {modules}",
+                extra={"pipeline": name},
+            )
 
     def predict(self, name: str, request: PipelineRequest) -> dict[str, Any]:
         """Run ``request`` through pipeline ``name`` within its deadline (the pipeline's, or
@@ -33,6 +41,8 @@ class PipelinesService:
         pipeline = self.pipelines.get(name)
         if pipeline is None:
             raise unknown_pipeline(name, sorted(self.pipelines))
+        if name in self.missing:
+            raise pipeline_unavailable(name, self.missing[name])
         budget = pipeline.deadline_ms
         if request.deadline_ms is not None:
             budget = min(budget, request.deadline_ms)
@@ -52,7 +62,12 @@ class PipelinesService:
     def list_pipelines(self) -> dict[str, Any]:
         return {
             "pipelines": [
-                {"name": p.name, "deadline_ms": p.deadline_ms, "labels": list(p.output.labels)}
+                {
+                    "name": p.name,
+                    "deadline_ms": p.deadline_ms,
+                    "labels": list(p.output.labels),
+                    "available": p.name not in self.missing,
+                }
                 for p in self.pipelines.values()
             ]
         }

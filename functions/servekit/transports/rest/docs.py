@@ -55,6 +55,7 @@ ERROR_DESCRIPTIONS: Mapping[int, str] = {
     422: "The JSON does not fit: missing, unknown or invalid fields",
     429: "Too many concurrent requests on this resource (Retry-After)",
     500: "Unexpected failure (no details; quote the correlation id)",
+    501: "Not available in this deployment",
     502: "An upstream call failed",
     503: "A dependency is throttled or unavailable (Retry-After)",
     504: "An upstream call timed out",
