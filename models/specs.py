@@ -17,6 +17,8 @@ from sklearn.neural_network import MLPClassifier
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
+from models.digits_heavy import HEAVY_DESCRIPTION, HEAVY_NAME, HEAVY_VERSION, heavy
+
 __all__ = [
     "INPUT_NAME",
     "LABELS",
@@ -105,6 +107,13 @@ REGISTRY: tuple[ModelSpec, ...] = (
         version="1.0.0",
         description="Multi-layer perceptron (1024-1024-512, ReLU) on standardized pixels",
         factory=_mlp,
+        silence_convergence_warning=True,
+    ),
+    ModelSpec(  # models/digits_heavy.py: built locally for benchmarks, not deployed by default
+        name=HEAVY_NAME,
+        version=HEAVY_VERSION,
+        description=HEAVY_DESCRIPTION,
+        factory=heavy,
         silence_convergence_warning=True,
     ),
 )

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from servekit.cache import shapes as names
+from servekit.cache.admission import MODES, Mode
 from servekit.envvars import env_bool as _bool
 from servekit.envvars import env_int as _int
 from servekit.settings import SettingsError
@@ -97,6 +98,9 @@ class CacheSettings:
     input_buckets: tuple[str, ...] = ()
     """SERVEKIT_CACHE_INPUT_BUCKETS: buckets ``inputs_ref`` may name (comma-separated)."""
 
+    admission: Mode = "auto"
+    """SERVEKIT_CACHE_ADMISSION: auto (the shared cache where it pays), always or never."""
+
     @property
     def enabled(self) -> bool:
         return self.backend != "none"
@@ -112,6 +116,9 @@ class CacheSettings:
             raise SettingsError(f"{names.ENV_CACHE_BACKEND} must be none, memory or redis")
         if backend == "redis" and not url.startswith(("redis://", "rediss://")):
             raise SettingsError(f"{names.ENV_CACHE_URL} must be a redis:// or rediss:// URL")
+        admission = env.get(names.ENV_CACHE_ADMISSION, "").strip().lower() or "auto"
+        if admission not in MODES:
+            raise SettingsError(f"{names.ENV_CACHE_ADMISSION} must be one of {', '.join(MODES)}")
         auth = env.get(names.ENV_CACHE_AUTH, "").strip().lower() or "none"
         if auth not in {"none", "password", "iam"}:
             raise SettingsError(f"{names.ENV_CACHE_AUTH} must be none, password or iam")
@@ -139,6 +146,7 @@ class CacheSettings:
             memory_max_items=_int(env, names.ENV_CACHE_MEMORY_MAX_ITEMS, 10_000, minimum=1),
             near_items=_int(env, names.ENV_CACHE_NEAR_ITEMS, 4096, minimum=0),
             near_ttl_s=_int(env, names.ENV_CACHE_NEAR_TTL_S, 60, minimum=1),
+            admission=admission,
             input_buckets=tuple(
                 b.strip()
                 for b in env.get(names.ENV_CACHE_INPUT_BUCKETS, "").split(",")
