@@ -1,9 +1,9 @@
 """Cost-aware admission end to end: the real handler, real models, a real redis-server.
 
 The figures are injected (a full window of them, and the requests' own timings read a
-stopped clock, so they cannot move a median): digits-mlp as cheaper than the round trips, digits-heavy as a model
-a hit saves milliseconds of. What is checked is what each does to Redis, the body, the
-metrics and ``GET /models``.
+stopped clock, so they cannot move a median): digits-mlp as cheaper than the round trips,
+digits-heavy as a model a hit saves milliseconds of. What is checked is what each does to
+Redis, the body, the metrics and ``GET /models``.
 """
 
 from __future__ import annotations

@@ -21,8 +21,8 @@ model, ``never`` for none (near cache only), ``auto`` decides as above.
 
 from __future__ import annotations
 
-import statistics
 from collections import deque
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -31,7 +31,7 @@ from servekit.observability import logger
 __all__ = ["HYSTERESIS", "MIN_SAMPLES", "MODES", "PROBE_EVERY", "WINDOW", "Admission", "Mode"]
 
 Mode = Literal["auto", "always", "never"]
-MODES: tuple[Mode, ...] = ("auto", "always", "never")
+MODES: tuple[Mode, ...] = ("auto", "always", "never")  # settings.py keeps its own copy: cheaper
 WINDOW = 31  # observations per moving median
 MIN_SAMPLES = 5
 PROBE_EVERY = 64
@@ -91,7 +91,7 @@ class Admission:
         samples = (figures.row_ms, figures.lookup_ms, figures.write_ms)
         if self.mode != "auto" or min(map(len, samples)) < MIN_SAMPLES:
             return
-        row, lookup, write = (statistics.median(sample) for sample in samples)
+        row, lookup, write = (_median(sample) for sample in samples)
         cost = 2 * lookup + write
         # Switch only when clearly on the other side, so noise near the threshold is no flip.
         shared = row > cost / HYSTERESIS if figures.shared else row > cost * HYSTERESIS
@@ -107,3 +107,10 @@ class Admission:
                     "write_ms": round(write, 4),
                 },
             )
+
+
+def _median(values: Sequence[float]) -> float:
+    # Not statistics.median: importing statistics (fractions, decimal, random) costs a cold start.
+    ordered = sorted(values)
+    middle = len(ordered) // 2
+    return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
