@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from types import ModuleType
 
 import pytest
+import redis
 
 from servekit.cache.admission import PROBE_EVERY, WINDOW, Admission
 from tests.functional.test_cache_redis import CACHE_ENV, emitted_metrics, predict
@@ -99,12 +100,18 @@ def test_a_cheap_model_stays_out_of_redis_a_heavy_one_uses_it(
     assert redis_keys(redis_server, HEAVY) == 1
 
 
-def test_a_local_model_probes_redis_once_in_a_while(
+def test_a_local_model_probes_redis_once_in_a_while_without_a_lease(
     handler: ModuleType, redis_server: RedisServer
 ) -> None:
+    client = redis.Redis.from_url(redis_server.url)
+    client.config_resetstat()
     for i in range(PROBE_EVERY):  # distinct rows: each looked up (not a near-cache repeat)
         predict(handler, [[float(i // 17), float(i % 17), *ROW[2:]]], CHEAP)
     assert redis_keys(redis_server, CHEAP) == 1  # the probe's lookup and write-back
+    stats = client.info("commandstats")
+    assert stats["cmdstat_mget"]["calls"] == 1  # a plain lookup: no lease script
+    evalsha = stats["cmdstat_evalsha"]  # the write-back (once more if the script was unloaded)
+    assert evalsha["calls"] - evalsha.get("failed_calls", 0) == 1
     assert cache_modes(handler)[CHEAP] == "local"
 
 

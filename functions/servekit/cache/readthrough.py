@@ -38,6 +38,7 @@ class Misses:
     accept: Callable[[str, bytes], bool]  # whether a stored value is a valid row of this key
     compute: Compute
     usable: bool = True  # False: the cache failed on this request, do not touch it again
+    leased: bool = False  # looked up with leases (to release on write-back)
     rows: dict[str, list[int]] = field(default_factory=dict)
     values: dict[str, bytes] = field(default_factory=dict)
     claimed: set[str] = field(default_factory=set)  # leases this caller holds
@@ -102,7 +103,12 @@ class ReadThrough:
             return found
         answer: Sequence[bytes | bool | None] | None
         started = self.clock()
-        if self.leases:  # one round trip: the values, and a lease on each missing one
+        # A probe of a model admission keeps local takes no leases: stampede control is for
+        # models worth waiting for, and a plain MGET is the cheaper round trip.
+        misses.leased = self.leases and (
+            self.admission is None or self.admission.decision(misses.model)
+        )
+        if misses.leased:  # one round trip: the values, and a lease on each missing one
             answer = self.cache.get_or_claim(
                 wanted, [lease_key(key) for key in wanted], self.settings.lease_ms
             )
@@ -174,7 +180,7 @@ class ReadThrough:
             self.cache.metrics.too_large(len(keys) - len(items))
         if self.near is not None and items:
             self.near.set_many(items, self._near_ttl_ms)
-        leases = [lease_key(key) for key in keys] if self.leases else []
+        leases = [lease_key(key) for key in keys] if misses.leased else []
         if misses.usable and (items or leases):
             started = self.clock()
             written = self.cache.set_many(items, self.settings.ttl_s * 1000, leases)
