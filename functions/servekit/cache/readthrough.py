@@ -5,7 +5,9 @@ script); the caller runs the model once, on the distinct rows that missed; their
 in one pipelined round trip. A cold key wanted by several callers at once is computed once:
 callers in this process wait on a single flight, other processes (Lambda environments) on a
 lease in the shared cache, for at most ``lease_wait_ms`` before computing it themselves.
-What a row's value is, and whether a stored one is valid, is the caller's (``Misses``).
+What a row's value is, and whether a stored one is valid, is the caller's (``Misses``). Whether
+a model's rows go to a shared cache at all is cost-aware admission's (admission.py); a model
+kept out of it is served by the model and the near cache.
 """
 
 from __future__ import annotations
