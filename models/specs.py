@@ -18,6 +18,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
 from models import digits_forest
+from models.digits_heavy import HEAVY_DESCRIPTION, HEAVY_NAME, HEAVY_VERSION, heavy
 
 __all__ = [
     "INPUT_NAME",
@@ -114,6 +115,13 @@ REGISTRY: tuple[ModelSpec, ...] = (
         version=digits_forest.VERSION,
         description=digits_forest.DESCRIPTION,
         factory=digits_forest.forest,
+    ),
+    ModelSpec(  # models/digits_heavy.py: built locally for benchmarks, not deployed by default
+        name=HEAVY_NAME,
+        version=HEAVY_VERSION,
+        description=HEAVY_DESCRIPTION,
+        factory=heavy,
+        silence_convergence_warning=True,
     ),
 )
 

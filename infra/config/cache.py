@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field
 
 from infra.config.base import StrictModel
@@ -23,6 +25,11 @@ class CacheConfig(StrictModel):
     connect_timeout_ms: int = Field(default=50, ge=1, le=1000)
     breaker_failures: int = Field(default=3, ge=1)
     breaker_reset_ms: int = Field(default=5000, ge=1)
+    admission: Literal["auto", "always", "never"] = Field(
+        default="auto",
+        description="per model, use the shared cache only where a hit saves more than its "
+        "round trips cost (auto), or force it for every model (always) or none (never)",
+    )
     # Cost guards: the serverless cache scales up to these, never beyond.
     max_data_storage_gb: int = Field(default=1, ge=1, le=5000)
     max_ecpu_per_second: int = Field(default=5000, ge=1000, le=15_000_000)

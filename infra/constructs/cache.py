@@ -168,6 +168,7 @@ class InferenceCache(Construct):
             names.ENV_CACHE_CONNECT_TIMEOUT_MS: str(config.connect_timeout_ms),
             names.ENV_CACHE_BREAKER_FAILURES: str(config.breaker_failures),
             names.ENV_CACHE_BREAKER_RESET_MS: str(config.breaker_reset_ms),
+            names.ENV_CACHE_ADMISSION: config.admission,
             names.ENV_CACHE_INPUT_BUCKETS: ",".join(config.input_buckets),
         }
 

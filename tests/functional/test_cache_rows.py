@@ -43,7 +43,10 @@ def server(redis_server: RedisServer) -> Iterator[RedisServer]:
 
 
 def settings(server: RedisServer, **env: str) -> CacheSettings:
-    return CacheSettings.from_env({"SERVEKIT_CACHE_URL": server.url, **env})
+    # The shared cache's mechanics, whatever the model costs (admission has its own tests).
+    return CacheSettings.from_env(
+        {"SERVEKIT_CACHE_URL": server.url, "SERVEKIT_CACHE_ADMISSION": "always", **env}
+    )
 
 
 class SlowCountingSession:

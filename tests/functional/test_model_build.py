@@ -27,9 +27,9 @@ pytestmark = pytest.mark.slow
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 BUILD_SCRIPT = REPO_ROOT / "models" / "build.py"
-MODELS = ("digits-logreg", "digits-mlp")
+MODELS = ("digits-logreg", "digits-mlp", "digits-wide")
 SESSION_MODELS = ("session-recs-v1", "session-recs-v2")  # tests/functional/test_session_model.py
-MIN_ACCURACY = {"digits-logreg": 0.9, "digits-mlp": 0.9}
+MIN_ACCURACY = {"digits-logreg": 0.9, "digits-mlp": 0.9, "digits-wide": 0.9}
 BUILD_TIMEOUT_S = 600
 
 
@@ -148,6 +148,7 @@ def test_model_accuracy_and_probabilities(
 def test_model_sizes(built: Path) -> None:
     assert (built / "digits-mlp" / "model.onnx").stat().st_size > 4 * 1024 * 1024
     assert (built / "digits-logreg" / "model.onnx").stat().st_size < 200 * 1024
+    assert (built / "digits-wide" / "model.onnx").stat().st_size > 30 * 1024 * 1024
 
 
 @pytest.mark.parametrize("name", MODELS)

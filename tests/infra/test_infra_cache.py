@@ -131,6 +131,7 @@ def test_serverless_valkey_with_tls_encryption_and_iam_auth(
     assert env[names.ENV_CACHE_USER] == app_user["UserId"]
     assert env[names.ENV_CACHE_NAME] == cache["ServerlessCacheName"]
     assert int(env[names.ENV_CACHE_TIMEOUT_MS]) < 100
+    assert env[names.ENV_CACHE_ADMISSION] == synth.config.cache.admission == "auto"
 
 
 def test_function_is_in_the_vpc_and_security_groups_open_only_the_cache_port(
@@ -255,5 +256,7 @@ def test_config_rejects_bad_cache_values() -> None:
     base = load_cdk_json_context()[CONTEXT_KEY]
     with pytest.raises(ValueError, match=r"servekit\.cache\.max_azs"):
         parse_config({**base, "cache": {**base["cache"], "max_azs": 1}})
+    with pytest.raises(ValueError, match=r"servekit\.cache\.admission"):
+        parse_config({**base, "cache": {**base["cache"], "admission": "sometimes"}})
     with pytest.raises(ValueError, match=r"servekit\.cache\.unknown"):
         parse_config({**base, "cache": {**base["cache"], "unknown": 1}})

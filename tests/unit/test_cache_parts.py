@@ -119,6 +119,7 @@ def test_settings_defaults_are_the_documented_values() -> None:
         assert settings.memory_max_items == 10_000
         assert (settings.near_items, settings.near_ttl_s) == (4096, 60)
         assert settings.input_buckets == ()
+        assert settings.admission == "auto"
     assert CacheSettings().backend == "none"
 
 

@@ -10,7 +10,7 @@ from models.specs import REGISTRY, BuildError, select_specs
 
 def test_registry_names_are_unique_and_versions_fit_onnx() -> None:
     names = [spec.name for spec in REGISTRY]
-    assert names == ["digits-logreg", "digits-mlp", "digits-trees"]
+    assert names == ["digits-logreg", "digits-mlp", "digits-trees", "digits-wide"]
     assert len(set(names)) == len(names)
     for spec in REGISTRY:
         assert model_version_number(spec.version) > 0

@@ -18,7 +18,6 @@ import numpy as np
 import numpy.typing as npt
 import orjson
 
-from servekit.cache.keys import data_key
 from servekit.cache.settings import CacheSettings
 from servekit.errors import ApiError
 from servekit.runtime.manifest import TensorSpec
@@ -95,6 +94,8 @@ class InputLoader:
                 f"bucket {bucket!r} is not one this function reads inputs from "
                 "(SERVEKIT_CACHE_INPUT_BUCKETS)",
             )
+        from servekit.cache.keys import data_key  # not on a cold start without a cache
+
         cache_key = data_key(self.settings.key_prefix, reference, spec.dtype, spec.shape)
         row_shape = tuple(d for d in spec.shape[1:] if isinstance(d, int))
         found = self.cache.get_many([cache_key]) if self.cache else None

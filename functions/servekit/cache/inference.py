@@ -23,7 +23,7 @@ from servekit.cache.keys import input_keys, row_keys
 from servekit.cache.readthrough import Misses, ReadThrough
 from servekit.cache.rowcodec import RowCodec
 from servekit.cache.settings import CacheSettings
-from servekit.cache.types import DirectInference, OutputResults, RowResults
+from servekit.cache.types import CacheMode, DirectInference, OutputResults, RowResults
 from servekit.cache.values import UnsplittableError
 from servekit.observability import logger
 from servekit.runtime.model import LoadedModel
@@ -38,6 +38,15 @@ class CachedInference(ReadThrough):
         super().__init__(cache, settings)
         self._uncached: set[tuple[str, str]] = set()  # model versions whose rows do not split
         self._codecs: dict[tuple[str, str], RowCodec] = {}
+
+    def mode(self, model: LoadedModel) -> CacheMode:
+        if not model.manifest.row_classifier and (
+            model.manifest.task not in CACHED_TASKS or (model.name, model.version) in self._uncached
+        ):
+            return "off"
+        if self.admission is None or not self.admission.decision(model.name):
+            return "local"
+        return "shared"
 
     def predict(self, model: LoadedModel, tensor: npt.NDArray[Any]) -> RowResults:
         labels = len(model.manifest.labels)

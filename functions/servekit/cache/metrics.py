@@ -23,6 +23,11 @@ class CacheMetrics(MetricsRecorder):
         if hits:
             self.milliseconds(f"{space}CacheLatencySaved", saved_ms)
 
+    def local_only(self, rows: int) -> None:
+        # Rows of a model cheaper than the shared cache's round trips (admission.py): looked
+        # up in the near cache only, neither read from nor written to the shared cache.
+        self.count("CacheLocalOnlyRows", rows)
+
     def degraded(self, operation: str, reason: str) -> None:
         self.sink.add_metadata("cache_degraded", f"{operation}: {reason}")
         self.count("CacheDegraded")

@@ -5,7 +5,9 @@ script); the caller runs the model once, on the distinct rows that missed; their
 in one pipelined round trip. A cold key wanted by several callers at once is computed once:
 callers in this process wait on a single flight, other processes (Lambda environments) on a
 lease in the shared cache, for at most ``lease_wait_ms`` before computing it themselves.
-What a row's value is, and whether a stored one is valid, is the caller's (``Misses``).
+What a row's value is, and whether a stored one is valid, is the caller's (``Misses``). Whether
+a model's rows go to a shared cache at all is cost-aware admission's (admission.py); a model
+kept out of it is served by the model and the near cache.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
+from servekit.cache.admission import Admission
 from servekit.cache.backends.memory import MemoryBackend
 from servekit.cache.failopen import FailOpenCache
 from servekit.cache.keys import lease_key
@@ -37,6 +40,7 @@ class Misses:
     accept: Callable[[str, bytes], bool]  # whether a stored value is a valid row of this key
     compute: Compute
     usable: bool = True  # False: the cache failed on this request, do not touch it again
+    leased: bool = False  # looked up with leases (to release on write-back)
     rows: dict[str, list[int]] = field(default_factory=dict)
     values: dict[str, bytes] = field(default_factory=dict)
     claimed: set[str] = field(default_factory=set)  # leases this caller holds
@@ -80,6 +84,9 @@ class ReadThrough:
         if cache.shared and settings.near_items > 0:
             self.near = MemoryBackend(settings.near_items)
         self._row_ms: dict[str, float] = {}  # moving average of model time per row, per model
+        # Per model: whether the shared cache's round trips are worth it (admission.py).
+        self.admission = Admission(settings.admission) if cache.shared else None
+        self.clock: Callable[[], float] = time.perf_counter  # what the costs are timed with
 
     def _lookup(self, keys: list[str], misses: Misses) -> list[bytes | bool | None]:
         """Per key: the cached value, or whether this caller holds its lease (None: no lease)."""
@@ -91,8 +98,19 @@ class ReadThrough:
             if not remote:
                 return found
         wanted = [keys[index] for index in remote]
+        if self.admission is not None and not self.admission.shared(misses.model):
+            # Cheaper to run the model than to go to the shared cache: near cache only.
+            misses.usable = False
+            self.cache.metrics.local_only(len(wanted))
+            return found
         answer: Sequence[bytes | bool | None] | None
-        if self.leases:  # one round trip: the values, and a lease on each missing one
+        started = self.clock()
+        # A probe of a model admission keeps local takes no leases: stampede control is for
+        # models worth waiting for, and a plain MGET is the cheaper round trip.
+        misses.leased = self.leases and (
+            self.admission is None or self.admission.decision(misses.model)
+        )
+        if misses.leased:  # one round trip: the values, and a lease on each missing one
             answer = self.cache.get_or_claim(
                 wanted, [lease_key(key) for key in wanted], self.settings.lease_ms
             )
@@ -102,6 +120,9 @@ class ReadThrough:
         # so an outage costs a request one timeout at most.
         misses.usable = answer is not None
         if answer is not None:
+            if self.admission is not None:
+                elapsed = (self.clock() - started) * 1000
+                self.admission.lookup(misses.model, elapsed / len(wanted))
             near_items = []
             for index, value in zip(remote, answer, strict=True):
                 found[index] = value
@@ -151,9 +172,9 @@ class ReadThrough:
         """Run the model once on ``keys``' rows; write them back, releasing their leases."""
         if not keys:
             return 0
-        started = time.perf_counter()
+        started = self.clock()
         values = misses.compute(keys, [misses.rows[key][0] for key in keys])
-        self._learn(misses.model, (time.perf_counter() - started) * 1000 / len(keys))
+        self._learn(misses.model, (self.clock() - started) * 1000 / len(keys))
         misses.values.update(zip(keys, values, strict=True))
         cap = self.settings.max_value_bytes
         items = [(key, misses.values[key]) for key in keys if len(misses.values[key]) <= cap]
@@ -161,12 +182,18 @@ class ReadThrough:
             self.cache.metrics.too_large(len(keys) - len(items))
         if self.near is not None and items:
             self.near.set_many(items, self._near_ttl_ms)
-        leases = [lease_key(key) for key in keys] if self.leases else []
-        if misses.usable:
-            self.cache.set_many(items, self.settings.ttl_s * 1000, leases)
+        leases = [lease_key(key) for key in keys] if misses.leased else []
+        if misses.usable and (items or leases):
+            started = self.clock()
+            written = self.cache.set_many(items, self.settings.ttl_s * 1000, leases)
+            if written and items and self.admission is not None:
+                elapsed = (self.clock() - started) * 1000
+                self.admission.write(misses.model, elapsed / len(items))
         return len(keys)
 
     def _learn(self, model_name: str, row_ms: float) -> None:
+        if self.admission is not None:
+            self.admission.row(model_name, row_ms)
         previous = self._row_ms.get(model_name)
         self._row_ms[model_name] = row_ms if previous is None else 0.8 * previous + 0.2 * row_ms
 

@@ -21,6 +21,8 @@ __all__ = ["CacheSettings"]
 
 Backend = Literal["none", "memory", "redis"]
 Auth = Literal["none", "password", "iam"]
+Admission = Literal["auto", "always", "never"]  # servekit.cache.admission, imported if cache on
+ADMISSIONS = ("auto", "always", "never")
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +99,9 @@ class CacheSettings:
     input_buckets: tuple[str, ...] = ()
     """SERVEKIT_CACHE_INPUT_BUCKETS: buckets ``inputs_ref`` may name (comma-separated)."""
 
+    admission: Admission = "auto"
+    """SERVEKIT_CACHE_ADMISSION: auto (the shared cache where it pays), always or never."""
+
     @property
     def enabled(self) -> bool:
         return self.backend != "none"
@@ -112,6 +117,11 @@ class CacheSettings:
             raise SettingsError(f"{names.ENV_CACHE_BACKEND} must be none, memory or redis")
         if backend == "redis" and not url.startswith(("redis://", "rediss://")):
             raise SettingsError(f"{names.ENV_CACHE_URL} must be a redis:// or rediss:// URL")
+        admission = env.get(names.ENV_CACHE_ADMISSION, "").strip().lower() or "auto"
+        if admission not in ADMISSIONS:
+            raise SettingsError(
+                f"{names.ENV_CACHE_ADMISSION} must be one of {', '.join(ADMISSIONS)}"
+            )
         auth = env.get(names.ENV_CACHE_AUTH, "").strip().lower() or "none"
         if auth not in {"none", "password", "iam"}:
             raise SettingsError(f"{names.ENV_CACHE_AUTH} must be none, password or iam")
@@ -139,6 +149,7 @@ class CacheSettings:
             memory_max_items=_int(env, names.ENV_CACHE_MEMORY_MAX_ITEMS, 10_000, minimum=1),
             near_items=_int(env, names.ENV_CACHE_NEAR_ITEMS, 4096, minimum=0),
             near_ttl_s=_int(env, names.ENV_CACHE_NEAR_TTL_S, 60, minimum=1),
+            admission=admission,  # type: ignore[arg-type]
             input_buckets=tuple(
                 b.strip()
                 for b in env.get(names.ENV_CACHE_INPUT_BUCKETS, "").split(",")

@@ -4,14 +4,17 @@ the path with no cache, kept apart so that a service without a cache imports not
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 import numpy as np
 import numpy.typing as npt
 
 from servekit.runtime.model import LoadedModel
 
-__all__ = ["DirectInference", "InferencePath", "OutputResults", "RowResults"]
+__all__ = ["CacheMode", "DirectInference", "InferencePath", "OutputResults", "RowResults"]
+
+CacheMode = Literal["off", "local", "shared"]
+"""off: never cached; local: in this process only; shared: in the shared cache (Redis) too."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +50,10 @@ class InferencePath(Protocol):
         """Any model's outputs for its named inputs; :class:`ModelRunError` if it fails."""
         ...
 
+    def mode(self, model: LoadedModel) -> CacheMode:
+        """How ``model``'s rows are cached now: what ``GET /models`` shows as ``cache``."""
+        ...
+
 
 class DirectInference:
     """No cache: the model runs on every row."""
@@ -58,3 +65,6 @@ class DirectInference:
     def run(self, model: LoadedModel, feeds: dict[str, npt.NDArray[Any]]) -> OutputResults:
         rows = len(next(iter(feeds.values())))
         return OutputResults(model.run(feeds), [False] * rows, rows)
+
+    def mode(self, model: LoadedModel) -> CacheMode:
+        return "off"

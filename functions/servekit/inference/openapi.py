@@ -7,7 +7,7 @@ really accepts and answers.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Union
+from typing import Annotated, Any, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field
 from typing_extensions import TypeAliasType
@@ -180,7 +180,7 @@ class TensorSpec(Body):
 
 
 class ModelDescription(Body):
-    """The model's manifest, plus whether it is the default."""
+    """The model's manifest, plus whether it is the default and how its rows are cached."""
 
     schema_version: int
     name: str
@@ -200,6 +200,11 @@ class ModelDescription(Body):
     )
     value_output: str = omittable(description="The output a regression or embedding reads")
     default: bool
+    cache: Literal["off", "local", "shared"] = Field(
+        description="How its rows are cached now: off (never), local (in this process only: "
+        "no cache backend but the in-process one, or the model costs less than the shared "
+        "cache's round trips) or shared (the shared cache, Redis, too)"
+    )
 
 
 class ModelList(Body):

@@ -131,4 +131,8 @@ class InferenceService:
         return self.catalog.tensor(model.manifest, request.inputs)
 
     def _describe(self, model: LoadedModel) -> dict[str, Any]:
-        return {**model.manifest.to_dict(), "default": model.name == self.catalog.default_name}
+        return {
+            **model.manifest.to_dict(),
+            "default": model.name == self.catalog.default_name,
+            "cache": self.cache.inference_path.mode(model),
+        }

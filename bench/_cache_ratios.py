@@ -1,0 +1,65 @@
+"""Requests/s at a given hit ratio, for bench/cache.py: no cache against each cache wiring.
+
+A sequence of one-row requests in which a share ``ratio`` repeats an earlier row (drawn from a
+seeded generator, so every wiring gets the same sequence) and the rest are rows never seen.
+Each wiring is warmed first on rows of its own (so cost-aware admission has its figures and
+has decided, as in a warm Lambda environment), its caches emptied, then timed on the
+sequence. ``near_auto`` answers a repeat from the process's near cache when it can;
+``redis_auto`` has no near cache, so a repeat is a shared-cache hit (a row another environment
+cached) whenever the model's admission uses the shared cache.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable
+from typing import Any
+
+__all__ = ["RATIOS", "hit_ratio_rows", "ratios"]
+
+RATIOS = (0.0, 0.5, 0.9)
+WARMUP = 200
+WIRINGS = ("none", "near_auto", "redis_auto")  # Bench's names: admission deciding per model
+
+
+def hit_ratio_rows(count: int, ratio: float, seed: int) -> list[list[int]]:
+    """``count`` rows of which about ``ratio`` repeat an earlier one (the first never does)."""
+    rng = random.Random(seed)
+    rows: list[list[int]] = []
+    for _ in range(count):
+        if rows and rng.random() < ratio:
+            rows.append(rows[rng.randrange(len(rows))])
+        else:
+            rows.append([rng.randrange(17) for _ in range(64)])
+    return rows
+
+
+def ratios(
+    call: Callable[[dict[str, Any], str], int],
+    event: Callable[[list[list[int]]], dict[str, Any]],
+    flush: Callable[[str], None],
+    requests: int,
+    seed: int,
+) -> dict[str, Any]:
+    """Per hit ratio: requests/s of each wiring, and each cached wiring's over no cache."""
+    result: dict[str, Any] = {}
+    for wiring in WIRINGS:
+        for row in hit_ratio_rows(WARMUP, 0.0, seed - 1):
+            call(event([row]), wiring)
+    for ratio in RATIOS:
+        sequence = [
+            event([row]) for row in hit_ratio_rows(requests, ratio, seed + int(ratio * 100))
+        ]
+        figures: dict[str, float] = {}
+        for wiring in WIRINGS:
+            if wiring != "none":
+                flush(wiring)
+            started = time.perf_counter()
+            for request in sequence:
+                call(request, wiring)
+            figures[f"{wiring}_rps"] = round(len(sequence) / (time.perf_counter() - started), 1)
+        for wiring in WIRINGS[1:]:
+            figures[f"{wiring}_to_none"] = round(figures[f"{wiring}_rps"] / figures["none_rps"], 3)
+        result[f"hits_{int(ratio * 100)}pct"] = figures
+    return result
