@@ -25,9 +25,8 @@ from sklearn.preprocessing import StandardScaler
 
 __all__ = ["HEAVY_DESCRIPTION", "HEAVY_HIDDEN_LAYERS", "HEAVY_NAME", "HEAVY_VERSION", "heavy"]
 
-HEAVY_NAME = (
-    "digits-wide"  # sorts after digits-logreg: `servekit serve` defaults to the first folder
-)
+# After digits-logreg by name: `servekit serve` serves the first folder by default.
+HEAVY_NAME = "digits-wide"
 HEAVY_VERSION = "1.0.0"
 HEAVY_HIDDEN_LAYERS = (3072, 3072, 2048)
 HEAVY_DESCRIPTION = (
