@@ -45,6 +45,7 @@ STAMP_FILE = ".build-stamp"
 SOURCE_MODULES = (
     "builder",
     "digits_forest",
+    "digits_heavy",
     "documents",
     "export",
     "output",

@@ -27,9 +27,9 @@ pytestmark = pytest.mark.slow
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 BUILD_SCRIPT = REPO_ROOT / "models" / "build.py"
-MODELS = ("digits-logreg", "digits-mlp", "digits-wide")
+MODELS = ("digits-logreg", "digits-mlp", "digits-trees", "digits-wide")
 SESSION_MODELS = ("session-recs-v1", "session-recs-v2")  # tests/functional/test_session_model.py
-MIN_ACCURACY = {"digits-logreg": 0.9, "digits-mlp": 0.9, "digits-wide": 0.9}
+MIN_ACCURACY = {"digits-logreg": 0.9, "digits-mlp": 0.9, "digits-trees": 0.9, "digits-wide": 0.9}
 BUILD_TIMEOUT_S = 600
 
 

@@ -91,6 +91,8 @@ def test_registry_discovers_all_models_and_picks_the_default(model_dir: Path) ->
     assert catalog.names == [
         "digits-logreg",
         "digits-mlp",
+        "digits-trees",
+        "digits-wide",
         "session-recs-v1",
         "session-recs-v2",
         "tabular-diabetes",
