@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from aws_cdk.assertions import Annotations, Match
 
 from servekit.streams import shapes as c
 from tests.infra.conftest import Synthesized
@@ -92,8 +93,11 @@ def test_outputs_name_the_delivery_stream_and_bucket(firehosed: Synthesized) -> 
     assert c.OUTPUT_STREAMS_OUTPUT_STREAM not in outputs
 
 
-def test_cdk_nag_and_cfn_lint_are_clean(firehosed: Synthesized) -> None:
+def test_cdk_nag_and_cfn_lint_are_clean_with_no_cdk_warnings(firehosed: Synthesized) -> None:
     assert_nag_and_lint_clean(firehosed)
+    annotations = Annotations.from_stack(firehosed.stack)
+    assert annotations.find_error("*", Match.any_value()) == []
+    assert annotations.find_warning("*", Match.any_value()) == []
 
 
 def test_firehose_may_only_write_the_bucket_prefixes_and_its_log_group(
