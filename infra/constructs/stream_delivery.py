@@ -75,7 +75,6 @@ class ResultsDelivery(Construct):
             removal_policy=removal_policy,
         )
         self.role = self._role(errors)
-        role = self.role
         self.delivery_stream = firehose.DeliveryStream(
             self,
             "DeliveryStream",
@@ -88,11 +87,11 @@ class ResultsDelivery(Construct):
                 buffering_size=Size.mebibytes(config.firehose_buffer_mb),
                 file_extension=".jsonl",
                 logging_config=firehose.EnableLogging(errors),
-                role=role.without_policy_updates(),
+                role=self.role.without_policy_updates(),
             ),
         )
         # Firehose checks its access when the stream is created: the policy must exist first.
-        self.delivery_stream.node.add_dependency(role.node.find_child("DefaultPolicy"))
+        self.delivery_stream.node.add_dependency(self.role.node.find_child("DefaultPolicy"))
         # The L2 adds Firehose's CIDR blocks (for Redshift/Splunk destinations) as a mapping
         # an S3 destination never reads: an unreferenced mapping is a template warning.
         Stack.of(self).node.try_remove_child(_CIDR_BLOCKS_MAPPING)
