@@ -16,7 +16,7 @@ import orjson
 
 from servekit.streams import shapes as c
 from servekit.streams.message import InvalidRecordError, parse_request
-from servekit_cli.commands import one_line_errors
+from servekit_cli.commands import CommandError, one_line_errors
 from servekit_cli.progress import Progress
 from servekit_cli.target import add_target_arguments, target_from_args
 
@@ -116,6 +116,12 @@ def _put_batch(kinesis: Any, name: str, batch: list[tuple[int, str, bytes]]) -> 
 
 def _tail(args: argparse.Namespace) -> int:
     target = target_from_args(args)
+    if c.OUTPUT_STREAMS_RESULTS_BUCKET in target.outputs:  # output: firehose, no output stream
+        bucket = target.outputs[c.OUTPUT_STREAMS_RESULTS_BUCKET]
+        raise CommandError(
+            f"this stack writes results to S3 through Firehose (stream.output 'firehose'), "
+            f"not to an output stream: read the JSONL objects under s3://{bucket}/results/"
+        )
     kinesis, name = target.client("kinesis"), target.output(c.OUTPUT_STREAMS_OUTPUT_STREAM)
     iterators = {
         shard["ShardId"]: kinesis.get_shard_iterator(

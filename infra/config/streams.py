@@ -15,9 +15,14 @@ from servekit.streams import shapes as c
 
 __all__ = ["StreamConfig"]
 
+# Firehose's own defaults: an S3 object every 5 MiB or 300 s, whichever comes first.
+_BUFFER_MB = 5
+_BUFFER_S = 300
+
 
 class StreamConfig(StrictModel):
-    """Input stream → consumer Lambda (one onnxruntime call per batch) → output stream, poison
+    """Input stream → consumer Lambda (one onnxruntime call per batch) → output stream (or
+    Firehose → S3), poison
     records and given-up batches → the on-failure queue (see ``docs/streams.md``)."""
 
     enabled: bool = False
@@ -44,11 +49,24 @@ class StreamConfig(StrictModel):
     iterator_age_alarm_s: int = Field(
         default=300, ge=1, description="alarm when the oldest unread record is this old"
     )
+    output: Literal["stream", "firehose"] = Field(
+        default="stream",
+        description="results to an output stream, or to S3 through a Firehose delivery stream",
+    )
+    firehose_buffer_mb: int = Field(
+        default=_BUFFER_MB, ge=1, le=128, description="output 'firehose' only: S3 object size"
+    )
+    firehose_buffer_s: int = Field(
+        default=_BUFFER_S, ge=0, le=900, description="output 'firehose' only: delivery delay"
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> StreamConfig:
         if self.mode == "on_demand" and self.shard_count != 1:
             raise ValueError("shard_count applies to mode 'provisioned' only")
+        buffering = (self.firehose_buffer_mb, self.firehose_buffer_s)
+        if self.output == "stream" and buffering != (_BUFFER_MB, _BUFFER_S):
+            raise ValueError("firehose_buffer_mb and firehose_buffer_s apply to output 'firehose'")
         if self.iterator_age_alarm_s >= self.max_record_age_s:
             raise ValueError(
                 f"iterator_age_alarm_s ({self.iterator_age_alarm_s}) must be below "

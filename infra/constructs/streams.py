@@ -1,4 +1,6 @@
-"""Streaming inference on Kinesis: input stream → consumer Lambda → output stream.
+"""Streaming inference on Kinesis: input stream → consumer Lambda → output stream, or
+Firehose → S3 (``output: firehose``, :class:`~infra.constructs.stream_delivery.ResultsDelivery`;
+then there is no output stream).
 
 * Input and output streams: KMS-encrypted (the AWS-managed ``aws/kinesis`` key), on-demand or
   provisioned from config, retention from config.
@@ -11,7 +13,8 @@
   on. An alarm fires on any message in it.
 * An IteratorAge alarm: the stream is falling behind (see ``docs/streams.md``).
 * Least privilege: the function reads the input stream (the mapping's grant), may only
-  ``PutRecords`` to the output stream and send to the on-failure queue.
+  ``PutRecords`` to the output stream (or ``PutRecordBatch`` to the delivery stream) and send
+  to the on-failure queue.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from infra.config import InferenceConfig, StreamConfig
 from infra.constructs.inference_function import inference_environment
 from infra.constructs.queues import DLQ_RETENTION, dead_letter_alarm, encrypted_queue
 from infra.constructs.servekit_function import ServekitFunction
+from infra.constructs.stream_delivery import ResultsDelivery
 from servekit.constants import ENV_INTRA_OP_THREADS
 from servekit.settings import threads_for_memory
 from servekit.streams import shapes as c
@@ -37,7 +41,8 @@ __all__ = ["InferenceStream"]
 
 
 class InferenceStream(Construct):
-    """Attributes: input, output, failures, failures_alarm, consumer, iterator_age_alarm."""
+    """Attributes: input, output (None with Firehose), delivery (None without), failures,
+    failures_alarm, consumer, iterator_age_alarm."""
 
     def __init__(
         self,
@@ -52,7 +57,28 @@ class InferenceStream(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
         self.input = self._stream("Input", config, removal_policy)
-        self.output = self._stream("Output", config, removal_policy)
+        self.output: kinesis.Stream | None = None
+        self.delivery: ResultsDelivery | None = None
+        if config.output == "firehose":
+            self.delivery = ResultsDelivery(
+                self,
+                "Results",
+                config=config,
+                log_retention_days=inference.log_retention_days,
+                removal_policy=removal_policy,
+            )
+            name = self.delivery.delivery_stream_name
+            results = {c.ENV_STREAMS_DELIVERY_STREAM: name}
+            results_outputs = [
+                (c.OUTPUT_STREAMS_DELIVERY_STREAM, name, "stream results (Firehose)"),
+                (c.OUTPUT_STREAMS_RESULTS_BUCKET, self.delivery.bucket.bucket_name, "results"),
+            ]
+        else:
+            self.output = self._stream("Output", config, removal_policy)
+            results = {c.ENV_STREAMS_OUTPUT_STREAM: self.output.stream_name}
+            results_outputs = [
+                (c.OUTPUT_STREAMS_OUTPUT_STREAM, self.output.stream_name, "stream output")
+            ]
         self.failures = encrypted_queue(
             self, "OnFailureQueue", retention=DLQ_RETENTION, removal_policy=removal_policy
         )
@@ -79,14 +105,18 @@ class InferenceStream(Construct):
             environment={
                 **inference_environment(inference),
                 ENV_INTRA_OP_THREADS: str(threads_for_memory(config.memory_mb)),
-                c.ENV_STREAMS_OUTPUT_STREAM: self.output.stream_name,
+                **results,
                 c.ENV_STREAMS_FAILURE_QUEUE_URL: self.failures.queue_url,
                 c.ENV_STREAMS_PUT_ATTEMPTS: str(config.put_attempts),
             },
             removal_policy=removal_policy,
         )
         function = self.consumer.function
-        self.output.grant(function, "kinesis:PutRecords")
+        if self.delivery is not None:
+            self.delivery.grant_put(function)
+        else:
+            assert self.output is not None
+            self.output.grant(function, "kinesis:PutRecords")
         self.failures.grant_send_messages(function)
         function.add_event_source(
             event_sources.KinesisEventSource(
@@ -116,8 +146,8 @@ class InferenceStream(Construct):
         )
         for key, value, description in (
             (c.OUTPUT_STREAMS_INPUT_STREAM, self.input.stream_name, "stream input (events)"),
-            (c.OUTPUT_STREAMS_OUTPUT_STREAM, self.output.stream_name, "stream output (results)"),
             (c.OUTPUT_STREAMS_FAILURE_QUEUE_URL, self.failures.queue_url, "stream on-failure"),
+            *results_outputs,
         ):
             output = CfnOutput(self, key, value=value, description=description)
             output.override_logical_id(key)  # the CLI reads these exact keys

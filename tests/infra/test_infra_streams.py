@@ -22,17 +22,22 @@ from tests.infra.test_infra_cfn_lint import REGIONS
 STREAM = {"mode": "provisioned", "shard_count": 2, "parallelization_factor": 2, "batch_size": 50}
 
 
-@pytest.fixture(scope="module")
-def streamed(tmp_path_factory: pytest.TempPathFactory, model_dir: Path) -> Synthesized:
+def synth_stream(outdir: Path, stream: dict[str, Any]) -> Synthesized:
+    """The stack with only the stream on, its section updated with ``stream``."""
     context = copy.deepcopy(load_cdk_json_context())
     section = context[CONTEXT_KEY]
     for value in section.values():
         if isinstance(value, dict) and "enabled" in value:
             value["enabled"] = False
-    section["stream"] = {**section["stream"], **STREAM, "enabled": True}
-    app = build_app(context, outdir=str(tmp_path_factory.mktemp("cdk-out-stream")))
+    section["stream"] = {**section["stream"], **stream, "enabled": True}
+    app = build_app(context, outdir=str(outdir))
     (stack,) = [child for child in app.node.children if isinstance(child, InferenceStack)]
     return _synthesized(app, stack)
+
+
+@pytest.fixture(scope="module")
+def streamed(tmp_path_factory: pytest.TempPathFactory, model_dir: Path) -> Synthesized:
+    return synth_stream(tmp_path_factory.mktemp("cdk-out-stream"), STREAM)
 
 
 def _stream(synth: Synthesized, cfn_type: str) -> dict[str, dict[str, Any]]:
@@ -89,7 +94,7 @@ def test_the_consumer_reads_the_input_and_may_only_write_the_output(
     (output_id,) = [k for k in streamed.resources("AWS::Kinesis::Stream") if "Output" in k]
     statements = [s for k, s in streamed.policy_statements() if k.startswith("StreamConsumer")]
     kinesis_writes = [
-        s for s in statements if any(":Put" in a for a in _actions(s) if a.startswith("kinesis"))
+        s for s in statements if any(":Put" in a for a in actions_of(s) if a.startswith("kinesis"))
     ]
     assert kinesis_writes == [
         {
@@ -98,9 +103,9 @@ def test_the_consumer_reads_the_input_and_may_only_write_the_output(
             "Resource": {"Fn::GetAtt": [output_id, "Arn"]},
         }
     ]
-    assert all(s["Resource"] == "*" for s in statements if _actions(s)[0].startswith("xray"))
+    assert all(s["Resource"] == "*" for s in statements if actions_of(s)[0].startswith("xray"))
     assert not any(
-        s["Resource"] == "*" for s in statements if not _actions(s)[0].startswith("xray")
+        s["Resource"] == "*" for s in statements if not actions_of(s)[0].startswith("xray")
     )
 
 
@@ -123,12 +128,16 @@ def test_outputs_for_the_cli(streamed: Synthesized) -> None:
 
 
 def test_cdk_nag_and_cfn_lint_are_clean(streamed: Synthesized) -> None:
-    report = streamed.validation_report()
+    assert_nag_and_lint_clean(streamed)
+
+
+def assert_nag_and_lint_clean(synth: Synthesized) -> None:
+    report = synth.validation_report()
     violations = [v for p in report.get("pluginReports", []) for v in p.get("violations", [])]
     assert violations == []
     problems = [
         str(match)
-        for match in lint_file(streamed.template_path, ManualArgs(regions=REGIONS))
+        for match in lint_file(synth.template_path, ManualArgs(regions=REGIONS))
         if match.rule.id[0] in {"E", "W"}
     ]
     assert problems == []
@@ -143,6 +152,10 @@ def test_cdk_nag_and_cfn_lint_are_clean(streamed: Synthesized) -> None:
         ({"shard_count": 4}, "shard_count applies to mode 'provisioned' only"),
         ({"iterator_age_alarm_s": 3600}, "must be below max_record_age_s"),
         ({"mode": "serverless"}, "stream.mode"),
+        ({"output": "s3"}, "stream.output"),
+        ({"firehose_buffer_mb": 64}, "apply to output 'firehose'"),
+        ({"output": "firehose", "firehose_buffer_mb": 129}, "stream.firehose_buffer_mb"),
+        ({"output": "firehose", "firehose_buffer_s": 901}, "stream.firehose_buffer_s"),
     ],
 )
 def test_invalid_stream_config_names_the_key(change: dict[str, Any], key: str) -> None:
@@ -152,6 +165,6 @@ def test_invalid_stream_config_names_the_key(change: dict[str, Any], key: str) -
         parse_config(section)
 
 
-def _actions(statement: dict[str, Any]) -> list[str]:
+def actions_of(statement: dict[str, Any]) -> list[str]:
     actions = statement["Action"]
     return [actions] if isinstance(actions, str) else list(actions)

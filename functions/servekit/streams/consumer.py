@@ -5,8 +5,9 @@ the ``itemIdentifier`` (a sequence number) of the partial batch response: every 
 there on is delivered again, none before it. So the consumer settles the records in order and
 stops at the first that cannot be settled now:
 
-* answered records are written to the output stream under their partition key (bounded
-  PutRecords retries of refused records, :class:`~servekit.streams.sinks.OutputStream`);
+* answered records are written to the output stream under their partition key, or to the
+  Firehose delivery stream (bounded retries of refused records,
+  :class:`~servekit.streams.sinks.RetriedPuts`);
 * a poison record is sent to the on-failure queue with its reason — explicitly, because the
   event source mapping's own on-failure destination receives only the batch's metadata — and
   the records behind it carry on;
@@ -26,7 +27,7 @@ from typing import Any
 from servekit.observability import logger
 from servekit.sqs import Poison, Retry
 from servekit.streams.message import StreamRecord, record_id_of
-from servekit.streams.sinks import FailureQueue, OutputStream
+from servekit.streams.sinks import FailureQueue, RetriedPuts
 from servekit.streams.worker import Answered, RecordOutcome, StreamWorker
 
 __all__ = ["consume"]
@@ -36,7 +37,7 @@ def consume(
     event: Mapping[str, Any],
     worker: StreamWorker,
     *,
-    output: OutputStream,
+    output: RetriedPuts,
     failures: FailureQueue,
 ) -> dict[str, Any]:
     """Run ``event``'s records through ``worker``; Lambda's partial batch response."""
@@ -63,7 +64,7 @@ def _write_results(
     records: Sequence[StreamRecord],
     outcomes: Sequence[RecordOutcome],
     stop: int,
-    output: OutputStream,
+    output: RetriedPuts,
 ) -> int:
     """Put the answers before ``stop``; the new stop: the first answer left unwritten."""
     answered = [i for i in range(stop) if isinstance(outcomes[i], Answered)]

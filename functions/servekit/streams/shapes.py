@@ -15,20 +15,28 @@ __all__ = [
     "DEFAULT_MAX_RECORD_AGE_S",
     "DEFAULT_PUT_ATTEMPTS",
     "DEFAULT_RETRY_ATTEMPTS",
+    "ENV_STREAMS_DELIVERY_STREAM",
     "ENV_STREAMS_FAILURE_QUEUE_URL",
     "ENV_STREAMS_OUTPUT_STREAM",
     "ENV_STREAMS_PUT_ATTEMPTS",
+    "FIREHOSE_ERROR_PREFIX",
+    "FIREHOSE_RESULTS_PREFIX",
     "LOCAL_FAILURE_QUEUE",
     "LOCAL_INPUT_STREAM",
     "LOCAL_OUTPUT_STREAM",
+    "OUTPUT_STREAMS_DELIVERY_STREAM",
     "OUTPUT_STREAMS_FAILURE_QUEUE_URL",
     "OUTPUT_STREAMS_INPUT_STREAM",
     "OUTPUT_STREAMS_OUTPUT_STREAM",
+    "OUTPUT_STREAMS_RESULTS_BUCKET",
     "PUT_RECORDS_MAX",
+    "PUT_RECORD_BATCH_MAX",
     "STREAM_CONSUMER_HANDLER",
 ]
 
 ENV_STREAMS_OUTPUT_STREAM: Final = "SERVEKIT_STREAMS_OUTPUT_STREAM"
+ENV_STREAMS_DELIVERY_STREAM: Final = "SERVEKIT_STREAMS_DELIVERY_STREAM"
+"""Set (``output: firehose``): results go to this Firehose delivery stream, not a stream."""
 ENV_STREAMS_FAILURE_QUEUE_URL: Final = "SERVEKIT_STREAMS_FAILURE_QUEUE_URL"
 ENV_STREAMS_PUT_ATTEMPTS: Final = "SERVEKIT_STREAMS_PUT_ATTEMPTS"
 
@@ -44,6 +52,12 @@ DEFAULT_PUT_ATTEMPTS: Final = 3
 
 PUT_RECORDS_MAX: Final = 500
 """Kinesis PutRecords takes at most 500 records per call."""
+PUT_RECORD_BATCH_MAX: Final = 500
+"""Firehose PutRecordBatch takes at most 500 records (4 MiB) per call."""
+
+# Firehose to S3: objects partitioned by the hour they arrived (UTC), failures apart.
+FIREHOSE_RESULTS_PREFIX: Final = "results/!{timestamp:yyyy/MM/dd/HH}/"
+FIREHOSE_ERROR_PREFIX: Final = "errors/!{firehose:error-output-type}/!{timestamp:yyyy/MM/dd/HH}/"
 
 LOCAL_INPUT_STREAM: Final = "servekit-local-events"
 LOCAL_OUTPUT_STREAM: Final = "servekit-local-results"
@@ -52,3 +66,5 @@ LOCAL_FAILURE_QUEUE: Final = "servekit-local-stream-failures"
 OUTPUT_STREAMS_INPUT_STREAM: Final = "StreamInputName"
 OUTPUT_STREAMS_OUTPUT_STREAM: Final = "StreamOutputName"
 OUTPUT_STREAMS_FAILURE_QUEUE_URL: Final = "StreamFailureQueueUrl"
+OUTPUT_STREAMS_DELIVERY_STREAM: Final = "StreamDeliveryStreamName"
+OUTPUT_STREAMS_RESULTS_BUCKET: Final = "StreamResultsBucket"

@@ -15,7 +15,7 @@ from servekit.settings import Settings
 from servekit.streams.consumer import consume
 from servekit.streams.metrics import StreamsMetrics
 from servekit.streams.settings import StreamsSettings
-from servekit.streams.sinks import FailureQueue, OutputStream
+from servekit.streams.sinks import FailureQueue, FirehoseOutput, OutputStream, RetriedPuts
 from servekit.streams.worker import StreamWorker
 
 __all__ = ["StreamConsumer", "build_consumer"]
@@ -26,7 +26,7 @@ class StreamConsumer:
     """Everything one invocation needs: call it with the Lambda Kinesis event."""
 
     worker: StreamWorker
-    output: OutputStream
+    output: RetriedPuts
     failures: FailureQueue
 
     def __call__(self, event: dict[str, Any]) -> dict[str, Any]:
@@ -40,21 +40,30 @@ def build_consumer(
     run_model: RunModel = predict,
     outputs_of: RunOutputs = run_outputs,
 ) -> StreamConsumer:
-    """The models loaded (checksums verified), the output stream and the on-failure queue;
-    ``clients`` is ``(kinesis, sqs)``, boto3's from the environment when not given."""
+    """The models loaded (checksums verified), the results sink and the on-failure queue;
+    ``clients`` is ``(results, sqs)`` — ``results`` a Firehose client when the settings name a
+    delivery stream, else a Kinesis one — boto3's from the environment when not given."""
     streams = streams or StreamsSettings.from_env()
     if clients is None:
         import boto3
 
         session = boto3.session.Session()
-        clients = (session.client("kinesis"), session.client("sqs"))
-    kinesis, sqs = clients
+        results = "firehose" if streams.delivery_stream else "kinesis"
+        clients = (session.client(results), session.client("sqs"))
+    results_client, sqs = clients
     metrics = StreamsMetrics()
     catalog = ModelCatalog.from_settings(settings or Settings.from_env(), load=True)
+    output: RetriedPuts
+    if streams.delivery_stream:
+        output = FirehoseOutput(
+            results_client, streams.delivery_stream, attempts=streams.put_attempts, metrics=metrics
+        )
+    else:
+        output = OutputStream(
+            results_client, streams.output_stream, attempts=streams.put_attempts, metrics=metrics
+        )
     return StreamConsumer(
         StreamWorker(catalog, run_model=run_model, outputs_of=outputs_of, metrics=metrics),
-        OutputStream(
-            kinesis, streams.output_stream, attempts=streams.put_attempts, metrics=metrics
-        ),
+        output,
         FailureQueue(sqs, streams.failure_queue_url),
     )

@@ -15,7 +15,7 @@ from typing import Any
 from servekit.jobs.runner import predict
 from servekit.runtime.model import LoadedModel, Prediction
 
-__all__ = ["CountingRun", "ThrottledKinesis", "WorkerDied"]
+__all__ = ["CountingRun", "ThrottledFirehose", "ThrottledKinesis", "WorkerDied"]
 
 
 class WorkerDied(BaseException):
@@ -74,3 +74,36 @@ class ThrottledKinesis:
             else:
                 results.append(next(written))
         return {"FailedRecordCount": len(Records) - len(kept), "Records": results}
+
+
+@dataclass
+class ThrottledFirehose:
+    """PutRecordBatch refusing the records ``refuse`` names, as Firehose does when throttled:
+    the call succeeds, the refused records carry an ``ErrorCode`` and are not delivered."""
+
+    client: Any
+    refuse: Refuse = lambda call, index: False
+    calls: int = 0
+    refused: list[int] = field(default_factory=list)
+
+    def put_record_batch(
+        self,
+        *,
+        DeliveryStreamName: str,  # noqa: N803 - boto3's names
+        Records: list[dict[str, Any]],  # noqa: N803
+    ) -> dict[str, Any]:
+        self.calls += 1
+        refused = [i for i in range(len(Records)) if self.refuse(self.calls, i)]
+        kept = [r for i, r in enumerate(Records) if i not in refused]
+        if kept:
+            self.client.put_record_batch(DeliveryStreamName=DeliveryStreamName, Records=kept)
+        self.refused += refused
+        error = {"ErrorCode": "ServiceUnavailableException", "ErrorMessage": "Slow down."}
+        return {
+            "FailedPutCount": len(refused),
+            "Encrypted": True,
+            "RequestResponses": [
+                error if i in refused else {"RecordId": f"{self.calls}-{i}"}
+                for i in range(len(Records))
+            ],
+        }
