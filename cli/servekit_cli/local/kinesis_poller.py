@@ -13,7 +13,6 @@ is given up on, and the on-failure queue receives Lambda's metadata document for
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -23,6 +22,7 @@ import orjson
 from servekit_cli.local.context import LocalLambdaContext
 from servekit_cli.local.kinesis_event import epoch, failure_metadata, lambda_kinesis_event
 from servekit_cli.local.poller import load_handler
+from servekit_cli.local.polling import BackgroundPoller
 from servekit_cli.local.resources import StreamBinding
 
 __all__ = ["KinesisPoller"]
@@ -31,7 +31,9 @@ _log = logging.getLogger(__name__)
 Handler = Callable[[dict[str, Any], Any], Any]
 
 
-class KinesisPoller:
+class KinesisPoller(BackgroundPoller):
+    idle_wait_s = 0.5  # GetRecords returns at once: wait before reading an idle shard again
+
     def __init__(
         self,
         kinesis: Any,
@@ -42,6 +44,7 @@ class KinesisPoller:
         handler: Handler | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
+        super().__init__(f"kinesis-poller-{binding.function_name}", binding.stream_name)
         self.kinesis = kinesis
         self.sqs = sqs
         self.binding = binding
@@ -52,8 +55,6 @@ class KinesisPoller:
         self.invocations = 0
         self._handler = handler
         self._arn = ""
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
 
     def poll_once(self) -> int:
         """Read and settle one batch per shard; how many records were handed over."""
@@ -69,36 +70,6 @@ class KinesisPoller:
                 self.checkpoints[shard_id] = records[-1]["SequenceNumber"]
                 total += len(records)
         return total
-
-    def drain(self, *, max_batches: int = 10_000) -> int:
-        """Poll until a poll reads nothing (tests and scripts)."""
-        total = 0
-        for _ in range(max_batches):
-            handled = self.poll_once()
-            total += handled
-            if not handled:
-                break
-        return total
-
-    def start(self) -> None:
-        self._thread = threading.Thread(
-            target=self._run, name=f"kinesis-poller-{self.binding.function_name}", daemon=True
-        )
-        self._thread.start()
-
-    def stop(self, timeout_s: float = 5.0) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout_s)
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            try:
-                if not self.poll_once():
-                    self._stop.wait(0.5)
-            except Exception:  # keep polling: a local emulator hiccup must not end the loop
-                _log.exception("polling %s failed", self.binding.stream_name)
-                self._stop.wait(1.0)
 
     def _read(self, shard_id: str) -> list[dict[str, Any]]:
         """Up to ``batch_size`` records after the checkpoint, waiting out the batching window

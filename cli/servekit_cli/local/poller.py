@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import importlib
 import logging
-import threading
 import time
 from collections.abc import Callable
 from typing import Any
 
 from servekit_cli.local.context import LocalLambdaContext
+from servekit_cli.local.polling import BackgroundPoller
 from servekit_cli.local.resources import QueueBinding
 from servekit_cli.local.sqs_event import RECORD_ATTRIBUTES, lambda_sqs_event
 
@@ -40,18 +40,19 @@ def load_handler(spec: str) -> Callable[[dict[str, Any], Any], Any]:
     return handler
 
 
-class SqsPoller:
+class SqsPoller(BackgroundPoller):
+    default_idle_polls = 2  # a receive can come back empty while messages are in flight
+
     def __init__(
         self, sqs_client: Any, binding: QueueBinding, *, region: str, wait_s: int = 1
     ) -> None:
+        super().__init__(f"sqs-poller-{binding.function_name}", binding.queue_url)
         self.sqs = sqs_client
         self.binding = binding
         self.region = region
         self.wait_s = wait_s
         self._handler: Callable[[dict[str, Any], Any], Any] | None = None
         self._queue_arn: str | None = None
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
 
     def poll_once(self) -> int:
         """Receive one batch and process it; returns how many messages were handed over."""
@@ -79,36 +80,6 @@ class SqsPoller:
             ]
             self.sqs.delete_message_batch(QueueUrl=self.binding.queue_url, Entries=entries)
         return len(messages)
-
-    def drain(self, *, idle_polls: int = 2, max_batches: int = 10_000) -> int:
-        """Poll until ``idle_polls`` receives in a row come back empty (tests and scripts)."""
-        total, idle = 0, 0
-        for _ in range(max_batches):
-            handled = self.poll_once()
-            total += handled
-            idle = 0 if handled else idle + 1
-            if idle >= idle_polls:
-                break
-        return total
-
-    def start(self) -> None:
-        self._thread = threading.Thread(
-            target=self._run, name=f"sqs-poller-{self.binding.function_name}", daemon=True
-        )
-        self._thread.start()
-
-    def stop(self, timeout_s: float = 5.0) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout_s)
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            try:
-                self.poll_once()
-            except Exception:  # keep polling: a local emulator hiccup must not end the loop
-                _log.exception("polling %s failed", self.binding.queue_url)
-                self._stop.wait(1.0)
 
     def _receive_batch(self) -> list[dict[str, Any]]:
         messages: list[dict[str, Any]] = []
