@@ -46,6 +46,19 @@ def summary_ms(values_ns: list[int]) -> dict[str, float]:
     }
 
 
+def overhead_figures(handler_ns: list[int], raw_ns: list[int]) -> dict[str, Any]:
+    """Handler and raw ``session.run`` times measured in the same iterations, and the
+    handler's overhead (median of the paired differences; p99 of each, subtracted)."""
+    paired = [h - r for h, r in zip(handler_ns, raw_ns, strict=True)]
+    handler, raw = summary_ms(handler_ns), summary_ms(raw_ns)
+    return {
+        "handler": handler,
+        "raw_session_run": raw,
+        "overhead_median_ms": round(statistics.median(paired) / 1e6, 4),
+        "overhead_p99_ms": round(handler["p99_ms"] - raw["p99_ms"], 4),
+    }
+
+
 def emit(figures: dict[str, Any]) -> None:
     """Print the figures as the last line, one JSON object."""
     sys.stdout.flush()

@@ -19,7 +19,6 @@ import importlib
 import io
 import json
 import os
-import statistics
 import sys
 import time
 from pathlib import Path
@@ -28,7 +27,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from _common import EVENTS_DIR, apply_env, emit, require_models, summary_ms
+from _common import EVENTS_DIR, apply_env, emit, overhead_figures, require_models
 
 from tests.helpers import LambdaContext
 
@@ -108,18 +107,7 @@ def measure() -> dict[str, Any]:
                 if i >= WARMUP:
                     handler_ns[kind].append(middle - started)
                     raw_ns[kind].append(ended - middle)
-    return {kind: _figures(handler_ns[kind], raw_ns[kind]) for kind in kinds}
-
-
-def _figures(handler_ns: list[int], raw_ns: list[int]) -> dict[str, Any]:
-    paired = [h - r for h, r in zip(handler_ns, raw_ns, strict=True)]
-    handler, raw = summary_ms(handler_ns), summary_ms(raw_ns)
-    return {
-        "handler": handler,
-        "raw_session_run": raw,
-        "overhead_median_ms": round(statistics.median(paired) / 1e6, 4),
-        "overhead_p99_ms": round(handler["p99_ms"] - raw["p99_ms"], 4),
-    }
+    return {kind: overhead_figures(handler_ns[kind], raw_ns[kind]) for kind in kinds}
 
 
 def main() -> None:

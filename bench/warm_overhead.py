@@ -15,7 +15,6 @@ import importlib
 import io
 import json
 import os
-import statistics
 import sys
 import time
 from pathlib import Path
@@ -24,7 +23,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from _common import EVENTS_DIR, apply_env, emit, require_models, summary_ms
+from _common import EVENTS_DIR, apply_env, emit, overhead_figures, require_models
 
 from tests.helpers import LambdaContext
 
@@ -64,15 +63,7 @@ def measure(fast_path: bool) -> dict[str, Any]:
                 handler_ns.append(middle - started)
                 raw_ns.append(ended - middle)
     assert response["statusCode"] == 200, response
-    paired = [h - r for h, r in zip(handler_ns, raw_ns, strict=True)]
-    handler = summary_ms(handler_ns)
-    raw = summary_ms(raw_ns)
-    return {
-        "handler": handler,
-        "raw_session_run": raw,
-        "overhead_median_ms": round(statistics.median(paired) / 1e6, 4),
-        "overhead_p99_ms": round(handler["p99_ms"] - raw["p99_ms"], 4),
-    }
+    return overhead_figures(handler_ns, raw_ns)
 
 
 def main() -> None:
