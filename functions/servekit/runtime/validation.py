@@ -196,12 +196,7 @@ def _check_row(row: Any, shape: tuple[int | None, ...], index: int, label: str) 
         raise InvalidInputError(
             "invalid_shape", f"{label}row {index} must be an array{size}, got {json_kind(row)}"
         )
-    if shape[0] is not None and len(row) != shape[0]:
-        raise InvalidInputError(
-            "invalid_shape",
-            f"{label}row {index} has {len(row)} values; the model expects {shape[0]} "
-            f"(row shape {list(shape)})",
-        )
+    _check_length(row, shape, index, label)
     if len(shape) == 1:
         if not set(map(type, row)) <= _NUMBER_TYPES:
             bad = next(v for v in row if type(v) not in _NUMBER_TYPES)
@@ -212,6 +207,15 @@ def _check_row(row: Any, shape: tuple[int | None, ...], index: int, label: str) 
         return
     for inner in row:
         _check_row(inner, shape[1:], index, label)
+
+
+def _check_length(row: list[Any], shape: tuple[int | None, ...], index: int, label: str) -> None:
+    if shape[0] is not None and len(row) != shape[0]:
+        raise InvalidInputError(
+            "invalid_shape",
+            f"{label}row {index} has {len(row)} values; the model expects {shape[0]} "
+            f"(row shape {list(shape)})",
+        )
 
 
 _TEXT_DTYPES = frozenset({"bool", "string"})
@@ -241,12 +245,7 @@ def _check_typed_row(
         raise InvalidInputError(
             "invalid_shape", f"{label}row {index} must be an array, got {json_kind(row)}"
         )
-    if shape[0] is not None and len(row) != shape[0]:
-        raise InvalidInputError(
-            "invalid_shape",
-            f"{label}row {index} has {len(row)} values; the model expects {shape[0]} "
-            f"(row shape {list(shape)})",
-        )
+    _check_length(row, shape, index, label)
     for inner in row:
         _check_typed_row(inner, shape[1:], index, dtype, label)
 
