@@ -27,7 +27,8 @@ class PipelinesService:
         self.pipelines = dict(pipelines)
         self.executor = executor
         self.metrics = metrics or PipelineMetrics()
-        self.missing = {name: p.missing() for name, p in self.pipelines.items() if p.missing()}
+        needs = {name: p.missing() for name, p in self.pipelines.items()}
+        self.missing = {name: modules for name, modules in needs.items() if modules}
         """Pipelines whose function steps need modules this environment lacks: answered 501."""
         for name, modules in self.missing.items():
             logger.warning(
