@@ -94,12 +94,12 @@ class RegistryStore:
         reason: str = "",
         expected_revision: int | None = None,
     ) -> AliasRecord:
-        """Point ``alias`` at ``version`` (which must exist), remembering the version before."""
+        """Point ``alias`` at ``version`` (which must exist), remembering the version before;
+        any rollout on the alias ends (the rollouts capability promotes its candidate so)."""
         self.version(name, version)
         current = self._current(name, alias, expected_revision, required=False)
         previous = () if current is None else (*current.previous, current.version)
-        rollout = None if current is None else current.rollout
-        change = (name, alias, version, previous[-shapes.MAX_PREVIOUS :], rollout)
+        change = (name, alias, version, previous[-shapes.MAX_PREVIOUS :], None)
         return self._write(current, change, "promote", actor, reason)
 
     def rollback(
