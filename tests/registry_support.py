@@ -36,7 +36,9 @@ class Registry:
     s3: Any
     settings: RegistrySettings
 
-    def serve(self, names: tuple[str, ...] = ("digits-logreg",)) -> tuple[ModelCatalog, RegistryWatcher]:
+    def serve(
+        self, names: tuple[str, ...] = ("digits-logreg",)
+    ) -> tuple[ModelCatalog, RegistryWatcher]:
         settings = Settings(model_dir=MODEL_DIR, models=names, intra_op_threads=1)
         return registry_catalog(settings, self.settings, self.table, self.s3)
 
