@@ -5,8 +5,9 @@ One module per capability, like ``infra.constructs`` and ``infra.config``: ``inf
 hold that capability's accepted findings, scoped to the narrowest construct, each with a
 reason that says why the finding is accepted, and each expose
 ``acknowledge_findings(stack, ack)`` (a no-op when the capability is off). ``base`` holds
-the rule pack (:func:`add_nag_checks`), the findings every function shares (X-Ray's wildcard, the pinned runtime) and the helpers. Sessions add nothing
-of their own: their functions' findings are the shared ones.
+the rule pack (:func:`add_nag_checks`), the findings every function shares (X-Ray's
+wildcard, the pinned runtime) and the helpers. Sessions add nothing of their own: their
+functions' findings are the shared ones.
 """
 
 from __future__ import annotations
