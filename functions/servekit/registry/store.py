@@ -17,6 +17,7 @@ from servekit.registry import shapes
 from servekit.registry.changes import write_change
 from servekit.registry.errors import (
     RegistryConflictError,
+    RegistryError,
     UnknownAliasError,
     UnknownVersionError,
     VersionExistsError,
@@ -98,6 +99,8 @@ class RegistryStore:
         any rollout on the alias ends (the rollouts capability promotes its candidate so)."""
         self.version(name, version)
         current = self._current(name, alias, expected_revision, required=False)
+        if current is not None and current.version == version and current.rollout is None:
+            raise RegistryError(f"{name}@{alias} is at {version} already: nothing to promote")
         previous = () if current is None else (*current.previous, current.version)
         change = (name, alias, version, previous[-shapes.MAX_PREVIOUS :], None)
         return self._write(current, change, "promote", actor, reason)

@@ -9,6 +9,7 @@ import pytest
 
 from servekit.registry.errors import (
     RegistryConflictError,
+    RegistryError,
     UnknownAliasError,
     UnknownVersionError,
     VersionExistsError,
@@ -72,6 +73,8 @@ def test_a_promotion_from_a_stale_read_is_refused(registry: Registry) -> None:
     registry.store.promote("digits", "prod", "2", actor="a", expected_revision=1)
     with pytest.raises(RegistryConflictError, match="revision 2, not 1"):
         registry.store.promote("digits", "prod", "1", actor="b", expected_revision=1)
+    with pytest.raises(RegistryError, match="at 2 already"):
+        registry.store.promote("digits", "prod", "2", actor="b")
 
 
 def test_rollback_goes_to_the_previous_version_and_is_audited(registry: Registry) -> None:
