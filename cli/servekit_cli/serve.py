@@ -160,8 +160,10 @@ def run(args: argparse.Namespace) -> int:
         from servekit_cli.local.poller import load_object
         from servekit_cli.local.stack import LocalStack
 
-        api_url = f"http://{_client_host(args.host)}:{args.port}"
-        local_aws = LocalStack(port=args.aws_port, api_url=api_url).start()
+        local_aws = LocalStack(
+            port=args.aws_port, api_url=f"http://{_client_host(args.host)}:{args.port}"
+        ).start()
+        _follow_local_registry()
         routers = [load_object(spec)() for spec in local_aws.resources.routers]
     if gpu_router is not None:
         routers.append(gpu_router)
@@ -190,6 +192,14 @@ def run(args: argparse.Namespace) -> int:
         if local_aws is not None:
             local_aws.stop()
     return 0
+
+
+def _follow_local_registry() -> None:
+    """Serve from the local stack's registry (models without an alias keep their bundled
+    copy), unless SERVEKIT_MODEL_SOURCE says otherwise."""
+    from servekit_cli.local.registry import serving_environment
+
+    os.environ.update(serving_environment(os.environ))
 
 
 def _state_note(local_aws: LocalStack) -> str:

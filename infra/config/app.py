@@ -21,6 +21,7 @@ from infra.config.cache import CacheConfig
 from infra.config.gpu import GpuEndpointConfig
 from infra.config.inference import InferenceConfig
 from infra.config.jobs import JobsConfig
+from infra.config.registry import RegistryConfig
 from infra.config.sessions import SessionsConfig
 from infra.config.streams import StreamConfig
 from infra.constants import CONTEXT_KEY, REPO_ROOT
@@ -45,6 +46,17 @@ class ServekitConfig(StrictModel):
     batch: BatchConfig = BatchConfig()
     stream: StreamConfig = StreamConfig()
     """Streaming inference on Kinesis (off by default)."""
+    registry: RegistryConfig = RegistryConfig()
+    """The model registry (docs/registry.md); served from with inference.model_source."""
+
+    @model_validator(mode="after")
+    def _registry_source_has_a_registry(self) -> ServekitConfig:
+        if self.inference.model_source == "registry" and not self.registry.enabled:
+            raise ValueError(
+                "inference.model_source is 'registry' but registry.enabled is false: "
+                "enable the registry or serve the bundled models"
+            )
+        return self
 
     @model_validator(mode="after")
     def _batch_schedule_model_is_served(self) -> ServekitConfig:

@@ -37,6 +37,12 @@ class InferenceConfig(StrictModel):
     reserved_concurrency: int | None = Field(default=None, ge=0)
     log_retention_days: LogRetentionDays = 30
     xray_subsegments: bool = False
+    model_source: Literal["bundled", "registry"] = Field(
+        default="bundled",
+        description="bundled: the models in the code asset; registry: each model's "
+        "registry_alias, followed without a redeploy (docs/registry.md)",
+    )
+    registry_alias: str = Field(default="prod", pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
     pipelines: str | None = Field(
         default=None,
         description="the pipeline spec file (relative to the project root) served under "

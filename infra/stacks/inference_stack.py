@@ -33,6 +33,7 @@ from infra.constants import (
     OUTPUT_GPU_ENDPOINT_NAME,
     OUTPUT_LAYER_ARN,
     PROJECT_NAME,
+    REGISTRY_ID,
     SESSIONS_ID,
     SQS_ENDPOINT_ID,
     STREAM_ID,
@@ -48,6 +49,8 @@ from infra.constructs.gpu_proxy_function import GpuProxyFunction
 from infra.constructs.http_api import InferenceHttpApi
 from infra.constructs.inference_function import InferenceFunction
 from infra.constructs.network import ServekitNetwork
+from infra.constructs.registry import ModelRegistry
+from infra.constructs.servekit_function import ServekitFunction
 from infra.constructs.sessions import SessionsCapability
 from infra.constructs.streams import InferenceStream
 from servekit.gpu_proxy import routes as gpu_proxy_routes
@@ -228,6 +231,16 @@ class InferenceStack(Stack):
                 removal_policy=removal,
             )
 
+        self.registry: ModelRegistry | None = None
+        if config.registry.enabled:
+            self.registry = ModelRegistry(
+                self, REGISTRY_ID, config=config.registry, removal_policy=removal
+            )
+            if inference.model_source == "registry":
+                self.registry.serve_from(
+                    self.model_serving_functions(), inference.models, inference.registry_alias
+                )
+
         CfnOutput(self, OUTPUT_API_URL, value=self.api.url, description="HTTP API invoke URL")
         CfnOutput(
             self,
@@ -244,6 +257,17 @@ class InferenceStack(Stack):
 
         Tags.of(self).add(TAG_PROJECT, PROJECT_NAME)
         Tags.of(self).add(TAG_STAGE, config.stage)
+
+    def model_serving_functions(self) -> list[ServekitFunction]:
+        """The functions that load the inference models' catalog (they follow the registry
+        when ``inference.model_source`` is ``registry``)."""
+        found: list[ServekitFunction | None] = [
+            self.function,
+            self.jobs.worker if self.jobs else None,
+            self.batch.worker if self.batch else None,
+            self.stream.consumer if self.stream else None,
+        ]
+        return [fn for fn in found if fn is not None]
 
     @staticmethod
     def bundled_models(config: ServekitConfig) -> list[str]:

@@ -8,6 +8,7 @@ from typing import Any
 
 from servekit_cli.commands import one_line_errors
 from servekit_cli.models.add import DEFAULT_DIR, AddOptions, add_model
+from servekit_cli.models.registry_command import add_registry_parsers
 from servekit_cli.models.report import report
 from servekit_cli.models.shapes import parse_shapes
 from servekit_cli.models.tasks import AUTO, read_labels
@@ -24,7 +25,9 @@ when the model is refused; the message says what to do. See docs/models.md.
 
 
 def add_parser(commands: Any) -> None:
-    models = commands.add_parser("models", help="add your own ONNX models")
+    models = commands.add_parser(
+        "models", help="add your own ONNX models; push, promote and roll back registry versions"
+    )
     actions = models.add_subparsers(dest="models_command", required=True)
     add = actions.add_parser(
         "add",
@@ -68,6 +71,7 @@ def add_parser(commands: Any) -> None:
         help="the server the printed curl calls (default: servekit serve's)",
     )
     add.set_defaults(run=one_line_errors(_run, "models add"))
+    add_registry_parsers(actions)  # push, list, promote, rollback, history
 
 
 def _run(args: argparse.Namespace) -> int:

@@ -12,6 +12,7 @@ from servekit.batch.service import BatchService
 from servekit.batch.settings import BatchSettings
 from servekit.batch.splitter import BatchSplitter
 from servekit.batch.store import BatchStore
+from servekit.registry.wiring import load_catalog
 from servekit.runtime.catalog import ModelCatalog
 from servekit.settings import Settings
 from servekit.sqs import DeadLetterQueue
@@ -77,7 +78,7 @@ def build_worker(
     from servekit.batch.worker import BatchWorker
 
     batch = batch or BatchSettings.from_env()
-    catalog = catalog or ModelCatalog.from_settings(settings or Settings.from_env(), load=True)
+    catalog = catalog or load_catalog(settings or Settings.from_env())
     return BatchWorker(catalog, *_records(batch), batch)
 
 

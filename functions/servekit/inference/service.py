@@ -14,6 +14,7 @@ from servekit.observability import logger
 from servekit.runtime.catalog import ModelCatalog
 from servekit.runtime.errors import ModelRunError
 from servekit.runtime.model import LoadedModel
+from servekit.runtime.served import VersionChooser
 from servekit.runtime.validation import InvalidInputError, batch_size
 from servekit.settings import Settings
 
@@ -49,6 +50,9 @@ class InferenceService:
 
             cache = build_cache(CacheSettings())
         self.cache = cache
+        self.chooser: VersionChooser | None = None
+        """Picks the candidate or the incumbent while a rollout serves both (servekit.rollouts);
+        without one, the incumbent answers. See docs/registry.md."""
 
     def health(self) -> dict[str, Any]:
         return {"status": "ok", "version": __version__, "models": self.catalog.names}
@@ -64,7 +68,7 @@ class InferenceService:
 
     def predict(self, request: PredictionRequest) -> dict[str, Any]:
         """Validate and run one ``POST /predict`` request as one batched call."""
-        model = self.catalog.model(request.model)
+        model = self._model(request)
         forward = self._forward(request.session)
         if model.manifest.row_classifier:
             response = self._predict_rows(request, model)
@@ -73,6 +77,14 @@ class InferenceService:
         if forward is not None:
             response["session"] = forward()  # never raises: the prediction stands
         return response
+
+    def _model(self, request: PredictionRequest) -> LoadedModel:
+        """The version that answers: looked up once, so the request ends on it even when the
+        registry swaps versions meanwhile."""
+        if self.chooser is None:
+            return self.catalog.model(request.model)
+        served = self.catalog.served(request.model)
+        return served.incumbent if served.candidate is None else self.chooser(served, request)
 
     def _predict_rows(self, request: PredictionRequest, model: LoadedModel) -> dict[str, Any]:
         """A single-input classifier: rows through the cache's inference path."""

@@ -9,7 +9,8 @@ from servekit.constants import MANIFEST_FILENAME, MODEL_FILENAME
 from servekit.inference.metrics import InferenceMetrics
 from servekit.inference.service import InferenceService
 from servekit.observability import logger
-from servekit.runtime.catalog import MISSING_MANIFEST_HINT, ModelCatalog, unmanifested
+from servekit.registry.wiring import load_catalog
+from servekit.runtime.catalog import MISSING_MANIFEST_HINT, unmanifested
 from servekit.sessions.shapes import ENV_SESSION_EVENTS_QUEUE_URL
 from servekit.settings import Settings
 
@@ -27,7 +28,7 @@ def build_inference_service(
             f"not served; {MISSING_MANIFEST_HINT}",
             extra={"model_folder": str(folder)},
         )
-    catalog = ModelCatalog.from_settings(settings, load=True)
+    catalog = load_catalog(settings)  # bundled, or following the registry (docs/registry.md)
     cache = build_cache()  # SERVEKIT_CACHE_*: off, in-process LRU, or Redis/Valkey
     logger.info(
         "models loaded",

@@ -14,6 +14,7 @@ from servekit.jobs.bucket import ResultBucket
 from servekit.jobs.service import JobsService
 from servekit.jobs.settings import JobsSettings
 from servekit.jobs.store import JobStore
+from servekit.registry.wiring import load_catalog
 from servekit.runtime.catalog import ModelCatalog
 from servekit.settings import Settings
 
@@ -99,7 +100,7 @@ def build_worker(
     parts = _Parts.of(settings, jobs, clients)
     topic = parts.jobs.topic_arn
     return JobWorker(
-        ModelCatalog.from_settings(parts.settings, load=True),
+        load_catalog(parts.settings),  # bundled, or following the registry
         store=parts.store,
         results=parts.results,
         notifier=Notifier(parts.clients.sns if topic else None, topic),

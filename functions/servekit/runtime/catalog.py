@@ -18,6 +18,7 @@ from servekit.constants import MANIFEST_FILENAME, MODEL_FILENAME
 from servekit.errors import ApiError
 from servekit.runtime.errors import ModelLoadError
 from servekit.runtime.manifest import Manifest
+from servekit.runtime.served import ServedVersions
 from servekit.runtime.validation import InvalidInputError, to_feeds, to_tensor
 
 if TYPE_CHECKING:  # onnxruntime is imported only where models are loaded
@@ -90,7 +91,7 @@ class ModelCatalog:
             raise ModelLoadError("no models to serve")
         if len(self._manifests) != len(listed):
             raise ModelLoadError("two models share a name")
-        self._loaded = {m.name: m for m in loaded}
+        self._served = {m.name: ServedVersions(m) for m in loaded}
         self.max_rows = max_rows
         self.default_name = default_model or listed[0].name
         if self.default_name not in self._manifests:
@@ -134,11 +135,27 @@ class ModelCatalog:
 
     def model(self, name: str | None) -> LoadedModel:
         """The named (or default) loaded model; unknown → 404."""
+        return self.served(name).incumbent
+
+    def served(self, name: str | None) -> ServedVersions:
+        """The named (or default) model's served versions; unknown → 404."""
         manifest = self.manifest(name)
-        loaded = self._loaded.get(manifest.name)
-        if loaded is None:
+        served = self._served.get(manifest.name)
+        if served is None:
             raise ModelLoadError(f"model {manifest.name!r} is listed but was not loaded")
-        return loaded
+        return served
+
+    def serve(self, versions: ServedVersions) -> None:
+        """Serve ``versions`` for its model from the next lookup on (the registry's swap).
+
+        Copy, then assign: a reader sees the old mapping or the new one, never half of one,
+        and a request holding the old model finishes on it. One writer (the watcher) at a time.
+        """
+        name = versions.name
+        if name not in self._manifests:
+            raise ModelLoadError(f"model {name!r} is not in this catalog ({self.names})")
+        self._served = {**self._served, name: versions}
+        self._manifests = {**self._manifests, name: versions.incumbent.manifest}
 
     def validate(
         self, name: str | None, inputs: Any
@@ -172,7 +189,7 @@ class ModelCatalog:
             raise exc.for_model(manifest.name) from None
 
     def __iter__(self) -> Iterator[LoadedModel]:
-        return iter(self._loaded.values())
+        return iter([served.incumbent for served in self._served.values()])
 
     def __len__(self) -> int:
         return len(self._manifests)

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from servekit.jobs.runner import RunModel, RunOutputs, predict, run_outputs
-from servekit.runtime.catalog import ModelCatalog
+from servekit.registry.wiring import load_catalog
 from servekit.settings import Settings
 from servekit.streams.consumer import consume
 from servekit.streams.metrics import StreamsMetrics
@@ -52,7 +52,7 @@ def build_consumer(
         clients = (session.client(results), session.client("sqs"))
     results_client, sqs = clients
     metrics = StreamsMetrics()
-    catalog = ModelCatalog.from_settings(settings or Settings.from_env(), load=True)
+    catalog = load_catalog(settings or Settings.from_env())  # bundled, or the registry's
     output: RetriedPuts
     if streams.delivery_stream:
         output = FirehoseOutput(
