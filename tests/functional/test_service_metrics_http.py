@@ -22,9 +22,7 @@ JSON = {"content-type": "application/json"}
 
 
 @pytest.fixture(scope="module", params=[True, False], ids=["fast-path", "fastapi-mangum"])
-def handler(
-    request: pytest.FixtureRequest, serving_env: dict[str, str]
-) -> Iterator[ModuleType]:
+def handler(request: pytest.FixtureRequest, serving_env: dict[str, str]) -> Iterator[ModuleType]:
     patch = pytest.MonkeyPatch()
     patch.setenv("SERVEKIT_MODELS", MODELS)
     patch.setenv(ENV_PIPELINES_SPEC, str(REPO_ROOT / "pipelines.json"))
@@ -83,9 +81,7 @@ def test_a_refusal_before_any_model_is_a_4xx_of_the_route_only(
     )
     assert status == 404
     document = only(documents)
-    assert document["_aws"]["CloudWatchMetrics"][0]["Dimensions"] == [
-        list(names.ROUTE_DIMENSIONS)
-    ]
+    assert document["_aws"]["CloudWatchMetrics"][0]["Dimensions"] == [list(names.ROUTE_DIMENSIONS)]
     assert names.MODEL not in document and names.VERSION not in document
     assert (document[names.REQUESTS], document[names.ERRORS_4XX], document[names.ERRORS_5XX]) == (
         1, 1, 0,
