@@ -26,6 +26,7 @@ from infra.constants import (
     GPU_PROXY_INTEGRATION_ID,
     HTTP_API_ID,
     INFERENCE_FUNCTION_ID,
+    MONITORING_ID,
     NETWORK_ID,
     OUTPUT_API_URL,
     OUTPUT_CACHE_ENDPOINT,
@@ -47,6 +48,7 @@ from infra.constructs.gpu_endpoint import GpuEndpoint
 from infra.constructs.gpu_proxy_function import GpuProxyFunction
 from infra.constructs.http_api import InferenceHttpApi
 from infra.constructs.inference_function import InferenceFunction
+from infra.constructs.monitoring import Monitoring
 from infra.constructs.network import ServekitNetwork
 from infra.constructs.sessions import SessionsCapability
 from infra.constructs.streams import InferenceStream
@@ -226,6 +228,13 @@ class InferenceStack(Stack):
                 code=self.code,
                 layers=[self.layer.layer],
                 removal_policy=removal,
+            )
+
+        # Last: the dashboard and alarms cover every capability built above.
+        self.monitoring: Monitoring | None = None
+        if config.monitoring.enabled:
+            self.monitoring = Monitoring(
+                self, MONITORING_ID, stack=self, config=config.monitoring, removal_policy=removal
             )
 
         CfnOutput(self, OUTPUT_API_URL, value=self.api.url, description="HTTP API invoke URL")
