@@ -14,8 +14,8 @@ from aws_cdk import Duration
 from aws_cdk import aws_cloudwatch as cloudwatch
 from constructs import Construct
 
+from infra.constructs.monitored import functions
 from infra.constructs.monitoring_metrics import search
-from infra.constructs.servekit_function import ServekitFunction
 from servekit.observability import names
 
 if TYPE_CHECKING:
@@ -137,12 +137,12 @@ class ServekitDashboard(Construct):
             )  # fmt: skip
         if stack.gpu_endpoint is not None:
             self._row("gpu", *self._gpu(stack))
-        functions = [c.function for c in stack.node.find_all() if isinstance(c, ServekitFunction)]
+        lambdas = [f.function for f in functions(stack)]
         self._row(
             "functions",
-            _graph("Throttles", *(f.metric_throttles() for f in functions), width=8),
-            _graph("Errors", *(f.metric_errors() for f in functions), width=8),
-            _graph("Duration p99 (ms)", *(f.metric_duration(statistic="p99") for f in functions),
+            _graph("Throttles", *(f.metric_throttles() for f in lambdas), width=8),
+            _graph("Errors", *(f.metric_errors() for f in lambdas), width=8),
+            _graph("Duration p99 (ms)", *(f.metric_duration(statistic="p99") for f in lambdas),
                    width=8),
         )  # fmt: skip
         if drift_metrics:

@@ -21,11 +21,11 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
-from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from infra.config import MonitoringConfig
 from infra.constructs.dashboard import ServekitDashboard
+from infra.constructs.monitored import existing_alarms, functions, queues
 from infra.constructs.monitoring_metrics import failure_ratio, insights, route_metric, worker_metric
 from infra.constructs.servekit_function import ServekitFunction
 from servekit.observability import names
@@ -86,11 +86,11 @@ class Monitoring(Construct):
             self.topic.add_subscription(subscriptions.EmailSubscription(config.alarm_email))
         self.alarms: list[cloudwatch.Alarm] = []
         self._api_alarms(stack.api.served_routes)
-        self._function_alarms(_functions(stack))
+        self._function_alarms(functions(stack))
         self._queue_alarms(stack)
         if drift_metrics:
             self._quality_alarms()
-        for alarm in _existing_alarms(stack):
+        for alarm in existing_alarms(stack):
             self._page(alarm)
         self.dashboard = ServekitDashboard(
             self, "Dashboard", stack=stack, drift_metrics=drift_metrics
@@ -133,13 +133,13 @@ class Monitoring(Construct):
             errors = route_metric(names.ERRORS_5XX, route.method, route.path, period)
             self._alarm(
                 f"{ident}ErrorRate",
-                f"{label}: over {c.error_rate_pct}% of requests answered 5xx",
+                f"{label}: over {c.error_rate_pct:g}% of requests answered 5xx",
                 failure_ratio(requests, {"errors": errors}, c.min_requests, f"{label} 5xx %"),
                 c.error_rate_pct,
             )
             self._alarm(
                 f"{ident}P99Latency",
-                f"{label}: p99 latency above {c.p99_latency_ms} ms",
+                f"{label}: p99 latency above {c.p99_latency_ms:g} ms",
                 route_metric(names.LATENCY, route.method, route.path, period, "p99"),
                 c.p99_latency_ms,
             )
@@ -157,7 +157,7 @@ class Monitoring(Construct):
 
     def _queue_alarms(self, stack: InferenceStack) -> None:
         c = self.config
-        for ident, queue, dlq in _queues(stack):
+        for ident, queue, dlq in queues(stack):
             self._alarm(
                 f"{ident}QueueAge",
                 f"{ident}: a message has waited over {c.queue_age_s} s (workers behind or down)",
@@ -185,7 +185,7 @@ class Monitoring(Construct):
             }
             self._alarm(
                 f"{capability.title()}FailureRatio",
-                f"{capability}: over {c.failure_ratio_pct}% of the worker's work failed",
+                f"{capability}: over {c.failure_ratio_pct:g}% of the worker's work failed",
                 failure_ratio(
                     worker_metric(names.REQUESTS, capability, self.period),
                     failed,
@@ -222,37 +222,3 @@ class Monitoring(Construct):
                     evaluation_periods=1,
                     datapoints=1,
                 )
-
-
-def _functions(stack: InferenceStack) -> list[ServekitFunction]:
-    return [c for c in stack.node.find_all() if isinstance(c, ServekitFunction)]
-
-
-def _queues(stack: InferenceStack) -> list[tuple[str, sqs.Queue, sqs.Queue]]:
-    """(name, work queue, its DLQ) of every capability present."""
-    found = []
-    if stack.jobs is not None:
-        found.append(("Jobs", stack.jobs.queue, stack.jobs.dlq))
-    if stack.batch is not None:
-        r = stack.batch.resources
-        found += [
-            ("BatchSplit", r.split_queue, r.split_dlq),
-            ("BatchChunk", r.chunk_queue, r.chunk_dlq),
-        ]
-    if stack.sessions is not None:
-        found.append(("SessionEvents", stack.sessions.queue, stack.sessions.dlq))
-    return found
-
-
-def _existing_alarms(stack: InferenceStack) -> list[cloudwatch.Alarm]:
-    """The alarms the capabilities already build (DLQ depth, stream iterator age)."""
-    found: list[cloudwatch.Alarm] = []
-    if stack.jobs is not None:
-        found.append(stack.jobs.dlq_alarm)
-    if stack.batch is not None:
-        found += [stack.batch.resources.split_dlq_alarm, stack.batch.resources.chunk_dlq_alarm]
-    if stack.sessions is not None:
-        found.append(stack.sessions.dlq_alarm)
-    if stack.stream is not None:
-        found += [stack.stream.failures_alarm, stack.stream.iterator_age_alarm]
-    return found
