@@ -77,4 +77,3 @@ def test_a_note_from_a_worker_thread_reaches_the_request_s_slot() -> None:
         return noted.model, noted.version, noted.rows
 
     assert copy_context().run(request) == ("digits-mlp", "2.0.0", 5)
-
