@@ -2,11 +2,10 @@
 an optional e-mail subscription), plus the dashboard (``dashboard.py``).
 
 Alarms watch only metrics something in this stack publishes: the per-route and per-worker
-service metrics of ``servekit.observability.service_metrics``, AWS's own metrics of this
-stack's functions and queues, and the drift and accuracy metrics when the stack runs the drift
-job (``drift_metrics``). Every alarm treats missing data as not breaching and every ratio is
-guarded by ``min_requests`` (``monitoring_metrics.failure_ratio``): an idle stack never pages.
-The capabilities' existing DLQ and iterator-age alarms are routed to the topic, not rebuilt.
+service metrics (``servekit.observability.service_metrics``), AWS's own metrics of this
+stack's functions and queues, and drift and accuracy when the stack runs the drift job
+(``drift_metrics``). Missing data never breaches and every ratio needs ``min_requests``: an
+idle stack never pages. The capabilities' own DLQ and iterator-age alarms are routed here.
 """
 
 from __future__ import annotations
@@ -76,12 +75,9 @@ class Monitoring(Construct):
             )
         )
         self.topic = sns.Topic(
-            self,
-            "AlarmTopic",
-            display_name="servekit alarms",
-            master_key=self.key,
+            self, "AlarmTopic", display_name="servekit alarms", master_key=self.key,
             enforce_ssl=True,
-        )
+        )  # fmt: skip
         if config.alarm_email is not None:
             self.topic.add_subscription(subscriptions.EmailSubscription(config.alarm_email))
         self.alarms: list[cloudwatch.Alarm] = []
@@ -96,16 +92,17 @@ class Monitoring(Construct):
             self, "Dashboard", stack=stack, drift_metrics=drift_metrics
         )
 
-    def _alarm(  # noqa: PLR0917 - an alarm's parts, in the order CloudWatch lists them
+    def _alarm(
         self,
         construct_id: str,
         description: str,
         metric: cloudwatch.IMetric,
         threshold: float,
         comparison: cloudwatch.ComparisonOperator = _ABOVE,
-        evaluation_periods: int | None = None,
-        datapoints: int | None = None,
+        *,
+        once: bool = False,
     ) -> cloudwatch.Alarm:
+        """``once``: one breaching period pages (hourly figures, dead letters about to go)."""
         alarm = cloudwatch.Alarm(
             self,
             construct_id,
@@ -113,8 +110,8 @@ class Monitoring(Construct):
             metric=metric,
             threshold=threshold,
             comparison_operator=comparison,
-            evaluation_periods=evaluation_periods or self.config.evaluation_periods,
-            datapoints_to_alarm=datapoints or self.config.datapoints_to_alarm,
+            evaluation_periods=1 if once else self.config.evaluation_periods,
+            datapoints_to_alarm=1 if once else self.config.datapoints_to_alarm,
             treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
         )
         return self._page(alarm)
@@ -173,8 +170,7 @@ class Monitoring(Construct):
                     period=Duration.hours(1), statistic="Maximum"
                 ),
                 c.dlq_age_days * 86_400,
-                evaluation_periods=1,
-                datapoints=1,
+                once=True,
             )
         for capability, present in ((names.JOBS, stack.jobs), (names.BATCH, stack.batch)):
             if present is None:
@@ -204,8 +200,7 @@ class Monitoring(Construct):
                 insights("MAX", metric, names.DRIFT_DIMENSIONS, period),
                 c.drift_ratio,
                 _AT_LEAST,
-                evaluation_periods=1,
-                datapoints=1,
+                once=True,
             )
         quality = (
             (names.ACCURACY, "MIN", c.min_accuracy, _BELOW),
@@ -219,6 +214,5 @@ class Monitoring(Construct):
                     insights(function, metric, names.ACCURACY_DIMENSIONS, period),
                     threshold,
                     comparison,
-                    evaluation_periods=1,
-                    datapoints=1,
+                    once=True,
                 )

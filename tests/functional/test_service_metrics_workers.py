@@ -72,6 +72,10 @@ def test_jobs_poison_is_a_4xx_of_the_worker_route(capsys: pytest.CaptureFixture[
     (document,) = flushed(capsys, names.JOBS)
     assert (document[names.ROUTE], document[names.ERRORS_4XX]) == (names.WORKER, 1)
     assert names.MODEL not in document
+    # Refused before inference: nothing timed, so no zero drags the worker's latency down.
+    assert names.LATENCY not in document
+    published = {m["Name"] for m in document["_aws"]["CloudWatchMetrics"][0]["Metrics"]}
+    assert published == set(names.SERVICE_METRICS) - {names.LATENCY}
 
 
 def test_stream_records_count_per_model_version(

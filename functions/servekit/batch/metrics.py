@@ -48,7 +48,7 @@ class BatchMetrics(MetricsRecorder):
         """A chunk failed for good: its retries ran out (5xx class) or its input or model
         refused it (4xx class)."""
         self.count("BatchChunksFailed")
-        service_metrics.worker(BATCH, 500 if code == RETRIES_EXHAUSTED else 400, 0.0)
+        service_metrics.worker(BATCH, 500 if code == RETRIES_EXHAUSTED else 400, None)
 
     def chunk_duplicate(self) -> None:
         self.count("BatchChunksDuplicate")

@@ -17,7 +17,7 @@ class JobsMetrics(MetricsRecorder):
     def failed(self) -> None:
         """A poison job (its input or model refused): the client's error, never retried."""
         self.count("JobsFailed")
-        service_metrics.worker(JOBS, 400, 0.0)
+        service_metrics.worker(JOBS, 400, None)
 
     def retried(self) -> None:
         self.count("JobsRetried")

@@ -85,14 +85,14 @@ class ServiceMetrics:
         self.service = service or os.environ.get("POWERTOOLS_SERVICE_NAME") or SERVICE_NAME
         self.enabled = True
         self._tallies: dict[_Key, _Tally] = {}
-        self._heads: dict[_Key, str] = {}
+        self._heads: dict[tuple[str | bool | None, ...], str] = {}
 
     def record(
         self,
         capability: str,
         route: str,
         status: int,
-        latency_ms: float,
+        latency_ms: float | None,
         *,
         model: str | None = None,
         version: str | None = None,
@@ -100,7 +100,8 @@ class ServiceMetrics:
         requests: int = 1,
     ) -> None:
         """``requests`` answered with ``status`` (an HTTP status, or the class a worker's
-        outcome maps to: 200 done, 4xx refused input, 5xx failed) in ``latency_ms`` each."""
+        outcome maps to: 200 done, 4xx refused input, 5xx failed) in ``latency_ms`` (``None``:
+        nothing was timed, e.g. a poison message refused before inference)."""
         if not self.enabled:
             return
         key = (capability, route, model, version)
@@ -113,7 +114,8 @@ class ServiceMetrics:
         elif status >= 400:
             tally.errors_4xx += requests
         tally.rows += rows
-        tally.latencies.append(latency_ms)
+        if latency_ms is not None:
+            tally.latencies.append(latency_ms)
         if len(tally.latencies) >= _MAX_VALUES:
             self._write(key, self._tallies.pop(key))
 
@@ -128,7 +130,7 @@ class ServiceMetrics:
         self,
         capability: str,
         status: int,
-        latency_ms: float,
+        latency_ms: float | None,
         *,
         model: str | None = None,
         version: str | None = None,
@@ -148,18 +150,21 @@ class ServiceMetrics:
             self._write(key, tally)
 
     def _write(self, key: _Key, tally: _Tally) -> None:
-        head = self._heads.get(key)
+        timed = bool(tally.latencies)  # an untimed tally publishes no Latency at all
+        head = self._heads.get((*key, timed))
         if head is None:
-            head = self._heads[key] = self._head(key)
-        latencies = ",".join(f"{value:.3f}" for value in tally.latencies)
+            head = self._heads[(*key, timed)] = self._head(key, timed)
+        latency = ""
+        if timed:
+            values = ",".join(f"{value:.3f}" for value in tally.latencies)
+            latency = f',"{names.LATENCY}":[{values}]'
         sys.stdout.write(
             f'{{"_aws":{{"Timestamp":{int(time.time() * 1000)},{head}'
             f'"{names.REQUESTS}":{tally.requests},"{names.ERRORS_4XX}":{tally.errors_4xx},'
-            f'"{names.ERRORS_5XX}":{tally.errors_5xx},"{names.ROWS}":{tally.rows},'
-            f'"{names.LATENCY}":[{latencies}]}}\n'
+            f'"{names.ERRORS_5XX}":{tally.errors_5xx},"{names.ROWS}":{tally.rows}{latency}}}\n'
         )
 
-    def _head(self, key: _Key) -> str:
+    def _head(self, key: _Key, timed: bool) -> str:
         """A key's constant part of the document, serialized once per process: the directive
         and the dimension values (the warm path then formats five numbers)."""
         capability, route, model, version = key
@@ -172,7 +177,9 @@ class ServiceMetrics:
             "Namespace": self.namespace,
             "Dimensions": dimensions,
             "Metrics": [
-                {"Name": name, "Unit": _UNITS.get(name, "Count")} for name in names.SERVICE_METRICS
+                {"Name": name, "Unit": _UNITS.get(name, "Count")}
+                for name in names.SERVICE_METRICS
+                if timed or name != names.LATENCY
             ],
         }
         return (

@@ -16,7 +16,7 @@ class StreamsMetrics(MetricsRecorder):
 
     def poison(self) -> None:
         self.count("StreamPoisonRecords")
-        service_metrics.worker(STREAMS, 400, 0.0)
+        service_metrics.worker(STREAMS, 400, None)
 
     def retried(self, records: int) -> None:
         """Records handed back to the event source mapping (a partial batch response)."""
