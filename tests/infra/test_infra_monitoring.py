@@ -175,11 +175,14 @@ def test_dashboard_has_a_row_per_capability_present(synth: Synthesized) -> None:
 def test_drift_and_accuracy_alarms_come_with_the_drift_job(
     synth: Synthesized, tmp_path: Path
 ) -> None:
+    """With the drift job: its alarms and the quality row. The same stack has the capabilities
+    cdk.json leaves off (stream, cache, GPU endpoint), so their rows are built here too."""
     assert not any(names.FEATURE_DRIFT in k for k in alarms(synth))  # no drift job here
     app = cdk.App(context=load_cdk_json_context(), outdir=str(tmp_path))
     raw = dict(app.node.try_get_context(CONTEXT_KEY))
-    config = parse_config({**raw, "jobs": {"enabled": False}, "batch": {"enabled": False},
-                           "monitoring": {"enabled": False}})  # fmt: skip
+    on = {key: {**raw[key], "enabled": True} for key in ("stream", "cache", "gpu_endpoint")}
+    off = {key: {**raw[key], "enabled": False} for key in ("jobs", "batch", "monitoring")}
+    config = parse_config({**raw, **on, **off})
     layer_zip = tmp_path / "layer.zip"
     layer_zip.write_bytes(b"PK\x05\x06" + b"\0" * 18)  # an empty zip: never deployed
     stack = InferenceStack(
@@ -190,7 +193,11 @@ def test_drift_and_accuracy_alarms_come_with_the_drift_job(
         stack, "Monitoring", stack=stack, config=MonitoringConfig(min_accuracy=0.9),
         drift_metrics=True,
     )  # fmt: skip
-    assert "quality" in monitoring.dashboard.rows
+    sessions = ["sessions"] * config.sessions.enabled
+    assert monitoring.dashboard.rows == [
+        "api", "versions", "streams", "cache", *sessions, "gpu", "functions", "quality",
+    ]  # fmt: skip
+    assert stack.stream is not None and stack.stream.iterator_age_alarm in monitoring.alarms
     template = Template.from_stack(stack).to_json()
     queries = {
         query["Expression"]: resource["Properties"]
