@@ -78,8 +78,11 @@ def search(
 ) -> cloudwatch.MathExpression:
     """Every series of ``metric`` under ``dimensions`` (one line per value): a dashboard's
     view of run-time dimension values (model versions, features)."""
+    # A schema matches exactly its dimensions; none given: any (a capability's own metrics
+    # carry whatever dimensions their invocation added).
     schema = ",".join((names.NAMESPACE, *dimensions))
-    query = f'{{{schema}}} MetricName="{metric}"{extra}'
+    scope = f"{{{schema}}}" if dimensions else f'Namespace="{names.NAMESPACE}"'
+    query = f'{scope} MetricName="{metric}"{extra}'
     return cloudwatch.MathExpression(
         expression=f"SEARCH('{query}', '{statistic}', {int(period.to_seconds())})",
         using_metrics={},
