@@ -234,7 +234,12 @@ class InferenceStack(Stack):
         self.monitoring: Monitoring | None = None
         if config.monitoring.enabled:
             self.monitoring = Monitoring(
-                self, MONITORING_ID, stack=self, config=config.monitoring, removal_policy=removal
+                self,
+                MONITORING_ID,
+                stack=self,
+                config=config.monitoring,
+                drift_metrics=False,  # True once this stack runs the drift job (issue 14)
+                removal_policy=removal,
             )
 
         CfnOutput(self, OUTPUT_API_URL, value=self.api.url, description="HTTP API invoke URL")
