@@ -105,7 +105,8 @@ def infer(
                 job.transient = f"inference failed: {type(exc).__name__}: {exc}"[:500]
             metrics.inference_failed(model, (time.perf_counter() - started) * 1000.0, len(group))
             continue
-        metrics.inference(model, (time.perf_counter() - started) * 1000.0, rows, len(group))
+        answered = sum(job.result is not None for job in group)  # refused ones count as such
+        metrics.inference(model, (time.perf_counter() - started) * 1000.0, rows, answered)
 
 
 def _classify(model: LoadedModel, group: list[PlannedJob], run_model: RunModel) -> int:
