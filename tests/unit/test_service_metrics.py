@@ -77,3 +77,21 @@ def test_a_note_from_a_worker_thread_reaches_the_request_s_slot() -> None:
         return noted.model, noted.version, noted.rows
 
     assert copy_context().run(request) == ("digits-mlp", "2.0.0", 5)
+
+
+def test_records_from_many_threads_while_flushing_are_all_counted_once() -> None:
+    """servekit serve and the local stack's pollers record from threads while one flushes."""
+    recorder = ServiceMetrics()
+    out = io.StringIO()
+
+    def work() -> None:
+        for i in range(2000):
+            recorder.record(names.JOBS, names.WORKER, 200, None, model=f"m{i % 3}", version="1")
+
+    with redirect_stdout(out), ThreadPoolExecutor(4) as pool:
+        running = [pool.submit(work) for _ in range(4)]
+        while not all(f.done() for f in running):
+            recorder.flush()
+        recorder.flush()
+    documents = [json.loads(line) for line in out.getvalue().splitlines()]
+    assert sum(d[names.REQUESTS] for d in documents) == 8000

@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import threading
 import time
 from contextvars import ContextVar
 from typing import Final
@@ -85,6 +86,9 @@ class ServiceMetrics:
         self.service = service or os.environ.get("POWERTOOLS_SERVICE_NAME") or SERVICE_NAME
         self.enabled = True
         self._tallies: dict[_Key, _Tally] = {}
+        # A long-running process (servekit serve, the local stack's pollers) records from
+        # several threads while one flushes: the tallies change under this lock only.
+        self._lock = threading.Lock()
         self._heads: dict[tuple[str | bool | None, ...], str] = {}
 
     def record(
@@ -105,19 +109,23 @@ class ServiceMetrics:
         if not self.enabled:
             return
         key = (capability, route, model, version)
-        tally = self._tallies.get(key)
-        if tally is None:
-            tally = self._tallies[key] = _Tally()
-        tally.requests += requests
-        if status >= 500:
-            tally.errors_5xx += requests
-        elif status >= 400:
-            tally.errors_4xx += requests
-        tally.rows += rows
-        if latency_ms is not None:
-            tally.latencies.append(latency_ms)
-        if len(tally.latencies) >= _MAX_VALUES:
-            self._write(key, self._tallies.pop(key))
+        with self._lock:
+            tally = self._tallies.get(key)
+            if tally is None:
+                tally = self._tallies[key] = _Tally()
+            tally.requests += requests
+            if status >= 500:
+                tally.errors_5xx += requests
+            elif status >= 400:
+                tally.errors_4xx += requests
+            tally.rows += rows
+            if latency_ms is not None:
+                tally.latencies.append(latency_ms)
+            full = len(tally.latencies) >= _MAX_VALUES
+            if full:
+                del self._tallies[key]
+        if full:
+            self._write(key, tally)
 
     def request(self, noted: Noted, route: str, status: int, latency_ms: float) -> None:
         """An HTTP request, with what its service noted."""
@@ -145,7 +153,8 @@ class ServiceMetrics:
 
     def flush(self) -> None:
         """One EMF line per tally since the last flush."""
-        tallies, self._tallies = self._tallies, {}
+        with self._lock:
+            tallies, self._tallies = self._tallies, {}
         for key, tally in tallies.items():
             self._write(key, tally)
 
