@@ -95,3 +95,20 @@ def test_records_from_many_threads_while_flushing_are_all_counted_once() -> None
         recorder.flush()
     documents = [json.loads(line) for line in out.getvalue().splitlines()]
     assert sum(d[names.REQUESTS] for d in documents) == 8000
+
+
+def test_switched_off_metrics_print_nothing_and_keep_nothing(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`servekit serve` sets POWERTOOLS_METRICS_DISABLED unless --emit-metrics."""
+    from servekit.observability import metrics
+    from servekit.observability.service_metrics import service_metrics
+
+    service_metrics.record(names.API, "GET /models", 200, 1.0)
+    monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "true")
+    out = io.StringIO()
+    with redirect_stdout(out):
+        metrics.flush_metrics()
+    assert out.getvalue() == ""
+    monkeypatch.delenv("POWERTOOLS_METRICS_DISABLED")
+    assert flush(service_metrics) == []  # dropped, not held for later

@@ -10,6 +10,7 @@ from __future__ import annotations
 import warnings
 
 from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.metrics.functions import is_metrics_disabled
 from aws_lambda_powertools.metrics.provider.cloudwatch_emf.cloudwatch import (
     AmazonCloudWatchEMFProvider,
 )
@@ -22,7 +23,10 @@ __all__ = ["logger", "metrics"]
 
 class _Provider(AmazonCloudWatchEMFProvider):
     def flush_metrics(self, raise_on_empty_metrics: bool = False) -> None:
-        service_metrics.flush()
+        if is_metrics_disabled():  # POWERTOOLS_METRICS_DISABLED: `servekit serve` by default
+            service_metrics.discard()
+        else:
+            service_metrics.flush()
         super().flush_metrics(raise_on_empty_metrics=raise_on_empty_metrics)
 
 

@@ -151,6 +151,11 @@ class ServiceMetrics:
             rows=rows, requests=requests,
         )  # fmt: skip
 
+    def discard(self) -> None:
+        """Drop the tallies unwritten (metrics switched off)."""
+        with self._lock:
+            self._tallies = {}
+
     def flush(self) -> None:
         """One EMF line per tally since the last flush."""
         with self._lock:
