@@ -45,6 +45,7 @@ HTTP_API_ID: Final = "HttpApi"
 ASYNC_JOBS_ID: Final = "AsyncJobs"
 STREAM_ID: Final = "Stream"
 REGISTRY_ID: Final = "ModelRegistry"
+MONITORING_ID: Final = "Monitoring"
 # The SQS interface endpoint the VPC gets when the cache and the hybrid session path meet.
 SQS_ENDPOINT_ID: Final = "SqsEndpoint"
 

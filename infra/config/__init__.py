@@ -2,9 +2,9 @@
 
 ``cdk.json`` holds the values; this package is their schema, one module per capability like
 ``infra.constructs``: ``inference``, ``api``, ``jobs``, ``sessions``, ``cache``, ``batch``,
-``stream``, ``gpu``; ``base`` holds what they share (the strict model, :class:`ConfigError`, log
-retention periods, model names) and ``app`` the whole ``servekit`` object and its parsing.
-Unknown keys are rejected: a misspelt key would otherwise be ignored.
+``stream``, ``gpu``, ``monitoring``; ``base`` holds what they share (the strict model,
+:class:`ConfigError`, log retention periods, model names) and ``app`` the whole ``servekit``
+object and its parsing. Unknown keys are rejected: a misspelt key would otherwise be ignored.
 """
 
 from infra.config.api import ApiConfig
@@ -24,6 +24,7 @@ from infra.config.gpu import (
 )
 from infra.config.inference import InferenceConfig
 from infra.config.jobs import JobsConfig
+from infra.config.monitoring import MonitoringConfig
 from infra.config.registry import RegistryConfig
 from infra.config.sessions import SessionsConfig
 from infra.config.streams import StreamConfig
@@ -45,6 +46,7 @@ __all__ = [
     "GpuVariantConfig",
     "InferenceConfig",
     "JobsConfig",
+    "MonitoringConfig",
     "RegistryConfig",
     "ServekitConfig",
     "SessionsConfig",

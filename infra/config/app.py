@@ -21,6 +21,7 @@ from infra.config.cache import CacheConfig
 from infra.config.gpu import GpuEndpointConfig
 from infra.config.inference import InferenceConfig
 from infra.config.jobs import JobsConfig
+from infra.config.monitoring import MonitoringConfig
 from infra.config.registry import RegistryConfig
 from infra.config.sessions import SessionsConfig
 from infra.config.streams import StreamConfig
@@ -48,6 +49,8 @@ class ServekitConfig(StrictModel):
     """Streaming inference on Kinesis (off by default)."""
     registry: RegistryConfig = RegistryConfig()
     """The model registry (docs/registry.md); served from with inference.model_source."""
+    monitoring: MonitoringConfig = MonitoringConfig()
+    """The dashboard, the alarms and their SNS topic (on by default)."""
 
     @model_validator(mode="after")
     def _registry_source_has_a_registry(self) -> ServekitConfig:

@@ -38,6 +38,7 @@ from infra.constants import (
     API_INTEGRATION_ID,
     API_RESOURCE_ID,
     API_STAGE_ID,
+    DOCS_ROUTES,
     EXPLICIT_ROUTES,
     HTTP_DEFAULT_STAGE_NAME,
 )
@@ -103,7 +104,8 @@ class InferenceHttpApi(Construct):
         http_api: the ``HttpApi``; stage: its ``$default`` ``HttpStage``;
         access_log_group: the stage's access logs; authorizer: the route authorizer or None;
         routes: the explicit routes (+ the CORS preflight route), the ``$default`` route being
-        ``http_api``'s own; url: the invoke URL.
+        ``http_api``'s own; served_routes: the servekit routes behind them, docs aside (the
+        alarms watch each); url: the invoke URL.
     """
 
     def __init__(
@@ -135,6 +137,7 @@ class InferenceHttpApi(Construct):
             disable_execute_api_endpoint=False,  # no custom domain yet: this is the URL
         )
         self.routes: list[apigw.HttpRoute] = []
+        self.served_routes: list[Route] = [r for r in EXPLICIT_ROUTES if r not in DOCS_ROUTES]
         for route in EXPLICIT_ROUTES:
             self.routes += self.http_api.add_routes(
                 path=route.path, methods=[apigw.HttpMethod(route.method)], integration=integration
@@ -193,6 +196,7 @@ class InferenceHttpApi(Construct):
                 path=route.path, methods=[apigw.HttpMethod(route.method)], integration=integration
             )
         self.routes += added
+        self.served_routes += routes
         return added
 
     def _authorizer(self, config: ApiConfig) -> apigw.IHttpRouteAuthorizer | None:

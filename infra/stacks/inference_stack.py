@@ -26,6 +26,7 @@ from infra.constants import (
     GPU_PROXY_INTEGRATION_ID,
     HTTP_API_ID,
     INFERENCE_FUNCTION_ID,
+    MONITORING_ID,
     NETWORK_ID,
     OUTPUT_API_URL,
     OUTPUT_CACHE_ENDPOINT,
@@ -48,6 +49,7 @@ from infra.constructs.gpu_endpoint import GpuEndpoint
 from infra.constructs.gpu_proxy_function import GpuProxyFunction
 from infra.constructs.http_api import InferenceHttpApi
 from infra.constructs.inference_function import InferenceFunction
+from infra.constructs.monitoring import Monitoring
 from infra.constructs.network import ServekitNetwork
 from infra.constructs.registry import ModelRegistry
 from infra.constructs.servekit_function import ServekitFunction
@@ -148,29 +150,7 @@ class InferenceStack(Stack):
             removal_policy=removal,
         )
 
-        self.gpu_endpoint: GpuEndpoint | None = None
-        self.gpu_proxy: GpuProxyFunction | None = None
-        gpu = config.gpu_endpoint
-        if gpu.enabled:
-            self.gpu_endpoint = GpuEndpoint(
-                self, GPU_ENDPOINT_ID, config=gpu, stage=config.stage, removal_policy=removal
-            )
-            CfnOutput(self, OUTPUT_GPU_ENDPOINT_NAME, value=self.gpu_endpoint.endpoint_name)
-            if not gpu.async_inference.enabled:  # an async endpoint takes InvokeEndpointAsync
-                self.gpu_proxy = GpuProxyFunction(
-                    self,
-                    GPU_PROXY_FUNCTION_ID,
-                    config=gpu,
-                    endpoint=self.gpu_endpoint,
-                    code=self.code,
-                    layers=[self.layer.layer],
-                    architecture=inference.architecture,
-                    log_retention_days=inference.log_retention_days,
-                    removal_policy=removal,
-                )
-                self.api.add_function_routes(
-                    GPU_PROXY_INTEGRATION_ID, self.gpu_proxy.function, gpu_proxy_routes.ROUTES
-                )
+        self._build_gpu(removal)
         self.sessions: SessionsCapability | None = None
         if config.sessions.enabled:
             self.sessions = SessionsCapability(
@@ -231,6 +211,41 @@ class InferenceStack(Stack):
                 removal_policy=removal,
             )
 
+        self._build_operations(removal)
+        self._outputs()
+        Tags.of(self).add(TAG_PROJECT, PROJECT_NAME)
+        Tags.of(self).add(TAG_STAGE, config.stage)
+
+    def _build_gpu(self, removal: RemovalPolicy) -> None:
+        """The SageMaker GPU endpoint and, for a real-time one, its ``/gpu/predict`` proxy."""
+        config, inference = self.config, self.config.inference
+        self.gpu_endpoint: GpuEndpoint | None = None
+        self.gpu_proxy: GpuProxyFunction | None = None
+        gpu = config.gpu_endpoint
+        if gpu.enabled:
+            self.gpu_endpoint = GpuEndpoint(
+                self, GPU_ENDPOINT_ID, config=gpu, stage=config.stage, removal_policy=removal
+            )
+            CfnOutput(self, OUTPUT_GPU_ENDPOINT_NAME, value=self.gpu_endpoint.endpoint_name)
+            if not gpu.async_inference.enabled:  # an async endpoint takes InvokeEndpointAsync
+                self.gpu_proxy = GpuProxyFunction(
+                    self,
+                    GPU_PROXY_FUNCTION_ID,
+                    config=gpu,
+                    endpoint=self.gpu_endpoint,
+                    code=self.code,
+                    layers=[self.layer.layer],
+                    architecture=inference.architecture,
+                    log_retention_days=inference.log_retention_days,
+                    removal_policy=removal,
+                )
+                self.api.add_function_routes(
+                    GPU_PROXY_INTEGRATION_ID, self.gpu_proxy.function, gpu_proxy_routes.ROUTES
+                )
+
+    def _build_operations(self, removal: RemovalPolicy) -> None:
+        """The model registry, then the dashboard and alarms over everything built before."""
+        config, inference = self.config, self.config.inference
         self.registry: ModelRegistry | None = None
         if config.registry.enabled:
             self.registry = ModelRegistry(
@@ -241,6 +256,19 @@ class InferenceStack(Stack):
                     self.model_serving_functions(), inference.models, inference.registry_alias
                 )
 
+        # Last: the dashboard and alarms cover every capability built above.
+        self.monitoring: Monitoring | None = None
+        if config.monitoring.enabled:
+            self.monitoring = Monitoring(
+                self,
+                MONITORING_ID,
+                stack=self,
+                config=config.monitoring,
+                drift_metrics=False,  # True once this stack runs the drift job (issue 14)
+                removal_policy=removal,
+            )
+
+    def _outputs(self) -> None:
         CfnOutput(self, OUTPUT_API_URL, value=self.api.url, description="HTTP API invoke URL")
         CfnOutput(
             self,
@@ -254,9 +282,6 @@ class InferenceStack(Stack):
             value=self.layer.layer.layer_version_arn,
             description="dependencies layer version ARN",
         )
-
-        Tags.of(self).add(TAG_PROJECT, PROJECT_NAME)
-        Tags.of(self).add(TAG_STAGE, config.stage)
 
     def model_serving_functions(self) -> list[ServekitFunction]:
         """The functions that load the inference models' catalog (they follow the registry

@@ -1,4 +1,5 @@
-"""The long-running server flushes one EMF blob per request, as Lambda does per invocation."""
+"""The long-running server flushes each request's EMF blobs (Powertools' and the per-version
+service metrics) after that request, as Lambda does per invocation."""
 
 from __future__ import annotations
 
@@ -32,4 +33,10 @@ def test_each_request_flushes_its_own_metrics(
             )
             assert response.status_code == 200
     blobs = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"_aws"' in line]
-    assert [blob["Predictions"] for blob in blobs] in ([2, 2], [[2.0], [2.0]])
+    predictions = [blob["Predictions"] for blob in blobs if "Predictions" in blob]
+    assert predictions in ([2, 2], [[2.0], [2.0]])
+    # Each request's own line, route template and model version (not one line for both).
+    served = [blob for blob in blobs if "Requests" in blob]
+    assert [(b["route"], b["model"], b["Requests"], b["Rows"]) for b in served] == [
+        ("POST /predict", "digits-mlp", 1, 2)
+    ] * 2

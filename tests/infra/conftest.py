@@ -27,6 +27,7 @@ from infra.stacks.inference_stack import InferenceStack
 JWT_ISSUER = "https://issuer.example.com/"
 JWT_AUDIENCE = ("servekit-api",)
 CORS_ORIGINS = ("https://app.example.com",)
+ALARM_EMAIL = "oncall@example.com"  # the jwt variant's alarm subscription
 
 
 @dataclass(frozen=True)
@@ -121,7 +122,8 @@ def core(tmp_path_factory: pytest.TempPathFactory, model_dir: Path) -> Synthesiz
 
 @pytest.fixture(scope="session")
 def variants(tmp_path_factory: pytest.TempPathFactory, model_dir: Path) -> dict[str, Synthesized]:
-    """One app, two stacks: ``jwt`` (JWT authorizer + CORS) and ``public`` (auth none + CORS)."""
+    """One app, two stacks: ``jwt`` (JWT authorizer + CORS, alarms e-mailed) and ``public``
+    (auth none + CORS)."""
     outdir = tmp_path_factory.mktemp("cdk-out-variants")
     base = copy.deepcopy(load_cdk_json_context())
     app = cdk.App(context=base, outdir=str(outdir))
@@ -134,11 +136,18 @@ def variants(tmp_path_factory: pytest.TempPathFactory, model_dir: Path) -> dict[
         },
         "public": {"auth": "none", "cors_allowed_origins": list(CORS_ORIGINS)},
     }
+    servekit = base[CONTEXT_KEY]
+    monitoring = {"jwt": {**servekit["monitoring"], "alarm_email": ALARM_EMAIL}}
     stacks = {
         stage: add_inference_stack(
             app,
             parse_config(
-                {**base[CONTEXT_KEY], "stage": stage, "api": {**base[CONTEXT_KEY]["api"], **api}}
+                {
+                    **servekit,
+                    "stage": stage,
+                    "api": {**servekit["api"], **api},
+                    "monitoring": monitoring.get(stage, servekit["monitoring"]),
+                }
             ),
         )
         for stage, api in configs.items()

@@ -105,7 +105,7 @@ def test_an_alarm_watches_each_dlq(synth: Synthesized) -> None:
     watched = {
         alarm["Properties"]["Dimensions"][0]["Value"]["Fn::GetAtt"][0]
         for alarm in synth.resources("AWS::CloudWatch::Alarm").values()
-        if alarm["Properties"]["MetricName"] == "ApproximateNumberOfMessagesVisible"
+        if alarm["Properties"].get("MetricName") == "ApproximateNumberOfMessagesVisible"
         and alarm["Properties"]["Threshold"] == 0
     }
     for name in ("Split", "Chunk"):

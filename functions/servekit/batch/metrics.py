@@ -3,8 +3,14 @@
 from __future__ import annotations
 
 from servekit.observability.metrics import MetricsRecorder
+from servekit.observability.names import BATCH
+from servekit.observability.service_metrics import service_metrics
+from servekit.runtime.model import LoadedModel
 
-__all__ = ["BatchMetrics"]
+__all__ = ["RETRIES_EXHAUSTED", "BatchMetrics"]
+
+RETRIES_EXHAUSTED = "retries_exhausted"
+"""The failure code of a chunk that failed on every receive (the others are refusals)."""
 
 
 class BatchMetrics(MetricsRecorder):
@@ -28,15 +34,21 @@ class BatchMetrics(MetricsRecorder):
         self.count("BatchSplitsFailed")
 
     # --- the worker --------------------------------------------------------------------------
-    def inference(self, rows: int, seconds: float) -> None:
+    def inference(self, model: LoadedModel, rows: int, seconds: float) -> None:
         self.count("BatchRows", rows)
         self.milliseconds("BatchInferenceTime", seconds * 1e3)
+        service_metrics.worker(
+            BATCH, 200, seconds * 1e3, model=model.name, version=model.version, rows=rows
+        )
 
     def chunk_done(self) -> None:
         self.count("BatchChunksDone")
 
-    def chunk_failed(self) -> None:
+    def chunk_failed(self, code: str) -> None:
+        """A chunk failed for good: its retries ran out (5xx class) or its input or model
+        refused it (4xx class)."""
         self.count("BatchChunksFailed")
+        service_metrics.worker(BATCH, 500 if code == RETRIES_EXHAUSTED else 400, None)
 
     def chunk_duplicate(self) -> None:
         self.count("BatchChunksDuplicate")

@@ -31,7 +31,7 @@ from servekit.batch.bucket import BatchBucket
 from servekit.batch.errors import InvalidMessageError, PoisonChunkError, settle
 from servekit.batch.inputs import check_chunk
 from servekit.batch.message import ChunkMessage
-from servekit.batch.metrics import BatchMetrics
+from servekit.batch.metrics import RETRIES_EXHAUSTED, BatchMetrics
 from servekit.batch.output import encode_outputs, encode_part, output_index
 from servekit.batch.settings import BatchSettings
 from servekit.batch.shapes import (
@@ -101,7 +101,7 @@ class BatchWorker:
             logger.exception("chunk failed on its last receive", extra=_where(message))
             outcome = self._record_failure(
                 message,
-                "retries_exhausted",
+                RETRIES_EXHAUSTED,
                 f"failed {receive_count} times, last: {type(exc).__name__}: {exc}",
             )
         self._finalize(message.batch_id)
@@ -132,7 +132,7 @@ class BatchWorker:
         if not self.store.finish_chunk(message.batch_id, message.chunk, message.attempt):
             return self._duplicate()  # a concurrent delivery counted it first
         rows = batch_size(feeds)
-        self.metrics.inference(rows, inference_s)
+        self.metrics.inference(model, rows, inference_s)
         self.metrics.chunk_done()
         return ChunkOutcome(ChunkStatus.DONE, rows, inference_s)
 
@@ -171,7 +171,7 @@ class BatchWorker:
             message.batch_id, message.chunk, message.attempt, error=reason
         ):
             return self._duplicate()  # a concurrent delivery finished it first
-        self.metrics.chunk_failed()
+        self.metrics.chunk_failed(code)
         where = f"batch {message.batch_id} chunk {message.chunk}"
         failure = Poison(code, f"{where}: {reason}", recorded=True)
         return ChunkOutcome(ChunkStatus.FAILED, failure=failure)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from servekit.errors import ApiError
 from servekit.observability.metrics import MetricsRecorder
+from servekit.observability.service_metrics import note
 from servekit.runtime.model import LoadedModel
 
 __all__ = ["InferenceMetrics"]
@@ -16,6 +17,7 @@ class InferenceMetrics(MetricsRecorder):
         self.sink.add_metadata("model_version", model.version)
         self.sink.add_dimension(name="model", value=model.name)
         self.count("Predictions", rows)
+        note(model.name, model.version, rows)  # the request's per-version metrics
         self.milliseconds("InferenceLatency", inference_ms)
 
     def rejected(self, error: ApiError) -> None:

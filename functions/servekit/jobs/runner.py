@@ -49,7 +49,9 @@ RunOutputs = Callable[[LoadedModel, Mapping[str, npt.NDArray[Any]]], dict[str, A
 class InferenceMetrics(Protocol):
     """What :func:`infer` records: the jobs worker's and the stream consumer's metrics."""
 
-    def inference(self, latency_ms: float, rows: int) -> None: ...
+    def inference(self, model: LoadedModel, latency_ms: float, rows: int, jobs: int) -> None: ...
+
+    def inference_failed(self, model: LoadedModel, latency_ms: float, jobs: int) -> None: ...
 
 
 def predict(model: LoadedModel, tensor: npt.NDArray[Any]) -> Prediction:
@@ -101,8 +103,10 @@ def infer(
             logger.warning("inference failed", extra={"model": name}, exc_info=True)
             for job in group:
                 job.transient = f"inference failed: {type(exc).__name__}: {exc}"[:500]
+            metrics.inference_failed(model, (time.perf_counter() - started) * 1000.0, len(group))
             continue
-        metrics.inference((time.perf_counter() - started) * 1000.0, rows)
+        answered = sum(job.result is not None for job in group)  # refused ones count as such
+        metrics.inference(model, (time.perf_counter() - started) * 1000.0, rows, answered)
 
 
 def _classify(model: LoadedModel, group: list[PlannedJob], run_model: RunModel) -> int:

@@ -17,6 +17,8 @@ from typing import Any
 
 from servekit.errors import ApiError
 from servekit.observability import logger
+from servekit.observability.names import NO_ROUTE
+from servekit.observability.service_metrics import begin, service_metrics
 from servekit.transports.codec import encode
 from servekit.transports.correlation import CORRELATION_HEADER, resolve_correlation_id
 from servekit.transports.routing import HttpRequest, Router
@@ -66,9 +68,10 @@ class LambdaHttpTransport:
             is_base64=bool(event.get("isBase64Encoded")),
         )
         status, extra_headers = 200, {}
+        noted = begin()
         try:
             response = self.router.dispatch(request) if self._fast_path else None
-            if response is None:
+            if response is None:  # the FastAPI app's middleware records its metrics
                 return self._delegate(event, context, correlation_id)
             status, extra_headers, body = response.status, dict(response.headers), response.body
         except ApiError as exc:
@@ -76,13 +79,15 @@ class LambdaHttpTransport:
         except Exception:
             logger.exception("unhandled error", extra={"method": method, "path": path})
             status, body = _internal(correlation_id)
+        elapsed_ms = (time.perf_counter() - started) * 1000.0
+        service_metrics.request(noted, f"{method} {request.route or NO_ROUTE}", status, elapsed_ms)
         logger.info(
             "request served",
             extra={
                 "method": method,
                 "path": path,
                 "status": status,
-                "duration_ms": round((time.perf_counter() - started) * 1000.0, 3),
+                "duration_ms": round(elapsed_ms, 3),
             },
         )
         return _response(status, body, correlation_id, extra_headers)

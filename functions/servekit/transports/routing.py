@@ -70,6 +70,9 @@ class HttpRequest:
     is_base64: bool = False
     payload: Any = None
     """The typed request the route's :class:`BodyCodec` decoded (``None`` without a body)."""
+    route: str | None = None
+    """The matched route's template (``/jobs/{job_id}``), set by the router: a metric
+    dimension, unlike the path itself."""
 
     def body(self) -> bytes:
         """The body as bytes; a base64 body that does not decode is a 400."""
@@ -114,6 +117,7 @@ class _Endpoint:
 class _Path:
     segments: tuple[str, ...]
     endpoints: dict[str, _Endpoint]
+    pattern: str
 
     def match(self, parts: list[str]) -> dict[str, str] | None:
         if len(parts) != len(self.segments):
@@ -211,6 +215,7 @@ class Router:
         if matched is None:
             return None
         path, params = matched
+        request.route = path.pattern
         try:
             endpoint = path.endpoints.get(request.method)
             if endpoint is None:
@@ -232,7 +237,7 @@ class Router:
     def _add(self, endpoint: _Endpoint) -> None:
         route = endpoint.route
         segments = tuple(route.path.strip("/").split("/"))
-        path = self._paths.setdefault(segments, _Path(segments, {}))
+        path = self._paths.setdefault(segments, _Path(segments, {}, route.path))
         if not any(s.startswith("{") for s in segments):
             self._exact["/" + "/".join(segments)] = path
         if route.method in path.endpoints:

@@ -54,9 +54,9 @@ def create_app(
     largest = max((r.max_body_bytes for r in routers), default=1_048_576)
     app.add_middleware(BodyLimitMiddleware, max_body_bytes=largest)
     app.add_middleware(PreflightMiddleware)
-    if flush_metrics_per_request:
-        app.add_middleware(MetricsFlushMiddleware)
     app.add_middleware(RequestContextMiddleware)
+    if flush_metrics_per_request:  # outermost: after the request's own metrics are recorded
+        app.add_middleware(MetricsFlushMiddleware)
     _add_error_handlers(app, routers)
     mount_docs(app)
     operations = all_operations()

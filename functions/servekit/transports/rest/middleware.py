@@ -9,6 +9,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from servekit.errors import ApiError
 from servekit.observability import logger, metrics
+from servekit.observability.names import NO_ROUTE
+from servekit.observability.service_metrics import begin, service_metrics
 from servekit.transports.codec import encode
 from servekit.transports.correlation import CORRELATION_HEADER, resolve_correlation_id
 
@@ -39,6 +41,7 @@ class RequestContextMiddleware:
         logger.set_correlation_id(correlation_id)
         started = time.perf_counter()
         status = 500
+        noted = begin()
 
         async def send_with_id(message: Message) -> None:
             nonlocal status
@@ -54,13 +57,17 @@ class RequestContextMiddleware:
         try:
             await self.app(scope, receive, send_with_id)
         finally:
+            elapsed_ms = (time.perf_counter() - started) * 1000.0
+            # FastAPI puts the matched route in the scope: its template is the dimension.
+            route = getattr(scope.get("route"), "path", None) or NO_ROUTE
+            service_metrics.request(noted, f"{scope['method']} {route}", status, elapsed_ms)
             logger.info(
                 "request served",
                 extra={
                     "method": scope["method"],
                     "path": scope["path"],
                     "status": status,
-                    "duration_ms": round((time.perf_counter() - started) * 1000.0, 3),
+                    "duration_ms": round(elapsed_ms, 3),
                 },
             )
 

@@ -1,0 +1,92 @@
+"""The metric names and dimensions dashboards and alarms read: one source for both sides.
+
+The runtime publishes these (EMF) and ``infra/constructs/monitoring.py`` builds the dashboard
+and alarms from the same constants, so a renamed metric cannot leave an alarm watching
+nothing. Values, all in the :data:`NAMESPACE` namespace:
+
+* Service metrics, one EMF document per (capability, route, model, version) and flush, under
+  two dimension sets: :data:`ROUTE_DIMENSIONS` (the API alarms) and :data:`VERSION_DIMENSIONS`
+  (the per-version figures). ``Requests`` and ``Errors4xx``/``Errors5xx`` are counts (a
+  worker's "request" is a job, a chunk or a record), ``Latency`` is milliseconds (one value
+  per request, so p50/p99 work), ``Rows`` the rows inferred.
+* Drift (published by the drift job): ``FeatureDrift`` per input feature and ``OutputDrift``
+  per output, dimensions :data:`DRIFT_DIMENSIONS`. The value is the window's drift statistic
+  divided by its sample-size-aware threshold: ``>= 1`` means drifted, whichever statistic
+  (PSI, Jensen-Shannon, KS) judged the feature.
+* Accuracy (published by the feedback join): ``Accuracy`` (0-1, classifiers) or ``MAE``
+  (regressors, in the model's units) per window, dimensions :data:`ACCURACY_DIMENSIONS`.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+from servekit.constants import METRICS_NAMESPACE
+
+__all__ = [
+    "ACCURACY",
+    "ACCURACY_DIMENSIONS",
+    "API",
+    "BATCH",
+    "CAPABILITY",
+    "DRIFT_DIMENSIONS",
+    "ERRORS_4XX",
+    "ERRORS_5XX",
+    "FEATURE",
+    "FEATURE_DRIFT",
+    "JOBS",
+    "LATENCY",
+    "MAE",
+    "MODEL",
+    "NAMESPACE",
+    "NO_ROUTE",
+    "OUTPUT_DRIFT",
+    "REQUESTS",
+    "ROUTE",
+    "ROUTE_DIMENSIONS",
+    "ROWS",
+    "SERVICE",
+    "SERVICE_METRICS",
+    "STREAMS",
+    "VERSION",
+    "VERSION_DIMENSIONS",
+    "WORKER",
+]
+
+NAMESPACE: Final = METRICS_NAMESPACE
+
+# --- dimensions ----------------------------------------------------------------------------
+SERVICE: Final = "service"  # Powertools' own dimension, on every servekit metric
+CAPABILITY: Final = "capability"  # inference, v2, pipelines, jobs, batch, streams, ...
+ROUTE: Final = "route"  # "POST /predict" (the route's template), or a worker's name
+MODEL: Final = "model"
+VERSION: Final = "version"
+FEATURE: Final = "feature"
+NO_ROUTE: Final = "$default"  # a request no route claims (API Gateway's name for it)
+
+# Capabilities (the values): every HTTP request is "api" (its route tells them apart); the
+# queue and stream workers record each job, chunk or record under route WORKER.
+API: Final = "api"
+JOBS: Final = "jobs"
+BATCH: Final = "batch"
+STREAMS: Final = "streams"
+WORKER: Final = "worker"
+
+ROUTE_DIMENSIONS: Final = (SERVICE, CAPABILITY, ROUTE)
+VERSION_DIMENSIONS: Final = (SERVICE, CAPABILITY, MODEL, VERSION)
+DRIFT_DIMENSIONS: Final = (MODEL, VERSION, FEATURE)
+ACCURACY_DIMENSIONS: Final = (MODEL, VERSION)
+
+# --- service metrics -----------------------------------------------------------------------
+REQUESTS: Final = "Requests"
+ERRORS_4XX: Final = "Errors4xx"
+ERRORS_5XX: Final = "Errors5xx"
+LATENCY: Final = "Latency"
+ROWS: Final = "Rows"
+SERVICE_METRICS: Final = (REQUESTS, ERRORS_4XX, ERRORS_5XX, LATENCY, ROWS)
+
+# --- model quality (drift job, feedback join) ----------------------------------------------
+FEATURE_DRIFT: Final = "FeatureDrift"
+OUTPUT_DRIFT: Final = "OutputDrift"
+ACCURACY: Final = "Accuracy"
+MAE: Final = "MAE"
