@@ -41,6 +41,8 @@ def inference_stack_name(stage: str) -> str:
 
 DEPENDENCIES_LAYER_ID: Final = "DependenciesLayer"
 INFERENCE_FUNCTION_ID: Final = "InferenceFunction"
+# The inference function's published version, its alias and their CodeDeploy canary.
+CODE_ROLLOUT_ID: Final = "CodeRollout"
 HTTP_API_ID: Final = "HttpApi"
 ASYNC_JOBS_ID: Final = "AsyncJobs"
 STREAM_ID: Final = "Stream"

@@ -2,8 +2,9 @@
 
 ``cdk.json`` holds the values; this package is their schema, one module per capability like
 ``infra.constructs``: ``inference``, ``api``, ``jobs``, ``sessions``, ``cache``, ``batch``,
-``stream``, ``gpu``; ``base`` holds what they share (the strict model, :class:`ConfigError`, log
-retention periods, model names) and ``app`` the whole ``servekit`` object and its parsing.
+``stream``, ``gpu``, ``deploy``; ``base`` holds what they share (the strict model,
+:class:`ConfigError`, log retention periods, model names) and ``app`` the whole
+``servekit`` object and its parsing.
 Unknown keys are rejected: a misspelt key would otherwise be ignored.
 """
 
@@ -12,6 +13,7 @@ from infra.config.app import ServekitConfig, load_cdk_json_context, parse_config
 from infra.config.base import RETENTION_DAYS, ConfigError
 from infra.config.batch import BatchConfig, BatchScheduleConfig
 from infra.config.cache import CacheConfig
+from infra.config.deploy import DeployConfig
 from infra.config.gpu import (
     ECR_IMAGE_RE,
     GpuAsyncInferenceConfig,
@@ -35,6 +37,7 @@ __all__ = [
     "BatchScheduleConfig",
     "CacheConfig",
     "ConfigError",
+    "DeployConfig",
     "GpuAsyncInferenceConfig",
     "GpuContainerConfig",
     "GpuDataCaptureConfig",

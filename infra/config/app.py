@@ -18,6 +18,7 @@ from infra.config.api import ApiConfig
 from infra.config.base import ConfigError, StrictModel
 from infra.config.batch import BatchConfig
 from infra.config.cache import CacheConfig
+from infra.config.deploy import DeployConfig
 from infra.config.gpu import GpuEndpointConfig
 from infra.config.inference import InferenceConfig
 from infra.config.jobs import JobsConfig
@@ -45,6 +46,8 @@ class ServekitConfig(StrictModel):
     batch: BatchConfig = BatchConfig()
     stream: StreamConfig = StreamConfig()
     """Streaming inference on Kinesis (off by default)."""
+    deploy: DeployConfig = DeployConfig()
+    """Published versions, the ``live`` alias, the CodeDeploy canary and SnapStart."""
 
     @model_validator(mode="after")
     def _batch_schedule_model_is_served(self) -> ServekitConfig:

@@ -20,6 +20,7 @@ from infra.constants import (
     ASYNC_JOBS_ID,
     BATCH_PIPELINE_ID,
     CACHE_ID,
+    CODE_ROLLOUT_ID,
     DEPENDENCIES_LAYER_ID,
     GPU_ENDPOINT_ID,
     GPU_PROXY_FUNCTION_ID,
@@ -42,6 +43,7 @@ from infra.constants import (
 from infra.constructs.async_jobs import AsyncJobs
 from infra.constructs.batch_pipeline import BatchPipeline
 from infra.constructs.cache import InferenceCache
+from infra.constructs.code_rollout import CodeRollout
 from infra.constructs.dependencies_layer import DependenciesLayer
 from infra.constructs.gpu_endpoint import GpuEndpoint
 from infra.constructs.gpu_proxy_function import GpuProxyFunction
@@ -136,10 +138,14 @@ class InferenceStack(Stack):
         if self.cache:
             self.cache.grant_client(self.function.role)
             CfnOutput(self, OUTPUT_CACHE_ENDPOINT, value=self.cache.endpoint)
+        # The API invokes the alias: a deploy moves it (CodeDeploy's canary when configured).
+        self.code_rollout = CodeRollout(
+            self, CODE_ROLLOUT_ID, function=self.function.function, config=config.deploy
+        )
         self.api = InferenceHttpApi(
             self,
             HTTP_API_ID,
-            handler=self.function.function,
+            handler=self.code_rollout.alias,
             config=config.api,
             log_retention_days=inference.log_retention_days,
             removal_policy=removal,
