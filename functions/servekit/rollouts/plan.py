@@ -8,10 +8,10 @@ the key) because a typo in a rollout must stop it, not silently send traffic els
 from __future__ import annotations
 
 import math
-from itertools import pairwise
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, replace
 from decimal import Decimal
+from itertools import pairwise
 from typing import Any, cast
 
 from servekit.rollouts.errors import RolloutPlanError
