@@ -82,7 +82,10 @@ def test_chooser_is_sticky_per_key_and_shadow_answers_with_the_incumbent() -> No
     shadow = RolloutPlan.from_json({"id": "p", "mode": "shadow", "candidate": "2", "weight": 100})
     choice = chooser.choose(ServedVersions("m", "v1", "1", "v2", "2", shadow), "k")
     assert (choice.serve, choice.version, choice.shadow, choice.shadow_version) == (
-        "v1", "1", "v2", "2",
+        "v1",
+        "1",
+        "v2",
+        "2",
     )
     loading = ServedVersions("m", "v1", "1", None, None, ab)  # candidate not loaded yet
     assert all(chooser.choose(loading, k).version == "1" for k in KEYS[:100])

@@ -47,15 +47,20 @@ class RolloutStore(Protocol):
 
 
 def evaluate_rollouts(
-    store: RolloutStore, reader: MetricsReader, now: float | None = None
+    store: RolloutStore,
+    reader: MetricsReader,
+    now: float | None = None,
+    max_window_s: float = 3600.0,
 ) -> list[tuple[ActiveRollout, Decision]]:
-    """Judge and apply every active rollout once; return what was decided."""
+    """Judge and apply every active rollout once, over the figures since its step started
+    (at most ``max_window_s`` back: a plan written without ``since``); return the decisions."""
     now = time.time() if now is None else now
     decided = []
     for rollout in store.active_rollouts():
         plan = rollout.plan
-        incumbent = reader.figures(rollout.name, rollout.incumbent, plan.since, now)
-        candidate = reader.figures(rollout.name, plan.candidate, plan.since, now)
+        start = max(plan.since, now - max_window_s)
+        incumbent = reader.figures(rollout.name, rollout.incumbent, start, now)
+        candidate = reader.figures(rollout.name, plan.candidate, start, now)
         decision = decide(plan, incumbent, candidate)
         if decision.action == "advance":
             store.advance(rollout, plan.advanced(now), decision.reason)
