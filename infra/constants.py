@@ -43,6 +43,8 @@ DEPENDENCIES_LAYER_ID: Final = "DependenciesLayer"
 INFERENCE_FUNCTION_ID: Final = "InferenceFunction"
 # The inference function's published version, its alias and their CodeDeploy canary.
 CODE_ROLLOUT_ID: Final = "CodeRollout"
+# The scheduled evaluator of model rollouts (servekit.rollouts.enabled).
+ROLLOUT_EVALUATOR_ID: Final = "RolloutEvaluator"
 HTTP_API_ID: Final = "HttpApi"
 ASYNC_JOBS_ID: Final = "AsyncJobs"
 STREAM_ID: Final = "Stream"

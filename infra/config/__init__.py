@@ -2,7 +2,7 @@
 
 ``cdk.json`` holds the values; this package is their schema, one module per capability like
 ``infra.constructs``: ``inference``, ``api``, ``jobs``, ``sessions``, ``cache``, ``batch``,
-``stream``, ``gpu``, ``deploy``; ``base`` holds what they share (the strict model,
+``stream``, ``gpu``, ``deploy``, ``rollouts``; ``base`` holds what they share (the strict model,
 :class:`ConfigError`, log retention periods, model names) and ``app`` the whole
 ``servekit`` object and its parsing.
 Unknown keys are rejected: a misspelt key would otherwise be ignored.
@@ -26,6 +26,7 @@ from infra.config.gpu import (
 )
 from infra.config.inference import InferenceConfig
 from infra.config.jobs import JobsConfig
+from infra.config.rollouts import RolloutsConfig
 from infra.config.sessions import SessionsConfig
 from infra.config.streams import StreamConfig
 
@@ -47,6 +48,7 @@ __all__ = [
     "GpuVariantConfig",
     "InferenceConfig",
     "JobsConfig",
+    "RolloutsConfig",
     "ServekitConfig",
     "SessionsConfig",
     "StreamConfig",

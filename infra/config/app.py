@@ -22,6 +22,7 @@ from infra.config.deploy import DeployConfig
 from infra.config.gpu import GpuEndpointConfig
 from infra.config.inference import InferenceConfig
 from infra.config.jobs import JobsConfig
+from infra.config.rollouts import RolloutsConfig
 from infra.config.sessions import SessionsConfig
 from infra.config.streams import StreamConfig
 from infra.constants import CONTEXT_KEY, REPO_ROOT
@@ -48,6 +49,8 @@ class ServekitConfig(StrictModel):
     """Streaming inference on Kinesis (off by default)."""
     deploy: DeployConfig = DeployConfig()
     """Published versions, the ``live`` alias, the CodeDeploy canary and SnapStart."""
+    rollouts: RolloutsConfig = RolloutsConfig()
+    """The scheduled evaluator of model rollouts (off by default)."""
 
     @model_validator(mode="after")
     def _batch_schedule_model_is_served(self) -> ServekitConfig:

@@ -34,6 +34,7 @@ from infra.constants import (
     OUTPUT_GPU_ENDPOINT_NAME,
     OUTPUT_LAYER_ARN,
     PROJECT_NAME,
+    ROLLOUT_EVALUATOR_ID,
     SESSIONS_ID,
     SQS_ENDPOINT_ID,
     STREAM_ID,
@@ -50,6 +51,7 @@ from infra.constructs.gpu_proxy_function import GpuProxyFunction
 from infra.constructs.http_api import InferenceHttpApi
 from infra.constructs.inference_function import InferenceFunction
 from infra.constructs.network import ServekitNetwork
+from infra.constructs.rollout_evaluator import RolloutEvaluator
 from infra.constructs.sessions import SessionsCapability
 from infra.constructs.streams import InferenceStream
 from servekit.gpu_proxy import routes as gpu_proxy_routes
@@ -231,6 +233,20 @@ class InferenceStack(Stack):
                 inference=inference,
                 code=self.code,
                 layers=[self.layer.layer],
+                removal_policy=removal,
+            )
+
+        # The registry's table is granted with rollout_evaluator.grant_registry(table).
+        self.rollout_evaluator: RolloutEvaluator | None = None
+        if config.rollouts.enabled:
+            self.rollout_evaluator = RolloutEvaluator(
+                self,
+                ROLLOUT_EVALUATOR_ID,
+                config=config.rollouts,
+                code=self.code,
+                layers=[self.layer.layer],
+                architecture=inference.architecture,
+                log_retention_days=inference.log_retention_days,
                 removal_policy=removal,
             )
 

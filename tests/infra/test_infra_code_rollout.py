@@ -17,6 +17,8 @@ from infra.stacks.inference_stack import InferenceStack
 from tests.infra.conftest import Synthesized, _synthesized
 from tests.infra.test_infra_cfn_lint import REGIONS
 
+STORE = "servekit.rollouts.runner:InMemoryRolloutStore"
+
 
 def _ref(logical_id: str) -> dict[str, str]:
     return {"Ref": logical_id}
@@ -32,13 +34,14 @@ def _inference_function_id(synth: Synthesized) -> str:
 
 @pytest.fixture(scope="module")
 def canary(tmp_path_factory: pytest.TempPathFactory, model_dir: Path) -> Synthesized:
-    """The inference stack alone with the code canary and SnapStart on."""
+    """The inference stack alone with the code canary, SnapStart and the evaluator on."""
     context = copy.deepcopy(load_cdk_json_context())
     section = context[CONTEXT_KEY]
     for value in section.values():
         if isinstance(value, dict) and "enabled" in value:
             value["enabled"] = False
     section["deploy"] = {"code_canary": "Canary10Percent5Minutes", "snapstart": True}
+    section["rollouts"] = {"enabled": True, "store": STORE}
     app = build_app(context, outdir=str(tmp_path_factory.mktemp("cdk-out-canary")))
     stack = next(c for c in app.node.children if isinstance(c, InferenceStack))
     return _synthesized(app, stack)
@@ -131,3 +134,45 @@ def test_unknown_canary_config_names_the_key() -> None:
     raw["deploy"] = {"code_canary": "Canary50Percent"}
     with pytest.raises(ConfigError, match=r"servekit\.deploy\.code_canary"):
         parse_config(raw)
+
+
+def test_evaluator_runs_on_a_schedule_reading_metrics_only(canary: Synthesized) -> None:
+    functions = {
+        logical_id: fn
+        for logical_id, fn in canary.resources("AWS::Lambda::Function").items()
+        if fn["Properties"]["Handler"] == "servekit.handlers.rollout_evaluator.handler"
+    }
+    assert len(functions) == 1
+    function_id, function = next(iter(functions.items()))
+    props = function["Properties"]
+    assert props["Environment"]["Variables"]["SERVEKIT_ROLLOUTS_STORE"] == STORE
+    assert props["ReservedConcurrentExecutions"] == 1
+    _, rule = canary.one("AWS::Events::Rule")
+    assert rule["Properties"]["ScheduleExpression"] == "rate(1 minute)"
+    assert rule["Properties"]["Targets"][0]["Arn"] == {"Fn::GetAtt": [function_id, "Arn"]}
+    role_id = props["Role"]["Fn::GetAtt"][0]
+    actions = {
+        action
+        for logical_id, statement in canary.policy_statements()
+        if role_id in str(canary.template_json["Resources"][logical_id]["Properties"].get("Roles"))
+        for action in _actions(statement)
+    }
+    assert actions == {
+        "logs:CreateLogStream",
+        "logs:PutLogEvents",
+        "xray:PutTraceSegments",
+        "xray:PutTelemetryRecords",
+        "cloudwatch:GetMetricData",
+    }
+
+
+def test_evaluator_needs_a_store_naming_the_key() -> None:
+    raw = copy.deepcopy(load_cdk_json_context())[CONTEXT_KEY]
+    raw["rollouts"] = {"enabled": True}
+    with pytest.raises(ConfigError, match=r"servekit\.rollouts: .*rollouts\.store is required"):
+        parse_config(raw)
+
+
+def _actions(statement: dict[str, Any]) -> list[str]:
+    action = statement["Action"]
+    return [action] if isinstance(action, str) else list(action)
