@@ -54,6 +54,9 @@ SQS_ENDPOINT_ID: Final = "SqsEndpoint"
 FUNCTION_ROLE_ID: Final = "Role"
 FUNCTION_LOG_GROUP_ID: Final = "LogGroup"
 FUNCTION_RESOURCE_ID: Final = "Function"
+# Every function's alias on its current published version: what routes and event sources invoke.
+FUNCTION_ALIAS_ID: Final = "Live"
+LIVE_ALIAS: Final = "live"
 
 API_RESOURCE_ID: Final = "Api"
 API_STAGE_ID: Final = "DefaultStage"

@@ -41,9 +41,8 @@ CODE_CANARY_CONFIGS: dict[str, str] = {
 
 
 class DeployConfig(StrictModel):
-    """The inference function's published versions, its alias and their rollout."""
+    """How the inference function's new versions reach its ``live`` alias."""
 
-    alias: str = Field(default="live", pattern=r"^[a-zA-Z][a-zA-Z0-9_-]{0,127}$")
     code_canary: CodeCanary | None = Field(
         default=None,
         description="a CodeDeploy config that shifts the alias to a new version gradually, "

@@ -21,20 +21,20 @@ from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
 from infra.config.deploy import CODE_CANARY_CONFIGS, DeployConfig
+from infra.constructs.servekit_function import ServekitFunction
 
 __all__ = ["CodeRollout"]
 
-ALIAS_ID: Final = "Alias"
 ROLLBACK_ALARM_ID: Final = "RollbackAlarm"
 DEPLOYMENT_GROUP_ID: Final = "DeploymentGroup"
 DEPLOY_ROLE_ID: Final = "DeployRole"
 
 
 class CodeRollout(Construct):
-    """The alias of ``function`` on its current version, and how a new version reaches it.
+    """How a new version of ``function`` reaches its ``live`` alias (the function's own).
 
     Attributes:
-        alias: the ``lambda_.Alias`` the API and event sources invoke.
+        alias: the function's ``live`` alias, which the API invokes.
         deployment_group: the CodeDeploy group (``deploy.code_canary`` set), else None.
         alarms: the alarms that roll a deployment back (add more with :meth:`add_alarm`).
     """
@@ -44,17 +44,15 @@ class CodeRollout(Construct):
         scope: Construct,
         construct_id: str,
         *,
-        function: lambda_.Function,
+        function: ServekitFunction,
         config: DeployConfig,
     ) -> None:
         super().__init__(scope, construct_id)
-        if config.snapstart:  # before current_version: the version hash covers this setting
-            cfn = function.node.default_child
+        if config.snapstart:  # the version's hash (computed at synth) covers this setting
+            cfn = function.function.node.default_child
             assert isinstance(cfn, lambda_.CfnFunction)
             cfn.snap_start = lambda_.CfnFunction.SnapStartProperty(apply_on="PublishedVersions")
-        self.alias = lambda_.Alias(
-            self, ALIAS_ID, alias_name=config.alias, version=function.current_version
-        )
+        self.alias = function.alias
         self.alarms: list[cloudwatch.IAlarm] = []
         self.deployment_group: codedeploy.LambdaDeploymentGroup | None = None
         self._deploy_role: iam.Role | None = None
@@ -74,7 +72,7 @@ class CodeRollout(Construct):
                     "lambda:UpdateAlias",
                     "lambda:GetProvisionedConcurrencyConfig",
                 ],
-                resources=[function.function_arn, self.alias.function_arn],
+                resources=[function.function.function_arn, self.alias.function_arn],
             )
         )
         self.deployment_group = codedeploy.LambdaDeploymentGroup(

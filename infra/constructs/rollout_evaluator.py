@@ -82,7 +82,7 @@ class RolloutEvaluator(Construct):
             RULE_ID,
             description="servekit: evaluate model rollouts",
             schedule=events.Schedule.expression(config.schedule),
-            targets=[targets.LambdaFunction(self.evaluator.function, retry_attempts=0)],
+            targets=[targets.LambdaFunction(self.evaluator.alias, retry_attempts=0)],
         )
 
     def grant_registry(self, table: dynamodb.ITable) -> None:

@@ -142,7 +142,7 @@ class InferenceStack(Stack):
             CfnOutput(self, OUTPUT_CACHE_ENDPOINT, value=self.cache.endpoint)
         # The API invokes the alias: a deploy moves it (CodeDeploy's canary when configured).
         self.code_rollout = CodeRollout(
-            self, CODE_ROLLOUT_ID, function=self.function.function, config=config.deploy
+            self, CODE_ROLLOUT_ID, function=self.function, config=config.deploy
         )
         self.api = InferenceHttpApi(
             self,
@@ -174,7 +174,7 @@ class InferenceStack(Stack):
                     removal_policy=removal,
                 )
                 self.api.add_function_routes(
-                    GPU_PROXY_INTEGRATION_ID, self.gpu_proxy.function, gpu_proxy_routes.ROUTES
+                    GPU_PROXY_INTEGRATION_ID, self.gpu_proxy.alias, gpu_proxy_routes.ROUTES
                 )
         self.sessions: SessionsCapability | None = None
         if config.sessions.enabled:

@@ -79,7 +79,12 @@ def test_canary_shifts_the_alias_and_rolls_back_on_the_alarm(canary: Synthesized
     assert alarm["Properties"]["MetricName"] == "Errors"
     names = props["AlarmConfiguration"]["Alarms"]
     assert names == [{"Name": _ref(alarm_id)}]
-    _, alias = canary.one("AWS::Lambda::Alias")
+    function_id = _inference_function_id(canary)
+    (alias,) = [
+        a
+        for a in canary.resources("AWS::Lambda::Alias").values()
+        if a["Properties"]["FunctionName"] == _ref(function_id)
+    ]
     assert "CodeDeployLambdaAliasUpdate" in alias["UpdatePolicy"]
 
 
@@ -149,7 +154,9 @@ def test_evaluator_runs_on_a_schedule_reading_metrics_only(canary: Synthesized) 
     assert props["ReservedConcurrentExecutions"] == 1
     _, rule = canary.one("AWS::Events::Rule")
     assert rule["Properties"]["ScheduleExpression"] == "rate(1 minute)"
-    assert rule["Properties"]["Targets"][0]["Arn"] == {"Fn::GetAtt": [function_id, "Arn"]}
+    target = rule["Properties"]["Targets"][0]["Arn"]
+    alias = canary.template_json["Resources"][target["Ref"]]
+    assert alias["Properties"]["FunctionName"] == _ref(function_id)
     role_id = props["Role"]["Fn::GetAtt"][0]
     actions = {
         action
@@ -176,3 +183,51 @@ def test_evaluator_needs_a_store_naming_the_key() -> None:
 def _actions(statement: dict[str, Any]) -> list[str]:
     action = statement["Action"]
     return [action] if isinstance(action, str) else list(action)
+
+
+def _target(value: Any) -> str:
+    """The one logical id a FunctionName / IntegrationUri / target Arn refers to (an alias's
+    function name is ``Join(Select(6, Split(":", Ref alias)), ":live")``)."""
+    found: list[str] = []
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            if "Ref" in node:
+                found.append(node["Ref"])
+            if "Fn::GetAtt" in node:
+                found.append(node["Fn::GetAtt"][0])
+            for child in node.values():
+                walk(child)
+        elif isinstance(node, list):
+            for child in node:
+                walk(child)
+
+    walk(value)
+    assert len(found) == 1, value
+    return found[0]
+
+
+def test_every_function_is_invoked_through_its_live_alias(synth: Synthesized) -> None:
+    resources = synth.template_json["Resources"]
+    aliases = synth.resources("AWS::Lambda::Alias")
+    aliased = {_target(a["Properties"]["FunctionName"]) for a in aliases.values()}
+    assert aliased == set(synth.resources("AWS::Lambda::Function"))
+    assert {a["Properties"]["Name"] for a in aliases.values()} == {"live"}
+    invoked = [
+        _target(m["Properties"]["FunctionName"])
+        for m in synth.resources("AWS::Lambda::EventSourceMapping").values()
+    ] + [
+        _target(i["Properties"]["IntegrationUri"])
+        for i in synth.resources("AWS::ApiGatewayV2::Integration").values()
+    ]
+    invoked += [
+        _target(t["Arn"])
+        for rule in synth.resources("AWS::Events::Rule").values()
+        for t in rule["Properties"]["Targets"]
+    ]
+    assert len(invoked) >= 7  # queues, streams, routes of every capability on by default
+    assert {resources[target]["Type"] for target in invoked} == {"AWS::Lambda::Alias"}
+    for permission in synth.resources("AWS::Lambda::Permission").values():
+        assert resources[_target(permission["Properties"]["FunctionName"])]["Type"] == (
+            "AWS::Lambda::Alias"
+        )
