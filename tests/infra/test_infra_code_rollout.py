@@ -185,49 +185,22 @@ def _actions(statement: dict[str, Any]) -> list[str]:
     return [action] if isinstance(action, str) else list(action)
 
 
-def _target(value: Any) -> str:
-    """The one logical id a FunctionName / IntegrationUri / target Arn refers to (an alias's
-    function name is ``Join(Select(6, Split(":", Ref alias)), ":live")``)."""
-    found: list[str] = []
-
-    def walk(node: Any) -> None:
-        if isinstance(node, dict):
-            if "Ref" in node:
-                found.append(node["Ref"])
-            if "Fn::GetAtt" in node:
-                found.append(node["Fn::GetAtt"][0])
-            for child in node.values():
-                walk(child)
-        elif isinstance(node, list):
-            for child in node:
-                walk(child)
-
-    walk(value)
-    assert len(found) == 1, value
-    return found[0]
-
-
 def test_every_function_is_invoked_through_its_live_alias(synth: Synthesized) -> None:
-    resources = synth.template_json["Resources"]
     aliases = synth.resources("AWS::Lambda::Alias")
-    aliased = {_target(a["Properties"]["FunctionName"]) for a in aliases.values()}
+    aliased = {a["Properties"]["FunctionName"]["Ref"] for a in aliases.values()}
     assert aliased == set(synth.resources("AWS::Lambda::Function"))
     assert {a["Properties"]["Name"] for a in aliases.values()} == {"live"}
-    invoked = [
-        _target(m["Properties"]["FunctionName"])
+    targets = [
+        m["Properties"]["FunctionName"]
         for m in synth.resources("AWS::Lambda::EventSourceMapping").values()
-    ] + [
-        _target(i["Properties"]["IntegrationUri"])
+    ]
+    targets += [
+        i["Properties"]["IntegrationUri"]
         for i in synth.resources("AWS::ApiGatewayV2::Integration").values()
     ]
-    invoked += [
-        _target(t["Arn"])
-        for rule in synth.resources("AWS::Events::Rule").values()
-        for t in rule["Properties"]["Targets"]
+    targets += [
+        p["Properties"]["FunctionName"] for p in synth.resources("AWS::Lambda::Permission").values()
     ]
-    assert len(invoked) >= 7  # queues, streams, routes of every capability on by default
-    assert {resources[target]["Type"] for target in invoked} == {"AWS::Lambda::Alias"}
-    for permission in synth.resources("AWS::Lambda::Permission").values():
-        assert resources[_target(permission["Properties"]["FunctionName"])]["Type"] == (
-            "AWS::Lambda::Alias"
-        )
+    assert len(targets) >= 7  # queues, routes and permissions of every default capability
+    for target in targets:
+        synth.invoked_function(target)  # asserts it is an alias
