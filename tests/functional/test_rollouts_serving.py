@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from servekit.errors import ApiError
+from servekit.rollouts.chooser import ServedVersions
 from servekit.rollouts.local import LocalFigures
 from servekit.rollouts.plan import RolloutPlan
 from servekit.rollouts.runner import InMemoryRolloutStore, evaluate_rollouts
@@ -170,3 +171,27 @@ def test_snapstart_warm_runs_every_model_and_hooks_need_lambda(model_dir: Path) 
     assert warm(models) == ["digits-logreg", "tabular-iris-zipmap"]
     assert register_snapstart_hooks(lambda: models) is False  # no snapshot_restore_py here
     assert answer(models[0], [[0.0] * 64])["model"]["name"] == "digits-logreg"
+
+
+def test_ab_over_loaded_models_is_sticky_and_answers_name_the_version(
+    model_dir: Path, inputs: Any
+) -> None:
+    """The seam as the registry's watcher fills it: two LoadedModels, as served."""
+    incumbent, candidate = load(model_dir, "digits-logreg"), load(model_dir, "digits-mlp")
+    plan = RolloutPlan.from_json({"id": "ab1", "mode": "ab", "candidate": "2", "weight": 50})
+    served = ServedVersions(NAME, incumbent, "1", candidate, "2", plan)
+    figures = LocalFigures()
+    serving = RolloutServing(figures)
+    first = {
+        key: serving.call(served, key, lambda model: answer(model, inputs))["model"]["name"]
+        for key in (f"user-{i}" for i in range(200))
+    }
+    again = {
+        key: serving.call(served, key, lambda model: answer(model, inputs))["model"]["name"]
+        for key in first
+    }
+    assert first == again
+    assert set(first.values()) == {"digits-logreg", "digits-mlp"}
+    on_candidate = sum(name == "digits-mlp" for name in first.values())
+    assert figures.figures(NAME, "2", 0, 1e12).requests == 2 * on_candidate
+    assert figures.figures(NAME, "1", 0, 1e12).requests == 2 * (200 - on_candidate)
