@@ -14,7 +14,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from servekit.constants import METRICS_NAMESPACE
+from servekit.constants import METRICS_NAMESPACE, SERVICE_NAME
 from servekit.rollouts import shapes as s
 from servekit.rollouts.errors import RolloutConflictError, RolloutStoreError
 from servekit.rollouts.evaluator import VersionFigures, decide
@@ -73,6 +73,7 @@ def _put(client: Any, version: str, requests: int, errors: int, latency_ms: floa
     dims = [
         {"Name": s.DIMENSION_MODEL, "Value": "digits"},
         {"Name": s.DIMENSION_VERSION, "Value": version},
+        {"Name": s.DIMENSION_SERVICE, "Value": SERVICE_NAME},
     ]
     data = [
         {"MetricName": s.METRIC_REQUESTS, "Dimensions": dims, "Value": 1, "Unit": "Count"}

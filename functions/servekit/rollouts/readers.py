@@ -10,7 +10,7 @@ import math
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from servekit.constants import METRICS_NAMESPACE
+from servekit.constants import METRICS_NAMESPACE, SERVICE_NAME
 from servekit.rollouts import shapes as s
 from servekit.rollouts.evaluator import VersionFigures
 
@@ -28,17 +28,23 @@ class CloudWatchReader:
     of latency over the window as one period (rounded up to whole minutes, EMF's grain)."""
 
     def __init__(
-        self, client: Any, namespace: str = METRICS_NAMESPACE, latency_stat: str = "p99"
+        self,
+        client: Any,
+        namespace: str = METRICS_NAMESPACE,
+        latency_stat: str = "p99",
+        service: str = SERVICE_NAME,
     ) -> None:
         self.client = client  # boto3 CloudWatch client
         self.namespace = namespace
+        self.service = service  # Powertools' service dimension (POWERTOOLS_SERVICE_NAME)
         self.latency_stat = latency_stat  # moto computes no percentiles: its tests read Maximum
 
     def figures(self, name: str, version: str, start: float, end: float) -> VersionFigures:
         period = max(60, math.ceil((end - start) / 60) * 60)
-        dimensions = [
+        dimensions = [  # exactly RolloutMetrics' set: CloudWatch matches dimension sets whole
             {"Name": s.DIMENSION_MODEL, "Value": name},
             {"Name": s.DIMENSION_VERSION, "Value": version},
+            {"Name": s.DIMENSION_SERVICE, "Value": self.service},
         ]
 
         def query(query_id: str, metric: str, stat: str) -> dict[str, Any]:

@@ -13,6 +13,7 @@ from typing import Final, Literal, TypeAlias
 __all__ = [
     "ALIAS_ROLLOUT_FIELD",
     "DIMENSION_MODEL",
+    "DIMENSION_SERVICE",
     "DIMENSION_VERSION",
     "ENV_ROLLOUTS_SHADOW_QUEUE",
     "ENV_ROLLOUTS_SHADOW_WORKERS",
@@ -44,6 +45,7 @@ Action: TypeAlias = Literal["advance", "hold", "rollback", "complete"]
 # Per-version serving figures (namespace: servekit.constants.METRICS_NAMESPACE).
 DIMENSION_MODEL: Final = "Model"
 DIMENSION_VERSION: Final = "Version"
+DIMENSION_SERVICE: Final = "service"  # Powertools adds it to every servekit metric
 METRIC_REQUESTS: Final = "VersionRequests"
 METRIC_ERRORS: Final = "VersionErrors"
 METRIC_LATENCY: Final = "VersionLatency"
