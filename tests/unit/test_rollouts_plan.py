@@ -79,3 +79,14 @@ def test_ab_without_weight_and_with_steps_are_refused() -> None:
     with pytest.raises(RolloutPlanError) as caught:
         RolloutPlan.from_json("not an object")
     assert caught.value.key == "rollout"
+
+
+def test_start_builds_a_plan_by_the_same_rules() -> None:
+    plan = RolloutPlan.start("digits@prod:3", "canary", "3", now=100.0, steps=[10, 100])
+    assert (plan.weight, plan.since, plan.step) == (10.0, 100.0, 0)
+    with pytest.raises(RolloutPlanError) as caught:
+        RolloutPlan.start("p", "ab", "3", now=1.0, weight=150)
+    assert caught.value.key == "weight"
+    with pytest.raises(RolloutPlanError) as caught:
+        RolloutPlan.start("p", "canary", "3", now=1.0, steps=[10], thresholds={"p99": 2})
+    assert caught.value.key == "thresholds.p99"

@@ -86,6 +86,29 @@ class RolloutPlan:
         return raw
 
     @classmethod
+    def start(
+        cls,
+        plan_id: str,
+        mode: str,
+        candidate: str,
+        *,
+        now: float,
+        weight: float | None = None,
+        steps: list[float] | None = None,
+        thresholds: Mapping[str, Any] | None = None,
+    ) -> RolloutPlan:
+        """A new plan (``servekit models rollout``), checked by the same rules as stored
+        JSON: ``weight`` for ab/shadow, ``steps`` for a canary, judged from ``now``."""
+        raw: dict[str, Any] = {"id": plan_id, "mode": mode, "candidate": candidate, "since": now}
+        if weight is not None:
+            raw["weight"] = weight
+        if steps is not None:
+            raw["steps"] = steps
+        if thresholds:
+            raw["thresholds"] = dict(thresholds)
+        return cls.from_json(raw)
+
+    @classmethod
     def from_json(cls, raw: Any) -> RolloutPlan:
         known = frozenset(cls.__dataclass_fields__)
         fields = _object(raw, "rollout", known)
