@@ -3,6 +3,9 @@ healthy one promoted, and shadow candidates that can never change or delay an an
 
 from __future__ import annotations
 
+import random
+import sys
+import types
 from pathlib import Path
 from typing import Any
 
@@ -195,3 +198,26 @@ def test_ab_over_loaded_models_is_sticky_and_answers_name_the_version(
     on_candidate = sum(name == "digits-mlp" for name in first.values())
     assert figures.figures(NAME, "2", 0, 1e12).requests == 2 * on_candidate
     assert figures.figures(NAME, "1", 0, 1e12).requests == 2 * (200 - on_candidate)
+
+
+def test_snapstart_hooks_warm_before_and_refresh_after_a_restore(
+    model_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Lambda's runtime module exists only in Lambda: this one records what is registered,
+    with the same two functions, and the test runs the hooks as the runtime would."""
+    hooks: dict[str, list[Any]] = {"before": [], "after": []}
+    runtime = types.ModuleType("snapshot_restore_py")
+    runtime.register_before_snapshot = hooks["before"].append  # type: ignore[attr-defined]
+    runtime.register_after_restore = hooks["after"].append  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "snapshot_restore_py", runtime)
+    models = [load(model_dir, "digits-logreg")]
+    restored: list[bool] = []
+    assert register_snapstart_hooks(lambda: models, on_restore=lambda: restored.append(True))
+    ((before,), (after,)) = hooks["before"], hooks["after"]
+    assert before() == ["digits-logreg"]
+    random.seed(7)
+    drawn = random.random()
+    random.seed(7)
+    after()
+    assert restored == [True]
+    assert random.random() != drawn  # reseeded: restored environments do not share draws

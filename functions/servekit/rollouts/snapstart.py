@@ -58,13 +58,13 @@ def warm(models: Iterable[LoadedModel]) -> list[str]:
     return warmed
 
 
-def _reseed() -> None:
-    random.seed()  # from os.urandom: each restored environment its own sequence
-
-
-def register_snapstart_hooks(models: Callable[[], Iterable[LoadedModel]]) -> bool:
-    """Register :func:`warm` (over ``models()``, read at snapshot time) and the reseed with
-    Lambda's runtime hooks; False where the runtime has none (outside Lambda)."""
+def register_snapstart_hooks(
+    models: Callable[[], Iterable[LoadedModel]], on_restore: Callable[[], object] | None = None
+) -> bool:
+    """Register :func:`warm` (over ``models()``, read at snapshot time) and, after each
+    restore, the reseed and ``on_restore`` (the registry's watcher re-reading its alias: the
+    snapshot may be older than the last promotion) with Lambda's runtime hooks; False where
+    the runtime has none (outside Lambda)."""
     try:
         from snapshot_restore_py import (  # type: ignore[import-not-found]
             register_after_restore,
@@ -72,6 +72,12 @@ def register_snapstart_hooks(models: Callable[[], Iterable[LoadedModel]]) -> boo
         )
     except ImportError:
         return False
+
+    def restored() -> None:
+        random.seed()  # from os.urandom: each restored environment its own sequence
+        if on_restore is not None:
+            on_restore()
+
     register_before_snapshot(lambda: warm(models()))
-    register_after_restore(_reseed)
+    register_after_restore(restored)
     return True
