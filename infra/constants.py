@@ -41,6 +41,10 @@ def inference_stack_name(stage: str) -> str:
 
 DEPENDENCIES_LAYER_ID: Final = "DependenciesLayer"
 INFERENCE_FUNCTION_ID: Final = "InferenceFunction"
+# The inference function's published version, its alias and their CodeDeploy canary.
+CODE_ROLLOUT_ID: Final = "CodeRollout"
+# The scheduled evaluator of model rollouts (servekit.rollouts.enabled).
+ROLLOUT_EVALUATOR_ID: Final = "RolloutEvaluator"
 HTTP_API_ID: Final = "HttpApi"
 ASYNC_JOBS_ID: Final = "AsyncJobs"
 STREAM_ID: Final = "Stream"
@@ -52,6 +56,9 @@ SQS_ENDPOINT_ID: Final = "SqsEndpoint"
 FUNCTION_ROLE_ID: Final = "Role"
 FUNCTION_LOG_GROUP_ID: Final = "LogGroup"
 FUNCTION_RESOURCE_ID: Final = "Function"
+# Every function's alias on its current published version: what routes and event sources invoke.
+FUNCTION_ALIAS_ID: Final = "Live"
+LIVE_ALIAS: Final = "live"
 
 API_RESOURCE_ID: Final = "Api"
 API_STAGE_ID: Final = "DefaultStage"

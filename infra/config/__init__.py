@@ -2,9 +2,10 @@
 
 ``cdk.json`` holds the values; this package is their schema, one module per capability like
 ``infra.constructs``: ``inference``, ``api``, ``jobs``, ``sessions``, ``cache``, ``batch``,
-``stream``, ``gpu``, ``monitoring``; ``base`` holds what they share (the strict model,
-:class:`ConfigError`, log retention periods, model names) and ``app`` the whole ``servekit``
-object and its parsing. Unknown keys are rejected: a misspelt key would otherwise be ignored.
+``stream``, ``gpu``, ``registry``, ``monitoring``, ``deploy``, ``rollouts``; ``base`` holds what
+they share (the strict model, :class:`ConfigError`, log retention periods, model names) and
+``app`` the whole ``servekit`` object and its parsing. Unknown keys are rejected: a misspelt
+key would otherwise be ignored.
 """
 
 from infra.config.api import ApiConfig
@@ -12,6 +13,7 @@ from infra.config.app import ServekitConfig, load_cdk_json_context, parse_config
 from infra.config.base import RETENTION_DAYS, ConfigError
 from infra.config.batch import BatchConfig, BatchScheduleConfig
 from infra.config.cache import CacheConfig
+from infra.config.deploy import DeployConfig
 from infra.config.gpu import (
     ECR_IMAGE_RE,
     GpuAsyncInferenceConfig,
@@ -26,6 +28,7 @@ from infra.config.inference import InferenceConfig
 from infra.config.jobs import JobsConfig
 from infra.config.monitoring import MonitoringConfig
 from infra.config.registry import RegistryConfig
+from infra.config.rollouts import RolloutsConfig
 from infra.config.sessions import SessionsConfig
 from infra.config.streams import StreamConfig
 
@@ -37,6 +40,7 @@ __all__ = [
     "BatchScheduleConfig",
     "CacheConfig",
     "ConfigError",
+    "DeployConfig",
     "GpuAsyncInferenceConfig",
     "GpuContainerConfig",
     "GpuDataCaptureConfig",
@@ -48,6 +52,7 @@ __all__ = [
     "JobsConfig",
     "MonitoringConfig",
     "RegistryConfig",
+    "RolloutsConfig",
     "ServekitConfig",
     "SessionsConfig",
     "StreamConfig",

@@ -18,11 +18,13 @@ from infra.config.api import ApiConfig
 from infra.config.base import ConfigError, StrictModel
 from infra.config.batch import BatchConfig
 from infra.config.cache import CacheConfig
+from infra.config.deploy import DeployConfig
 from infra.config.gpu import GpuEndpointConfig
 from infra.config.inference import InferenceConfig
 from infra.config.jobs import JobsConfig
 from infra.config.monitoring import MonitoringConfig
 from infra.config.registry import RegistryConfig
+from infra.config.rollouts import RolloutsConfig
 from infra.config.sessions import SessionsConfig
 from infra.config.streams import StreamConfig
 from infra.constants import CONTEXT_KEY, REPO_ROOT
@@ -51,6 +53,10 @@ class ServekitConfig(StrictModel):
     """The model registry (docs/registry.md); served from with inference.model_source."""
     monitoring: MonitoringConfig = MonitoringConfig()
     """The dashboard, the alarms and their SNS topic (on by default)."""
+    deploy: DeployConfig = DeployConfig()
+    """Published versions, the ``live`` alias, the CodeDeploy canary and SnapStart."""
+    rollouts: RolloutsConfig = RolloutsConfig()
+    """The scheduled evaluator of model rollouts (off by default)."""
 
     @model_validator(mode="after")
     def _registry_source_has_a_registry(self) -> ServekitConfig:

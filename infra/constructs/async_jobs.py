@@ -155,7 +155,7 @@ class AsyncJobs(Construct):
             **common,  # type: ignore[arg-type]
         )
         self._grant(config)
-        self.worker.function.add_event_source(
+        self.worker.alias.add_event_source(
             sqs_event_source(
                 self.queue,
                 batch_size=config.batch_size,
@@ -164,7 +164,7 @@ class AsyncJobs(Construct):
             )
         )
         self.routes = api.add_function_routes(
-            "JobsIntegration", self.api_function.function, jobs_routes.ROUTES
+            "JobsIntegration", self.api_function.alias, jobs_routes.ROUTES
         )
         self._outputs()
 

@@ -178,10 +178,10 @@ class BatchPipeline(Construct):
         )
         _allow(self.worker, "ReadChunksWriteParts", ["s3:GetObject", "s3:PutObject"], [batch_files])
 
-        self.splitter.function.add_event_source(
+        self.splitter.alias.add_event_source(
             sqs_event_source(r.split_queue, batch_size=1, max_concurrency=config.max_concurrency)
         )
-        self.worker.function.add_event_source(
+        self.worker.alias.add_event_source(
             sqs_event_source(
                 r.chunk_queue,
                 batch_size=config.worker_batch_size,
@@ -190,7 +190,7 @@ class BatchPipeline(Construct):
             )
         )
         api.add_function_routes(
-            BATCH_API_INTEGRATION_ID, self.api_function.function, batch_routes.ROUTES
+            BATCH_API_INTEGRATION_ID, self.api_function.alias, batch_routes.ROUTES
         )
 
         self.schedule_function: ServekitFunction | None = None
@@ -229,7 +229,7 @@ class BatchPipeline(Construct):
                 BATCH_SCHEDULE_RULE_ID,
                 description=f"servekit: batch every new file under s3://<batch bucket>/{prefix}",
                 schedule=events.Schedule.expression(config.schedule.expression),
-                targets=[targets.LambdaFunction(fn.function, retry_attempts=2)],
+                targets=[targets.LambdaFunction(fn.alias, retry_attempts=2)],
             )
 
         for key, value, description in (

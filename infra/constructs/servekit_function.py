@@ -8,7 +8,10 @@ share one security and logging shape, pinned by ``tests/infra``:
   tracing adds (X-Ray has no resource-level permissions, hence ``Resource: *`` there only);
   capabilities add their grants (``table.grant_read_write_data(fn.function)``...) on top;
 * an explicit log group with a retention, instead of the implicit ``/aws/lambda/<name>``
-  group that never expires and that CloudFormation does not delete.
+  group that never expires and that CloudFormation does not delete;
+* a published version and the ``live`` alias on it (``alias``): routes, event sources and
+  schedules invoke the alias, never ``$LATEST``, so a deploy is a version switch that can be
+  shifted gradually and rolled back (``infra.constructs.code_rollout``).
 
 Log format is Lambda's JSON format: Powertools already prints JSON lines, and with the JSON
 format the platform's own lines (START/END/REPORT with init duration and memory) are JSON as
@@ -27,7 +30,13 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
-from infra.constants import FUNCTION_LOG_GROUP_ID, FUNCTION_RESOURCE_ID, FUNCTION_ROLE_ID
+from infra.constants import (
+    FUNCTION_ALIAS_ID,
+    FUNCTION_LOG_GROUP_ID,
+    FUNCTION_RESOURCE_ID,
+    FUNCTION_ROLE_ID,
+    LIVE_ALIAS,
+)
 from infra.constructs.dependencies_layer import RUNTIME, Architecture, lambda_architecture
 from infra.constructs.log_groups import retained_log_group
 from servekit.constants import METRICS_NAMESPACE, SERVICE_NAME
@@ -61,7 +70,8 @@ class ServekitFunction(Construct):
         vpc, vpc_subnets, security_groups: put the function in a VPC (the cache needs it).
 
     Attributes:
-        function: the ``aws_lambda.Function``; role: its execution role; log_group: its logs.
+        function: the ``aws_lambda.Function``; role: its execution role; log_group: its logs;
+        alias: the ``live`` alias on its current version, what its invokers target.
     """
 
     def __init__(
@@ -137,3 +147,8 @@ class ServekitFunction(Construct):
         cfn_function = self.function.node.default_child
         assert isinstance(cfn_function, lambda_.CfnFunction)
         cfn_function.add_metadata("cfn-lint", {"config": {"ignore_checks": ["W3005"]}})
+        # The version's logical id hashes the function's final settings (computed at synth),
+        # so settings added later (environment, SnapStart) still publish a new version.
+        self.alias = lambda_.Alias(
+            self, FUNCTION_ALIAS_ID, alias_name=LIVE_ALIAS, version=self.function.current_version
+        )

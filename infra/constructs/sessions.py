@@ -142,7 +142,7 @@ class SessionsCapability(Construct):
                 sid="MovePoisonEvents", actions=["sqs:SendMessage"], resources=[self.dlq.queue_arn]
             )
         )
-        self.worker.function.add_event_source(
+        self.worker.alias.add_event_source(
             sqs_event_source(
                 self.queue,
                 batch_size=shapes.EVENTS_WORKER_BATCH_SIZE,
@@ -160,7 +160,7 @@ class SessionsCapability(Construct):
             shapes.ENV_SESSION_EVENTS_QUEUE_URL, self.queue.queue_url
         )
         self.routes = api.add_function_routes(
-            SESSIONS_INTEGRATION_ID, self.function.function, session_routes.ROUTES
+            SESSIONS_INTEGRATION_ID, self.function.alias, session_routes.ROUTES
         )
 
         stack = Stack.of(self)

@@ -118,7 +118,7 @@ class InferenceStream(Construct):
             assert self.output is not None
             self.output.grant(function, "kinesis:PutRecords")
         self.failures.grant_send_messages(function)
-        function.add_event_source(
+        self.consumer.alias.add_event_source(
             event_sources.KinesisEventSource(
                 self.input,
                 starting_position=lambda_.StartingPosition.TRIM_HORIZON,

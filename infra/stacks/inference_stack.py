@@ -20,6 +20,7 @@ from infra.constants import (
     ASYNC_JOBS_ID,
     BATCH_PIPELINE_ID,
     CACHE_ID,
+    CODE_ROLLOUT_ID,
     DEPENDENCIES_LAYER_ID,
     GPU_ENDPOINT_ID,
     GPU_PROXY_FUNCTION_ID,
@@ -35,6 +36,7 @@ from infra.constants import (
     OUTPUT_LAYER_ARN,
     PROJECT_NAME,
     REGISTRY_ID,
+    ROLLOUT_EVALUATOR_ID,
     SESSIONS_ID,
     SQS_ENDPOINT_ID,
     STREAM_ID,
@@ -44,6 +46,7 @@ from infra.constants import (
 from infra.constructs.async_jobs import AsyncJobs
 from infra.constructs.batch_pipeline import BatchPipeline
 from infra.constructs.cache import InferenceCache
+from infra.constructs.code_rollout import CodeRollout
 from infra.constructs.dependencies_layer import DependenciesLayer
 from infra.constructs.gpu_endpoint import GpuEndpoint
 from infra.constructs.gpu_proxy_function import GpuProxyFunction
@@ -52,6 +55,7 @@ from infra.constructs.inference_function import InferenceFunction
 from infra.constructs.monitoring import Monitoring
 from infra.constructs.network import ServekitNetwork
 from infra.constructs.registry import ModelRegistry
+from infra.constructs.rollout_evaluator import RolloutEvaluator
 from infra.constructs.servekit_function import ServekitFunction
 from infra.constructs.sessions import SessionsCapability
 from infra.constructs.streams import InferenceStream
@@ -141,10 +145,14 @@ class InferenceStack(Stack):
         if self.cache:
             self.cache.grant_client(self.function.role)
             CfnOutput(self, OUTPUT_CACHE_ENDPOINT, value=self.cache.endpoint)
+        # The API invokes the alias: a deploy moves it (CodeDeploy's canary when configured).
+        self.code_rollout = CodeRollout(
+            self, CODE_ROLLOUT_ID, function=self.function, config=config.deploy
+        )
         self.api = InferenceHttpApi(
             self,
             HTTP_API_ID,
-            handler=self.function.function,
+            handler=self.code_rollout.alias,
             config=config.api,
             log_retention_days=inference.log_retention_days,
             removal_policy=removal,
@@ -240,7 +248,7 @@ class InferenceStack(Stack):
                     removal_policy=removal,
                 )
                 self.api.add_function_routes(
-                    GPU_PROXY_INTEGRATION_ID, self.gpu_proxy.function, gpu_proxy_routes.ROUTES
+                    GPU_PROXY_INTEGRATION_ID, self.gpu_proxy.alias, gpu_proxy_routes.ROUTES
                 )
 
     def _build_operations(self, removal: RemovalPolicy) -> None:
@@ -255,6 +263,20 @@ class InferenceStack(Stack):
                 self.registry.serve_from(
                     self.model_serving_functions(), inference.models, inference.registry_alias
                 )
+
+        # The registry's table is granted with rollout_evaluator.grant_registry(table).
+        self.rollout_evaluator: RolloutEvaluator | None = None
+        if config.rollouts.enabled:
+            self.rollout_evaluator = RolloutEvaluator(
+                self,
+                ROLLOUT_EVALUATOR_ID,
+                config=config.rollouts,
+                code=self.code,
+                layers=[self.layer.layer],
+                architecture=inference.architecture,
+                log_retention_days=inference.log_retention_days,
+                removal_policy=removal,
+            )
 
         # Last: the dashboard and alarms cover every capability built above.
         self.monitoring: Monitoring | None = None

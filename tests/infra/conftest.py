@@ -58,6 +58,30 @@ class Synthesized:
         assert len(found) == 1, f"expected one {cfn_type}, found {sorted(found)}"
         return next(iter(found.items()))
 
+    def invoked_function(self, target: Any) -> str:
+        """The function behind an invoke target (an event source's FunctionName, an
+        integration's IntegrationUri, a rule target's Arn): every servekit function is
+        invoked through its ``live`` alias, which this asserts and looks through."""
+        refs: list[str] = []
+
+        def walk(node: Any) -> None:
+            if isinstance(node, dict):
+                if "Ref" in node:
+                    refs.append(node["Ref"])
+                if "Fn::GetAtt" in node:
+                    refs.append(node["Fn::GetAtt"][0])
+                for child in node.values():
+                    walk(child)
+            elif isinstance(node, list):
+                for child in node:
+                    walk(child)
+
+        walk(target)  # an alias's name is Join(Select(6, Split(":", Ref alias)), ":live")
+        assert len(refs) == 1, target
+        alias = self.template_json["Resources"][refs[0]]
+        assert alias["Type"] == "AWS::Lambda::Alias", (refs[0], alias["Type"])
+        return str(alias["Properties"]["FunctionName"]["Ref"])
+
     def policy_statements(self) -> Iterator[tuple[str, dict[str, Any]]]:
         """(logical id, statement) for every IAM statement anywhere in the template."""
         for logical_id, resource in self.template_json["Resources"].items():

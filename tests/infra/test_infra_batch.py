@@ -118,7 +118,7 @@ def test_event_source_mappings_report_partial_failures_and_cap_concurrency(
 ) -> None:
     batch = synth.config.batch
     mappings = {
-        _ref_id(m["Properties"]["FunctionName"]): m["Properties"]
+        synth.invoked_function(m["Properties"]["FunctionName"]): m["Properties"]
         for m in synth.resources("AWS::Lambda::EventSourceMapping").values()
     }
     worker_id, _ = _by_prefix(synth, "AWS::Lambda::Function", "BatchPipelineWorkerFunction")
@@ -306,7 +306,7 @@ def test_routes_reach_the_batch_api_function_with_iam_auth(synth: Synthesized) -
         assert route["AuthorizationType"] == "AWS_IAM"
         integration_id = route["Target"]["Fn::Join"][1][1]["Ref"]
         uri = integrations[integration_id]["Properties"]["IntegrationUri"]
-        assert uri == {"Fn::GetAtt": [api_fn_id, "Arn"]}
+        assert synth.invoked_function(uri) == api_fn_id
 
 
 def test_outputs_the_cli_reads(synth: Synthesized) -> None:
@@ -358,7 +358,8 @@ def test_schedule_rule_targets_the_schedule_function_with_scoped_grants(
         if k.startswith("BatchPipelineScheduleFunction")
         and resources[k]["Type"] == "AWS::Lambda::Function"
     ]
-    assert rule["Properties"]["Targets"][0]["Arn"] == {"Fn::GetAtt": [fn_id, "Arn"]}
+    alias = resources[rule["Properties"]["Targets"][0]["Arn"]["Ref"]]  # its live alias
+    assert alias["Properties"]["FunctionName"] == {"Ref": fn_id}
     env = resources[fn_id]["Properties"]["Environment"]["Variables"]
     assert env[shapes.ENV_BATCH_SCHEDULE_PREFIX] == "nightly/"
     assert env[shapes.ENV_BATCH_SCHEDULE_MODEL] == "digits-mlp"

@@ -108,7 +108,7 @@ def test_worker_consumes_the_queue_with_partial_failures(synth: Synthesized) -> 
     worker_id, worker = _function(synth, shapes.EVENTS_WORKER_HANDLER)
     (mapping,) = _own(synth, "AWS::Lambda::EventSourceMapping").values()
     props = mapping["Properties"]
-    assert _ref_name(props["FunctionName"]) == worker_id
+    assert synth.invoked_function(props["FunctionName"]) == worker_id
     assert props["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
     assert props["BatchSize"] == shapes.EVENTS_WORKER_BATCH_SIZE
     assert worker["Properties"]["Timeout"] == shapes.EVENTS_WORKER_TIMEOUT_S

@@ -12,6 +12,7 @@ from servekit.inference import routes
 from servekit.inference.wiring import build_inference_service
 from servekit.observability import Tracing, logger, metrics
 from servekit.pipelines.wiring import include_pipelines
+from servekit.rollouts.snapstart import register_snapstart_hooks
 from servekit.transports.lambda_http import LambdaHttpTransport, fastapi_fallback
 from servekit.v2.wiring import include_v2
 
@@ -21,6 +22,7 @@ service = build_inference_service()
 tracing = Tracing(service.settings.xray_subsegments)
 router = include_v2(routes.router(service, tracing), service, tracing)  # + the V2 protocol
 include_pipelines(router, service)  # + /pipelines (SERVEKIT_PIPELINES_SPEC, when deployed)
+register_snapstart_hooks(lambda: service.catalog)  # SnapStart: warm sessions in the snapshot
 transport = LambdaHttpTransport(
     router, fastapi_fallback(router), fast_path=service.settings.fast_path
 )

@@ -1,0 +1,82 @@
+"""Where the evaluator reads per-version figures: CloudWatch in AWS (``GetMetricData``).
+
+The local stack and the tests read :class:`~servekit.rollouts.local.LocalFigures` through
+the same :class:`MetricsReader` protocol.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+from servekit.constants import METRICS_NAMESPACE, SERVICE_NAME
+from servekit.rollouts import shapes as s
+from servekit.rollouts.evaluator import VersionFigures
+
+__all__ = ["CloudWatchReader", "MetricsReader"]
+
+
+class MetricsReader(Protocol):
+    def figures(self, name: str, version: str, start: float, end: float) -> VersionFigures:
+        """Requests, errors and p99 latency (ms) of ``version`` between epoch ``start``/``end``."""
+        ...
+
+
+class CloudWatchReader:
+    """One ``GetMetricData`` call per version: the sums of requests and errors and the p99
+    of latency over the window as one period (rounded up to whole minutes, EMF's grain)."""
+
+    def __init__(
+        self,
+        client: Any,
+        namespace: str = METRICS_NAMESPACE,
+        latency_stat: str = "p99",
+        service: str = SERVICE_NAME,
+    ) -> None:
+        self.client = client  # boto3 CloudWatch client
+        self.namespace = namespace
+        self.service = service  # Powertools' service dimension (POWERTOOLS_SERVICE_NAME)
+        self.latency_stat = latency_stat  # moto computes no percentiles: its tests read Maximum
+
+    def figures(self, name: str, version: str, start: float, end: float) -> VersionFigures:
+        period = max(60, math.ceil((end - start) / 60) * 60)
+        dimensions = [  # exactly RolloutMetrics' set: CloudWatch matches dimension sets whole
+            {"Name": s.DIMENSION_MODEL, "Value": name},
+            {"Name": s.DIMENSION_VERSION, "Value": version},
+            {"Name": s.DIMENSION_SERVICE, "Value": self.service},
+        ]
+
+        def query(query_id: str, metric: str, stat: str) -> dict[str, Any]:
+            return {
+                "Id": query_id,
+                "MetricStat": {
+                    "Metric": {
+                        "Namespace": self.namespace,
+                        "MetricName": metric,
+                        "Dimensions": dimensions,
+                    },
+                    "Period": period,
+                    "Stat": stat,
+                },
+            }
+
+        response = self.client.get_metric_data(
+            MetricDataQueries=[
+                query("requests", s.METRIC_REQUESTS, "Sum"),
+                query("errors", s.METRIC_ERRORS, "Sum"),
+                query("p99", s.METRIC_LATENCY, self.latency_stat),
+            ],
+            StartTime=datetime.fromtimestamp(start, UTC),
+            EndTime=datetime.fromtimestamp(end, UTC),
+        )
+        values = {
+            result["Id"]: [v for v in result.get("Values", []) if v is not None]
+            for result in response["MetricDataResults"]
+        }
+        p99 = values.get("p99") or []
+        return VersionFigures(
+            requests=int(sum(values.get("requests", []))),
+            errors=int(sum(values.get("errors", []))),
+            p99_ms=max(p99) if p99 else None,  # several periods: the worst one
+        )

@@ -1,0 +1,34 @@
+"""The ``servekit.rollouts`` section: the scheduled evaluator of model rollouts (off by default)."""
+
+from __future__ import annotations
+
+from pydantic import Field, model_validator
+
+from infra.config.base import StrictModel
+
+__all__ = ["RolloutsConfig"]
+
+
+class RolloutsConfig(StrictModel):
+    """An EventBridge schedule runs the evaluator, which judges every canary from the
+    per-version metrics and advances, completes or rolls it back in the registry."""
+
+    enabled: bool = False
+    schedule: str = Field(
+        default="rate(1 minute)",
+        pattern=r"^(rate|cron)\(.+\)$",
+        description="an EventBridge schedule expression: rate(...) or cron(...)",
+    )
+    store: str | None = Field(
+        default=None,
+        pattern=r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$",
+        description="module:callable building the rollout store (the registry's)",
+    )
+    memory_mb: int = Field(default=256, ge=128, le=10240)
+    timeout_s: int = Field(default=60, ge=5, le=900)
+
+    @model_validator(mode="after")
+    def _store_when_enabled(self) -> RolloutsConfig:
+        if self.enabled and self.store is None:
+            raise ValueError("rollouts.store is required when rollouts.enabled is true")
+        return self
