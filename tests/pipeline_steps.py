@@ -25,6 +25,7 @@ from tests.helpers import MODEL_DIR, dispatch
 __all__ = [
     "MODELS",
     "SLOW_S",
+    "THREADS",
     "Post",
     "digit_png",
     "failing",
@@ -32,6 +33,7 @@ __all__ = [
     "most_confident",
     "placed",
     "poster",
+    "recording",
     "refusing",
     "service_of",
     "slow",
@@ -113,6 +115,21 @@ def _uniform(feeds: Feeds) -> dict[str, Any]:
 def slow(feeds: Feeds) -> dict[str, Any]:
     """Answers uniform probabilities after SLOW_S seconds."""
     time.sleep(SLOW_S)
+    return _uniform(feeds)
+
+
+THREADS: list[str] = []
+"""The threads ``recording`` ran on, in order."""
+
+
+@pipeline_function(**_SIGNATURE)
+def recording(feeds: Feeds) -> dict[str, Any]:
+    """Answers uniform probabilities after 20 ms (slower than any digits model), noting the
+    thread it ran on."""
+    import threading
+
+    THREADS.append(threading.current_thread().name)
+    time.sleep(0.02)
     return _uniform(feeds)
 
 

@@ -13,6 +13,7 @@ from servekit.inference.openapi import (
     Rows,
 )
 from servekit.jobs.shapes import JOB_ID_PATTERN
+from servekit.pipelines.openapi import PipelineResponse
 from servekit.transports.rest.docs import (
     Body,
     ModelRef,
@@ -45,6 +46,12 @@ class JobRequestBody(BaseModel):
     )
     model: str | None = Field(
         default=None, min_length=1, description="Model name; the default when omitted."
+    )
+    pipeline: str | None = Field(
+        default=None,
+        min_length=1,
+        description="A pipeline (GET /pipelines) instead of a model: the inputs go through it as "
+        "for POST /pipelines/{name}/predict; the result is its answer with its trace.",
     )
     callback_url: str | None = Field(
         default=None,
@@ -103,12 +110,15 @@ class ResultLocation(Body):
 class JobStatusBody(Body):
     job_id: str
     status: JobState
-    model: str | None
+    model: str | None = Field(description="The model, or 'pipeline:<name>' for a pipeline job.")
+    pipeline: str = omittable(description="The pipeline of a pipeline job.")
     rows: int | None
     attempts: int
     created_at: str = Field(description="ISO 8601.")
     updated_at: str = Field(description="ISO 8601.")
-    result: JobResult = omittable(description="When DONE, if small.")
+    result: JobResult | PipelineResponse = omittable(
+        description="When DONE, if small: the /predict answer, or a pipeline job's answer."
+    )
     result_url: str = omittable(
         description="When DONE with a large result: a presigned S3 URL (1 h)."
     )

@@ -4,13 +4,11 @@ releases the GIL), the request's deadline carried into every step, a trace of ea
 from __future__ import annotations
 
 import time
-from concurrent.futures import Future, ThreadPoolExecutor
-from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Any
 
 from servekit.errors import ApiError
 from servekit.observability import logger
-from servekit.pipelines.aggregate import aggregate
+from servekit.pipelines.ensemble import Ensembles
 from servekit.pipelines.errors import StepError, step_failed, step_refused, step_timeout
 from servekit.pipelines.functions import StepInputError, function_feeds
 from servekit.pipelines.nodes import (
@@ -39,8 +37,7 @@ class Executor:
         self, catalog: ModelCatalog, threads: int = 16, remote: RemoteSteps | None = None
     ) -> None:
         self.catalog = catalog
-        # Shared by every request: a branch that timed out finishes here, unawaited.
-        self.pool = ThreadPoolExecutor(threads, thread_name_prefix="pipeline-branch")
+        self.ensembles = Ensembles(self.run, threads)
         self.remote = remote
         """Runs ``function``-placed steps in their own Lambda; ``None``: every step inline
         (as in a step's own Lambda, which runs its step with the same code)."""
@@ -55,7 +52,7 @@ class Executor:
         if isinstance(node, SwitchNode):
             return self._switch(node, given, request, deadline, trace)
         if isinstance(node, EnsembleNode):
-            return self._ensemble(node, given, request, deadline, trace)
+            return self.ensembles.run(node, given, request, deadline, trace)
         return self.step(node, request if node.from_request else given, deadline, trace)
 
     def step(
@@ -151,58 +148,6 @@ class Executor:
                     else self.run(case.then, given, request, deadline, trace)
                 )
         raise AssertionError("a switch always has a default")  # pragma: no cover
-
-    def _ensemble(
-        self, node: EnsembleNode, given: Input, request: Any, deadline: Deadline, trace: Trace
-    ) -> Value:
-        left = deadline.remaining_ms()
-        if left < node.min_ms:
-            raise step_timeout(node.name, left, node.min_ms)
-        started = time.perf_counter()
-        running: list[tuple[Any, Deadline, Trace, Future[Value]]] = []
-        for branch in node.branches:
-            budget, branch_trace = deadline.within_ms(branch.timeout_ms), list[TraceEntry]()
-            future = self.pool.submit(self.run, branch.node, given, request, budget, branch_trace)
-            running.append((branch, budget, branch_trace, future))
-        answered: list[tuple[str, float, Value]] = []
-        failures: list[tuple[Any, ApiError]] = []
-        for branch, budget, branch_trace, future in running:
-            try:
-                value = future.result(timeout=max(budget.remaining_ms(), 0.0) / 1000.0)
-                answered.append((branch.name, branch.weight, value))
-                trace.extend(branch_trace)
-            except FutureTimeout:
-                future.cancel()
-                failures.append((branch, step_timeout(branch.name, budget.remaining_ms())))
-                trace.append(TraceEntry(branch.name, "branch", "timed_out"))
-            except Exception as exc:  # an ApiError, or a bug: logged, never answered
-                if not isinstance(exc, ApiError):
-                    logger.exception("pipeline branch failed", extra={"step": branch.name})
-                    exc = step_failed(branch.name)
-                failures.append((branch, exc))
-                trace.extend(branch_trace)
-                trace.append(TraceEntry(branch.name, "branch", "failed", extra={"error": exc.code}))
-        entry = TraceEntry(
-            node.name, "ensemble", extra={"branches_ok": [n for n, _, _ in answered]}
-        )
-        trace.append(entry)
-        failed_required = [b for b, _ in failures if b.required]
-        if failed_required or len(answered) < node.min_success:
-            raise _decisive(failures)
-        entry.latency_ms = (time.perf_counter() - started) * 1000.0
-        if failures:
-            entry.extra["degraded"] = True
-        labels = answered[0][2].labels
-        outputs = aggregate(node.aggregation, answered)
-        probabilities = "probabilities" if "probabilities" in outputs and labels else None
-        return Value(outputs, labels if probabilities else (), probabilities)
-
-
-def _decisive(failures: list[tuple[Any, ApiError]]) -> ApiError:
-    """The error an ensemble that could not answer gives: a client error first (the input is
-    at fault, whichever branch saw it), then a timeout, then a failure."""
-    errors = [e for _, e in failures]
-    return min(errors, key=lambda e: 0 if e.status < 500 else 1 if e.status == 504 else 2)
 
 
 def _status(error: ApiError) -> str:
