@@ -144,3 +144,45 @@ def test_throttled_past_the_deadline_is_a_504_or_a_degraded_answer(catalog: Mode
     assert status == 200 and body["degraded"] is True
     statuses = {e["status"] for e in body["trace"] if e["step"] in ("slow", "a", "b")}
     assert "ok" in statuses and statuses & {"throttled", "timed_out"}
+
+
+@pytest.mark.parametrize(
+    "case",
+    [("digits-image/decode", EXAMPLES), ("digits-cascade/digits-mlp", placed(EXAMPLES))],
+    ids=["function-step", "model-step"],
+)
+@pytest.mark.usefixtures("serving_env")
+def test_the_step_lambda_handler_answers_what_the_local_invoker_answers(
+    catalog: ModelCatalog,
+    rows: np.ndarray,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Any,
+    case: tuple[str, dict[str, Any]],
+) -> None:
+    """The step's own Lambda (handlers/pipeline_step.py, a cold start from its environment,
+    a model step loading its one model) and the local invoker's host give the same answer."""
+    import importlib
+    import sys
+
+    from tests.helpers import LambdaContext
+
+    step, placed_spec = case
+    spec = tmp_path / "pipelines.json"
+    spec.write_text(json.dumps(placed_spec))
+    monkeypatch.setenv("SERVEKIT_PIPELINES_SPEC", str(spec))
+    monkeypatch.setenv("SERVEKIT_PIPELINE_STEP", step)
+    monkeypatch.setenv("SERVEKIT_MODELS", "digits-logreg,digits-mlp,digits-trees")
+    sys.modules.pop("servekit.handlers.pipeline_step", None)
+    handler = importlib.import_module("servekit.handlers.pipeline_step")
+    if step.endswith("decode"):
+        given: Any = {"request": {"image": [digit_png(rows[0], 32)]}}
+        assert handler.host.executor.catalog.names and not list(handler.host.executor.catalog)
+    else:
+        given = {"request": rows[:2].tolist()}
+        assert [m.name for m in handler.host.executor.catalog] == ["digits-mlp"]
+    payload = {"v": 1, "step": step, "deadline_ms": 1000.0, "given": given}
+    from_lambda = handler.handler(json.loads(json.dumps(payload)), LambdaContext())
+    local = _host(catalog, placed_spec, step).handle(json.loads(json.dumps(payload)))
+    assert from_lambda["tensors"] == local["tensors"] and "error" not in from_lambda
+    with pytest.raises(ValueError, match="not digits-image/nope"):  # a crash: a function error
+        handler.handler({**payload, "step": "digits-image/nope"}, LambdaContext())
