@@ -135,9 +135,10 @@ OPERATIONS = {
         request=JobRequestBody,
         errors=(404, 503),
         error_descriptions={
-            404: "Unknown model",
+            404: "Unknown model, or unknown pipeline",
             413: "Body over SERVEKIT_MAX_BODY_BYTES, or the job's queue message over 256 KB",
-            422: "Missing or unknown field, a bad callback_url, or inputs that do not fit the "
+            422: "Missing or unknown field, a bad callback_url, both 'model' and 'pipeline', or "
+            "inputs that do not fit the "
             "model (as for POST /predict: missing or unknown input, wrong shape or dtype, "
             "non-finite value, inconsistent batch sizes, too many rows)",
             503: "The queue is unavailable; nothing was recorded (Retry-After)",

@@ -1,12 +1,13 @@
 """An ensemble's branches side by side (onnxruntime releases the GIL), each within its own
 timeout, the answer aggregated from those that answered, as ``min_success`` allows.
 
-Latency: the branches run on one persistent pool shared by every request, and the branch
-known to be slowest runs on the calling thread, which would otherwise only wait: the
-ensemble then costs its slowest branch plus the hand-offs of the others, not one more. A
-branch runs there only when its measured latency (a moving average) is well within its
-timeout, since the caller cannot stop waiting for it: a branch that may overrun stays on the
-pool, where its timeout is enforced.
+Latency: the branches run on one persistent pool shared by every request, except that the
+calling thread, which would otherwise only wait, runs the branch measured slowest and every
+branch cheaper than a hand-off to the pool (a moving average of each branch's latency): the
+ensemble then costs about its slowest branch, not that plus the hand-offs. A branch runs on
+the caller only when it is well within its timeout, since the caller cannot stop waiting for
+it; until every branch has been measured, and for any branch that may overrun, the pool runs
+it, where its timeout is enforced.
 """
 
 from __future__ import annotations
@@ -30,9 +31,8 @@ __all__ = ["Ensembles"]
 Trace = list[TraceEntry]
 Run = Callable[[Node, Any, Any, Deadline, Trace], Value]
 _SMOOTHING = 0.2  # weight of the newest latency in a branch's moving average
-_SAFE_SHARE = (
-    0.25  # a branch runs on the caller when its average is under this share of its timeout
-)
+_SAFE_SHARE = 0.25  # on the caller only when its average is under this share of its timeout
+_HANDOFF_MS = 0.25  # about what a hand-off to the pool and back costs: cheaper runs inline
 
 
 class Ensembles:
@@ -51,21 +51,21 @@ class Ensembles:
             raise step_timeout(node.name, left, node.min_ms)
         started = time.perf_counter()
         on_caller = self._on_caller(node)
+        callers: list[tuple[tuple[int, str], Callable[[], Value], Future[Value]]] = []
         running: list[tuple[Branch, Deadline, Trace, Future[Value]]] = []
         for branch in node.branches:
             budget, branch_trace = deadline.within_ms(branch.timeout_ms), list[TraceEntry]()
             work = partial(self._run, branch.node, given, request, budget, branch_trace)
             key = (id(node), branch.name)
             future: Future[Value] = (
-                Future() if branch is on_caller else self.pool.submit(self._timed, key, work)
+                Future() if branch in on_caller else self.pool.submit(self._timed, key, work)
             )
             running.append((branch, budget, branch_trace, future))
-            if branch is on_caller:
-                caller = (key, work, future)
-        if on_caller is not None:  # the others are under way: run it while they do
-            key, work, future = caller
+            if branch in on_caller:
+                callers.append((key, work, future))
+        for key, inline, future in callers:  # the others are under way: run these meanwhile
             try:
-                future.set_result(self._timed(key, work))
+                future.set_result(self._timed(key, inline))
             except Exception as exc:
                 future.set_exception(exc)
         answered, failures = self._collect(running, trace)
@@ -84,14 +84,19 @@ class Ensembles:
         probabilities = "probabilities" if "probabilities" in outputs and labels else None
         return Value(outputs, labels if probabilities else (), probabilities)
 
-    def _on_caller(self, node: EnsembleNode) -> Branch | None:
-        """The slowest branch measured, when it is safely within its timeout."""
+    def _on_caller(self, node: EnsembleNode) -> list[Branch]:
+        """The slowest branch and those cheaper than a hand-off, each safely within its
+        timeout; none until every branch has been measured (on the pool)."""
         known = [(self.latency_ms.get((id(node), b.name)), b) for b in node.branches]
         measured = [(ms, b) for ms, b in known if ms is not None]
         if len(measured) < len(known):
-            return None  # measure every branch on the pool first
-        ms, slowest = max(measured, key=lambda pair: pair[0])
-        return slowest if ms < slowest.timeout_ms * _SAFE_SHARE else None
+            return []
+        slowest = max(ms for ms, _ in measured)
+        return [
+            b
+            for ms, b in measured
+            if (ms == slowest or ms < _HANDOFF_MS) and ms < b.timeout_ms * _SAFE_SHARE
+        ]
 
     def _timed(self, key: tuple[int, str], work: Callable[[], Value]) -> Value:
         started = time.perf_counter()
