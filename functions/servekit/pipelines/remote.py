@@ -95,5 +95,5 @@ class RemoteSteps:
             raise step_failed(node.name) from None
         if "model" in answer:
             entry.extra["model"] = answer["model"]
-        entry.extra["step_ms"] = answer.get("latency_ms")
+        entry.extra["step_ms"] = round(float(answer.get("latency_ms", 0.0)), 3)
         return Value(tensors, *labels)
