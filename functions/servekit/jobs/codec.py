@@ -38,8 +38,8 @@ def job_body(*, allow_http: bool) -> BodyCodec:
         if callback_url is not None:
             check_callback_url(callback_url, allow_http=allow_http)
         pipeline = document.get("pipeline")
-        if pipeline is not None and (
-            not isinstance(pipeline, str) or not pipeline or "model" in document
+        if ("pipeline" in document and "model" in document) or (
+            pipeline is not None and (not isinstance(pipeline, str) or not pipeline)
         ):
             raise ApiError(
                 422, "invalid_field", "field 'pipeline' must be a pipeline's name, without 'model'"

@@ -35,7 +35,9 @@ def _example(schema: dict[str, Any]) -> None:
     schema["examples"] = [
         {"model": "digits-logreg", "inputs": [[0.0] * 64]},
         {"model": "tabular-two-inputs", "inputs": {"features": [[0.0] * 9], "sex": [[1]]}},
+        {"pipeline": "digits-cascade", "inputs": [[0.0] * 64]},
     ]
+    schema["not"] = {"required": ["model", "pipeline"]}  # a job names a model or a pipeline
 
 
 class JobRequestBody(BaseModel):
