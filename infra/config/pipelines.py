@@ -9,9 +9,8 @@ from pathlib import Path
 
 from infra.constants import MODEL_ARTIFACTS_DIR, REPO_ROOT
 from servekit.constants import MANIFEST_FILENAME
-from servekit.pipelines.nodes import Pipeline
+from servekit.pipelines.nodes import Pipeline, placed_steps
 from servekit.pipelines.spec import PipelineSpecError, load_pipelines
-from servekit.pipelines.step_host import placed_steps
 from servekit.runtime.manifest import Manifest
 
 __all__ = ["check_pipelines", "read_pipelines", "step_requirements"]

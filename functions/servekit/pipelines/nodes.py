@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from servekit.pipelines.conditions import Condition
@@ -22,6 +23,7 @@ __all__ = [
     "SequenceNode",
     "Signature",
     "SwitchNode",
+    "placed_steps",
     "steps",
 ]
 
@@ -134,6 +136,16 @@ class Pipeline:
             if isinstance(node, EnsembleNode) and node.aggregation.function
         ]
         return sorted({m for f in [*functions, *aggregations] for m in f.missing()})
+
+
+def placed_steps(pipelines: Mapping[str, Pipeline]) -> dict[str, ModelNode | FunctionNode]:
+    """Every ``function``-placed step by id (a pipeline inlined by ``ref`` counts once)."""
+    return {
+        node.placement.step_id: node
+        for pipeline in pipelines.values()
+        for node in steps(pipeline.root)
+        if node.placement is not None
+    }
 
 
 def steps(node: Node | None) -> list[ModelNode | FunctionNode]:

@@ -14,26 +14,16 @@ from typing import Any
 
 from servekit.errors import ApiError
 from servekit.pipelines.executor import Executor
-from servekit.pipelines.nodes import FunctionNode, ModelNode, Pipeline, steps
+from servekit.pipelines.nodes import FunctionNode, ModelNode, placed_steps
 from servekit.pipelines.placement import Placement
 from servekit.pipelines.shapes import ENV_PIPELINE_STEP
 from servekit.pipelines.values import Deadline, TraceEntry
 from servekit.pipelines.wire import PAYLOAD_VERSION, PayloadError, decode_given, encode_tensors
 from servekit.runtime.catalog import ModelCatalog
 
-__all__ = ["StepHost", "placed_steps", "step_host_from_env"]
+__all__ = ["StepHost", "step_host_from_env"]
 
 _ANSWER_MARGIN_MS = 50.0  # the Lambda's own time, kept to serialize and return the answer
-
-
-def placed_steps(pipelines: dict[str, Pipeline]) -> dict[str, ModelNode | FunctionNode]:
-    """Every ``function``-placed step by id (a pipeline inlined by ``ref`` counts once)."""
-    return {
-        node.placement.step_id: node
-        for pipeline in pipelines.values()
-        for node in steps(pipeline.root)
-        if node.placement is not None
-    }
 
 
 class StepHost:

@@ -10,13 +10,13 @@ from servekit.observability import logger
 from servekit.pipelines import routes
 from servekit.pipelines.executor import Executor
 from servekit.pipelines.invokers import LambdaInvoker, LocalInvoker, StepInvoker
-from servekit.pipelines.nodes import Pipeline
+from servekit.pipelines.nodes import Pipeline, placed_steps
 from servekit.pipelines.remote import RemoteSteps
 from servekit.pipelines.service import PipelinesService
 from servekit.pipelines.settings import PipelinesSettings
 from servekit.pipelines.shapes import ENV_PIPELINE_STEP_FUNCTIONS
 from servekit.pipelines.spec import load_pipelines
-from servekit.pipelines.step_host import StepHost, placed_steps
+from servekit.pipelines.step_host import StepHost
 from servekit.runtime.catalog import ModelCatalog
 from servekit.transports.routing import Router
 
