@@ -4,8 +4,8 @@ The spec is JSON (the file ``cdk.json``'s ``servekit:pipelines`` names, bundled 
 function): ``{"pipelines": {NAME: {"deadline_ms": 1000, "root": NODE}}}``. A node is
 ``{"kind": "model" | "function" | "sequence" | "switch" | "ensemble", ...}`` or
 ``{"ref": PIPELINE}`` (another pipeline's root, inlined: cycles are refused). Unknown models,
-a switch without a ``default``, and a step whose inputs the previous step's outputs do not
-provide (name, dtype, row width) are refused here, before anything is served.
+a switch without a ``default``, a step whose inputs the previous step's outputs do not provide
+(name, dtype, row width) and a bad ``placement`` are refused here, before anything is served.
 """
 
 from __future__ import annotations
@@ -158,8 +158,7 @@ class _Reader:
         return node, out
 
     def placement(self, raw: dict[str, Any], key: str, step: str) -> Placement | None:
-        """A function-placed step's id is unique: the router finds its Lambda by it."""
-        placement = read_placement(raw, key, self.open[-1], step, _error)
+        placement = read_placement(raw, key, self.open[-1], step, _error)  # its id: unique
         if placement is not None:
             first = self.placed.setdefault(placement.step_id, key)
             if first != key:
