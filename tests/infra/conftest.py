@@ -20,7 +20,7 @@ from aws_cdk.assertions import Template
 
 from infra.app import add_inference_stack, build_app
 from infra.config import ServekitConfig, load_cdk_json_context, parse_config
-from infra.constants import CONTEXT_KEY
+from infra.constants import CONTEXT_KEY, REPO_ROOT
 from infra.nag import add_nag_checks
 from infra.stacks.inference_stack import InferenceStack
 
@@ -139,9 +139,24 @@ def core(tmp_path_factory: pytest.TempPathFactory, model_dir: Path) -> Synthesiz
         else value
         for key, value in context[CONTEXT_KEY].items()
     }
+    # The pipelines served inline: no function-placed step brings a function of its own.
+    inline = outdir.parent / "pipelines-inline.json"
+    inline.write_text(json.dumps(_inline(json.loads((REPO_ROOT / "pipelines.json").read_text()))))
+    context[CONTEXT_KEY]["inference"] = {
+        **context[CONTEXT_KEY]["inference"],
+        "pipelines": str(inline),
+    }
     app = build_app(context, outdir=str(outdir))
     stacks = [child for child in app.node.children if isinstance(child, InferenceStack)]
     return _synthesized(app, stacks[0])
+
+
+def _inline(spec: Any) -> Any:
+    if isinstance(spec, list):
+        return [_inline(item) for item in spec]
+    if not isinstance(spec, dict):
+        return spec
+    return {k: _inline(v) for k, v in spec.items() if k not in ("placement", "lambda")}
 
 
 @pytest.fixture(scope="session")

@@ -5,18 +5,25 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from servekit.envvars import SettingsError
 from servekit.observability import logger
 from servekit.pipelines import routes
 from servekit.pipelines.executor import Executor
+from servekit.pipelines.invokers import LambdaInvoker, LocalInvoker, StepInvoker
+from servekit.pipelines.nodes import Pipeline, placed_steps
+from servekit.pipelines.remote import RemoteSteps
 from servekit.pipelines.service import PipelinesService
 from servekit.pipelines.settings import PipelinesSettings
+from servekit.pipelines.shapes import ENV_PIPELINE_STEP_FUNCTIONS
 from servekit.pipelines.spec import load_pipelines
+from servekit.pipelines.step_host import StepHost
+from servekit.runtime.catalog import ModelCatalog
 from servekit.transports.routing import Router
 
 if TYPE_CHECKING:
     from servekit.inference.service import InferenceService
 
-__all__ = ["build_pipelines_service", "include_pipelines"]
+__all__ = ["build_pipelines_service", "include_pipelines", "pipelines_service"]
 
 
 def build_pipelines_service(
@@ -28,7 +35,30 @@ def build_pipelines_service(
     manifests = {m.name: m for m in service.catalog.manifests()}
     pipelines = {} if settings.spec is None else load_pipelines(settings.spec, manifests)
     logger.info("pipelines loaded", extra={"pipelines": sorted(pipelines)})
-    return PipelinesService(pipelines, Executor(service.catalog, settings.threads))
+    return pipelines_service(pipelines, service.catalog, settings)
+
+
+def pipelines_service(
+    pipelines: dict[str, Pipeline], catalog: ModelCatalog, settings: PipelinesSettings
+) -> PipelinesService:
+    """``function``-placed steps go to their Lambdas (SERVEKIT_PIPELINE_STEP_FUNCTIONS), or
+    through the local invoker to in-process step hosts over the same catalog."""
+    placed = placed_steps(pipelines)
+    invoker: StepInvoker
+    if settings.step_functions is not None:
+        unknown = sorted(placed.keys() - settings.step_functions.keys())
+        if unknown:
+            raise SettingsError(f"{ENV_PIPELINE_STEP_FUNCTIONS} lacks the step(s) {unknown}")
+        invoker = LambdaInvoker(settings.step_functions)
+    else:
+        hosts = {
+            step: StepHost(node, Executor(catalog, threads=1)) for step, node in placed.items()
+        }
+        invoker = LocalInvoker(hosts)
+    executor = Executor(catalog, settings.threads, RemoteSteps(invoker))
+    return PipelinesService(
+        pipelines, executor, placed_elsewhere=settings.step_functions is not None
+    )
 
 
 def include_pipelines(
