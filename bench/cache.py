@@ -204,6 +204,7 @@ class Bench:
 
     def flush(self, wiring: str) -> None:
         cache = self.wirings[wiring]
+        cache.inference_path.flush()  # queued write-backs first, or they land after FLUSHALL
         cache.cache.backend._client.flushall()  # type: ignore[union-attr]
         if cache.inference_path.near is not None:  # type: ignore[attr-defined]
             cache.inference_path.near.close()  # type: ignore[attr-defined]
