@@ -132,7 +132,7 @@ def test_a_new_model_version_never_reads_the_old_versions_rows() -> None:
 
 
 def test_a_version_rebuilt_with_other_weights_never_reads_the_old_rows() -> None:
-    old, old_session = toy("1.0.0")
+    old, _ = toy("1.0.0")
     rebuilt = dataclasses.replace(old, manifest=dataclasses.replace(old.manifest, sha256="f" * 64))
     cached, _ = cached_inference(MemoryBackend())
     cached.predict(old, rows((2, 1)))
