@@ -133,22 +133,25 @@ def core(tmp_path_factory: pytest.TempPathFactory, model_dir: Path) -> Synthesiz
     off: the synchronous inference stack alone, as test_infra_inference_stack pins it."""
     outdir = tmp_path_factory.mktemp("cdk-out-core")
     context = copy.deepcopy(load_cdk_json_context())
-    context[CONTEXT_KEY] = {
-        key: {**value, "enabled": False}
-        if isinstance(value, dict) and "enabled" in value
-        else value
-        for key, value in context[CONTEXT_KEY].items()
-    }
-    # The pipelines served inline: no function-placed step brings a function of its own.
-    inline = outdir.parent / "pipelines-inline.json"
-    inline.write_text(json.dumps(_inline(json.loads((REPO_ROOT / "pipelines.json").read_text()))))
-    context[CONTEXT_KEY]["inference"] = {
-        **context[CONTEXT_KEY]["inference"],
-        "pipelines": str(inline),
-    }
+    context[CONTEXT_KEY] = capabilities_off(context[CONTEXT_KEY], outdir.parent)
     app = build_app(context, outdir=str(outdir))
     stacks = [child for child in app.node.children if isinstance(child, InferenceStack)]
     return _synthesized(app, stacks[0])
+
+
+def capabilities_off(servekit: dict[str, Any], scratch: Path) -> dict[str, Any]:
+    """``servekit`` with every optional capability (a section with ``enabled``) off and the
+    pipelines served inline, so no function-placed step brings a function of its own."""
+    inline = scratch / "pipelines-inline.json"
+    inline.write_text(json.dumps(_inline(json.loads((REPO_ROOT / "pipelines.json").read_text()))))
+    off = {
+        key: {**value, "enabled": False}
+        if isinstance(value, dict) and "enabled" in value
+        else value
+        for key, value in servekit.items()
+    }
+    off["inference"] = {**off["inference"], "pipelines": str(inline)}
+    return off
 
 
 def _inline(spec: Any) -> Any:
