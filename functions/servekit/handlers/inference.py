@@ -10,6 +10,7 @@ from typing import Any
 
 from servekit.inference import routes
 from servekit.inference.wiring import build_inference_service
+from servekit.monitoring.wiring import include_monitoring
 from servekit.observability import Tracing, logger, metrics
 from servekit.pipelines.wiring import include_pipelines
 from servekit.transports.lambda_http import LambdaHttpTransport, fastapi_fallback
@@ -21,6 +22,7 @@ service = build_inference_service()
 tracing = Tracing(service.settings.xray_subsegments)
 router = include_v2(routes.router(service, tracing), service, tracing)  # + the V2 protocol
 include_pipelines(router, service)  # + /pipelines (SERVEKIT_PIPELINES_SPEC, when deployed)
+include_monitoring(router, service)  # + POST /feedback
 transport = LambdaHttpTransport(
     router, fastapi_fallback(router), fast_path=service.settings.fast_path
 )
