@@ -15,7 +15,11 @@ __all__ = ["MonitoringMetrics"]
 
 class MonitoringMetrics(MetricsRecorder):
     def emit(
-        self, name: str, value: float, dimensions: dict[str, str], unit: MetricUnit = MetricUnit.Count
+        self,
+        name: str,
+        value: float,
+        dimensions: dict[str, str],
+        unit: MetricUnit = MetricUnit.Count,
     ) -> None:
         with single_metric(
             name=name,

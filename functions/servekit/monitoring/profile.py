@@ -120,7 +120,9 @@ def _column(name: str, values: npt.NDArray[Any]) -> ColumnProfile:
         categories = [str(kept[i]) for i in order]
         kept_counts = [float(counts[i]) for i in order]
         kept_counts.append(float(len(values) - sum(kept_counts)))
-        return ColumnProfile(name, "categorical", tuple(kept_counts), categories=(*categories, OTHER))
+        return ColumnProfile(
+            name, "categorical", tuple(kept_counts), categories=(*categories, OTHER)
+        )
     edges = _edges(values)
     counts = np.bincount(np.searchsorted(edges, values, side="left"), minlength=len(edges) + 1)
     distinct, tallies = np.unique(values, return_counts=True)
