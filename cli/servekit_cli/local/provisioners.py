@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from servekit_cli.local import batch, jobs, streams
+from servekit_cli.local import batch, jobs, monitoring, streams
 from servekit_cli.local.resources import Provisioner
 from servekit_cli.local.sessions import provision_sessions
 
@@ -13,4 +13,5 @@ PROVISIONERS: list[Provisioner] = [
     batch.provision,
     jobs.provision,
     streams.provision,
+    monitoring.provision,
 ]

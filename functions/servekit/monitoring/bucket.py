@@ -15,32 +15,26 @@ from datetime import UTC, datetime, timedelta
 from itertools import groupby
 from typing import Any
 
-import numpy as np
-
 from servekit.monitoring import shapes
 from servekit.monitoring.capture import Captured
 from servekit.monitoring.store import PredictionStore
+from servekit.transports.codec import encode
 
 __all__ = ["CaptureBucket", "CaptureFiles"]
 
 
-def _plain(value: Any) -> Any:
-    return value.tolist() if isinstance(value, np.ndarray) else value
-
-
 def capture_line(c: Captured) -> bytes:
-    return json.dumps(
+    """One capture line; numpy arrays and scalars serialized natively (orjson)."""
+    return encode(
         {
             "prediction_id": c.prediction_id,
             "at": c.at.isoformat(),
             "model": c.model,
             "version": c.version,
-            "inputs": {name: _plain(rows) for name, rows in c.inputs.items()},
+            "inputs": dict(c.inputs),
             "predictions": c.predictions,
-        },
-        separators=(",", ":"),
-        default=_plain,
-    ).encode()
+        }
+    )
 
 
 class CaptureBucket:

@@ -15,6 +15,7 @@ from typing import Any
 
 from servekit.monitoring import shapes
 from servekit.monitoring.capture import Captured
+from servekit.transports.codec import encode
 
 __all__ = ["PredictionRecord", "PredictionStore", "answers"]
 
@@ -49,7 +50,7 @@ class PredictionStore:
                         "model": {"S": c.model},
                         "version": {"S": c.version},
                         "at": {"S": c.at.isoformat()},
-                        "answers": {"S": json.dumps(answers(c.predictions))},
+                        "answers": {"S": encode(answers(c.predictions)).decode()},
                         shapes.TTL_ATTRIBUTE: {"N": expires},
                     }
                 }
