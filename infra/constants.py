@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Final
 
 from servekit.inference import routes as inference_routes
+from servekit.monitoring import routes as monitoring_routes
 from servekit.pipelines import routes as pipeline_routes
 from servekit.transports.routing import Route
 from servekit.v2 import routes as v2_routes
@@ -77,6 +78,7 @@ EXPLICIT_ROUTES: Final[tuple[Route, ...]] = (
     *inference_routes.ROUTES,
     *v2_routes.ROUTES,
     *pipeline_routes.ROUTES,
+    *monitoring_routes.ROUTES,
     *DOCS_ROUTES,
 )
 DEFAULT_ROUTE_KEY: Final = "$default"

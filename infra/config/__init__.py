@@ -24,6 +24,7 @@ from infra.config.gpu import (
 )
 from infra.config.inference import InferenceConfig
 from infra.config.jobs import JobsConfig
+from infra.config.monitoring import MonitoringConfig
 from infra.config.sessions import SessionsConfig
 from infra.config.streams import StreamConfig
 
@@ -44,6 +45,7 @@ __all__ = [
     "GpuVariantConfig",
     "InferenceConfig",
     "JobsConfig",
+    "MonitoringConfig",
     "ServekitConfig",
     "SessionsConfig",
     "StreamConfig",

@@ -21,6 +21,7 @@ from infra.config.cache import CacheConfig
 from infra.config.gpu import GpuEndpointConfig
 from infra.config.inference import InferenceConfig
 from infra.config.jobs import JobsConfig
+from infra.config.monitoring import MonitoringConfig
 from infra.config.sessions import SessionsConfig
 from infra.config.streams import StreamConfig
 from infra.constants import CONTEXT_KEY, REPO_ROOT
@@ -45,6 +46,8 @@ class ServekitConfig(StrictModel):
     batch: BatchConfig = BatchConfig()
     stream: StreamConfig = StreamConfig()
     """Streaming inference on Kinesis (off by default)."""
+    monitoring: MonitoringConfig = MonitoringConfig()
+    """Data capture, the drift job and feedback (on by default, capturing 5% of /predict)."""
 
     @model_validator(mode="after")
     def _batch_schedule_model_is_served(self) -> ServekitConfig:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from infra.nag import batch, cache, gpu, inference, jobs, streams
+from infra.nag import batch, cache, gpu, inference, jobs, monitoring, streams
 from infra.nag.base import (
     Acknowledged,
     Acknowledger,
@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 __all__ = ["Acknowledged", "acknowledge_inference_findings", "add_nag_checks"]
 
 # Each capability's acknowledgements, applied after the shared function findings.
-_CAPABILITIES = (jobs, cache, inference, gpu, batch, streams)
+_CAPABILITIES = (jobs, cache, inference, gpu, batch, streams, monitoring)
 
 
 def acknowledge_inference_findings(stack: InferenceStack) -> list[Acknowledged]:

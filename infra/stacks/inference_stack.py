@@ -43,6 +43,7 @@ from infra.constructs.async_jobs import AsyncJobs
 from infra.constructs.batch_pipeline import BatchPipeline
 from infra.constructs.cache import InferenceCache
 from infra.constructs.dependencies_layer import DependenciesLayer
+from infra.constructs.drift import ModelMonitoring
 from infra.constructs.gpu_endpoint import GpuEndpoint
 from infra.constructs.gpu_proxy_function import GpuProxyFunction
 from infra.constructs.http_api import InferenceHttpApi
@@ -223,6 +224,19 @@ class InferenceStack(Stack):
                 STREAM_ID,
                 config=config.stream,
                 inference=inference,
+                code=self.code,
+                layers=[self.layer.layer],
+                removal_policy=removal,
+            )
+
+        self.monitoring: ModelMonitoring | None = None
+        if config.monitoring.enabled:
+            self.monitoring = ModelMonitoring(
+                self,
+                "Monitoring",
+                config=config.monitoring,
+                inference=inference,
+                inference_function=self.function,
                 code=self.code,
                 layers=[self.layer.layer],
                 removal_policy=removal,

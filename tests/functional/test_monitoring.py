@@ -258,7 +258,7 @@ def test_the_drift_job_flags_inverted_digits_reports_accuracy_and_publishes(
     assert any("Accuracy" in e for e in emitted)
     latest = _keys(monitored.s3, "reports/model=digits-logreg/latest")
     assert sorted(k.rsplit(".", 1)[1] for k in latest) == ["html", "json"]
-    html = monitored.s3.get_object(Bucket=BUCKET, Key=[k for k in latest if k.endswith("html")][0])
+    html = monitored.s3.get_object(Bucket=BUCKET, Key=next(k for k in latest if k.endswith("html")))
     assert b"<svg" in html["Body"].read()
 
 
