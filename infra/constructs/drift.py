@@ -79,7 +79,6 @@ class ModelMonitoring(Construct):
             partition_key=shapes.PARTITION_KEY,
             ttl_attribute=shapes.TTL_ATTRIBUTE,
             removal_policy=removal_policy,
-            point_in_time_recovery=False,  # ids that expire within days: nothing to restore
         )
         capture_env = {
             shapes.ENV_CAPTURE_BUCKET: self.bucket.bucket_name,

@@ -51,6 +51,7 @@ DATA_DEPENDENT = [
     "append_session_events",
     "predict_session",
     "submit_batch",
+    "feedback",  # a prediction id the run never captured: 404 unknown_prediction
 ]
 # The Open Inference Protocol answers 400 (as Triton and KServe do) for inputs that do not fit
 # the model; the hook checks such a 400 is about the model's inputs, not the request's form.

@@ -31,8 +31,11 @@ def _object_suffixes(statement: dict[str, Any]) -> set[str]:
 def test_capture_bucket_is_private_encrypted_tls_only_logged_and_expires(
     synth: Synthesized,
 ) -> None:
-    _, bucket = _one(synth, "AWS::S3::Bucket", "MonitoringCaptureBucket")
-    assert not _.startswith("MonitoringCaptureBucketAccessLogs")
+    (bucket,) = [
+        v
+        for k, v in synth.resources("AWS::S3::Bucket").items()
+        if k.startswith("MonitoringCaptureBucket") and "AccessLogs" not in k
+    ]
     props = bucket["Properties"]
     assert props["PublicAccessBlockConfiguration"] == {
         "BlockPublicAcls": True,
@@ -65,11 +68,8 @@ def test_predictions_table_has_its_key_and_ttl(synth: Synthesized) -> None:
 def test_the_drift_job_runs_on_a_schedule(synth: Synthesized) -> None:
     _, rule = _one(synth, "AWS::Events::Rule", "MonitoringDriftSchedule")
     minutes = synth.config.monitoring.drift_schedule_minutes
-    assert (
-        rule["Properties"]["ScheduleExpression"] == f"rate({minutes} minutes)"
-        if minutes > 1
-        else ""
-    )
+    expected = "rate(1 hour)" if minutes == 60 else f"rate({minutes} minutes)"
+    assert rule["Properties"]["ScheduleExpression"] == expected
     function_id, function = _one(synth, "AWS::Lambda::Function", "MonitoringDriftJob")
     assert function["Properties"]["Handler"] == shapes.DRIFT_JOB_HANDLER
     assert rule["Properties"]["Targets"][0]["Arn"] == {"Fn::GetAtt": [function_id, "Arn"]}

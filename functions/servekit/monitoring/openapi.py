@@ -11,12 +11,13 @@ from servekit.transports.rest.docs import Body, ModelRef, Operation, omittable
 __all__ = ["OPERATIONS", "FeedbackRequestBody", "FeedbackResponse"]
 
 
-def _example(schema: dict[str, Any]) -> None:
+def _schema(schema: dict[str, Any]) -> None:
+    schema["oneOf"] = [{"required": ["label"]}, {"required": ["value"]}]  # exactly one
     schema["examples"] = [{"prediction_id": "0f3c9a6e5b2d4c1a8e7f6d5c4b3a2910", "label": "7"}]
 
 
 class FeedbackRequestBody(BaseModel):
-    model_config = ConfigDict(extra="forbid", json_schema_extra=_example)
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_schema)
     prediction_id: str = Field(
         min_length=1, max_length=64, description="The prediction_id of a /predict answer."
     )
