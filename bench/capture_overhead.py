@@ -57,6 +57,26 @@ def _handler(capture: Any, model: Any) -> Any:
     return handle
 
 
+def record_costs_us(writer: Any, model: Any, body: dict[str, Any], batch: Any) -> dict[str, float]:
+    """Median cost of Capture.record alone: a request not drawn, and one drawn (buffered)."""
+    from servekit.monitoring.capture import Capture
+    from servekit.monitoring.settings import MonitoringSettings
+
+    costs = {}
+    for name, rate in (("not_drawn", 0.0), ("drawn", 1.0)):
+        keep = MonitoringSettings(
+            bucket="capture", rate=rate, flush_rows=10**6, flush_seconds=10**6, max_buffered=10**6
+        )
+        capture = Capture(keep, writer)
+        samples = []
+        for _ in range(5000):
+            started = time.perf_counter_ns()
+            capture.record(model.name, model.version, {"input": batch}, body)
+            samples.append(time.perf_counter_ns() - started)
+        costs[name] = round(statistics.median(samples) / 1000, 2)
+    return costs
+
+
 def main() -> None:
     require_models()
     apply_env({"AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench"})
@@ -112,6 +132,8 @@ def main() -> None:
                         times[name].append(middle - started)
                         times[f"raw_{name}"].append(ended - middle)
         written = capture.flush()
+        answer = json.loads(response["body"])
+        record_us = record_costs_us(writer, model, answer, batch)
     on, off = (
         overhead_figures(times["on"], times["raw_on"]),
         overhead_figures(times["off"], times["raw_off"]),
@@ -123,6 +145,10 @@ def main() -> None:
         f"{on['overhead_median_ms']:.4f} ms | off: "
         f"{off['overhead_median_ms']:.4f} ms | rise {rise * 1000:.1f} us = {share:.1%} "
         f"(~{settings.rate * (WARMUP + ITERATIONS):.0f} requests captured, {written} at the end)"
+    )
+    print(
+        f"Capture.record alone (median): {record_us['not_drawn']} us not drawn, "
+        f"{record_us['drawn']} us drawn"
     )
     emit(
         {
@@ -137,6 +163,7 @@ def main() -> None:
             "mean_overhead_rise_ms": round(
                 statistics.mean(times["on"]) / 1e6 - statistics.mean(times["off"]) / 1e6, 4
             ),
+            "record_us": record_us,
             "target_share": TARGET_SHARE,
             "within_target": share <= TARGET_SHARE,
         }
