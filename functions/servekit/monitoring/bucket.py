@@ -15,6 +15,8 @@ from datetime import UTC, datetime, timedelta
 from itertools import groupby
 from typing import Any
 
+import orjson
+
 from servekit.monitoring import shapes
 from servekit.monitoring.capture import Captured
 from servekit.monitoring.store import PredictionStore
@@ -80,7 +82,7 @@ class CaptureBucket:
                     body = self.s3.get_object(Bucket=self.bucket, Key=entry["Key"])["Body"].read()
                     for line in body.splitlines():
                         if line.strip():
-                            record = json.loads(line)
+                            record = orjson.loads(line)
                             if start <= datetime.fromisoformat(record["at"]) <= end:
                                 yield record
             hour += timedelta(hours=1)
