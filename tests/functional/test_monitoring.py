@@ -37,6 +37,7 @@ from servekit.runtime.catalog import ModelCatalog
 from servekit.runtime.loader import load_model
 from servekit.settings import Settings
 from servekit.transports.routing import Router
+from servekit.v2.wiring import include_v2
 from servekit_cli.local.resource_makers import create_table
 from tests.helpers import dispatch
 
@@ -63,7 +64,7 @@ def _monitored(model_dir: Path, settings: MonitoringSettings, monkeypatch: Any) 
     serving = Settings(model_dir=model_dir, models=("digits-logreg",), intra_op_threads=1)
     catalog = ModelCatalog.of_models([model], max_rows=serving.max_rows)
     service = InferenceService(catalog, serving, InferenceMetrics(), capture=capture)
-    router = include_monitoring(routes.router(service), service)
+    router = include_monitoring(include_v2(routes.router(service), service), service)
     return Monitored(router, capture, s3, dynamodb, service)
 
 
@@ -129,6 +130,26 @@ def test_captured_requests_land_partitioned_by_model_version_and_hour(monitored:
     assert [r["prediction_id"] for r in records] == ids
     assert records[0]["inputs"]["input"] == split.x_test[0:2].tolist()
     assert len(records[0]["predictions"]) == 2
+
+
+def test_v2_requests_are_captured_for_drift(monitored: Monitored) -> None:
+    rows = load_split().x_test[:3]
+    request = {
+        "inputs": [
+            {"name": "input", "datatype": "FP32", "shape": [3, 64], "data": rows.ravel().tolist()}
+        ]
+    }
+    path = "/v2/models/digits-logreg/infer"
+    response = dispatch(monitored.router, "POST", path, json.dumps(request).encode())
+    assert response.status == 200
+    assert monitored.capture.flush() == 1
+    (key,) = _keys(monitored.s3, "capture/model=digits-logreg/version=1.0.0/")
+    (record,) = [
+        json.loads(line)
+        for line in monitored.s3.get_object(Bucket=BUCKET, Key=key)["Body"].read().splitlines()
+    ]
+    assert record["inputs"]["input"] == rows.tolist()
+    assert [p["label"] for p in record["predictions"]] == [str(v) for v in load_split().y_test[:3]]
 
 
 def test_feedback_joins_the_captured_prediction(monitored: Monitored) -> None:

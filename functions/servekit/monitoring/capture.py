@@ -74,22 +74,35 @@ class Capture:
     ) -> str:
         """The prediction id of this answer; the request is captured with probability rate."""
         prediction_id = new_prediction_id()
-        if self.rate <= 0.0 or self._draw() >= self.rate:
-            return prediction_id
-        entry = Captured(
-            prediction_id, datetime.now(UTC), model, version, inputs, body.get("predictions", [])
-        )
+        if self.drawn():
+            self.keep(prediction_id, model, version, inputs, body.get("predictions", []))
+        return prediction_id
+
+    def drawn(self) -> bool:
+        """Whether to capture this request (one draw): a caller whose answer costs work to
+        put in capture form (the V2 path) asks first and builds it only then."""
+        return self.rate > 0.0 and self._draw() < self.rate
+
+    def keep(
+        self,
+        prediction_id: str,
+        model: str,
+        version: str,
+        inputs: Mapping[str, Any],
+        predictions: list[dict[str, Any]],
+    ) -> None:
+        """Buffer a drawn request (dropped, and counted, when the buffer is full)."""
+        entry = Captured(prediction_id, datetime.now(UTC), model, version, inputs, predictions)
         with self._lock:
             if len(self._buffer) >= self.settings.max_buffered:
                 self.dropped += 1
-                return prediction_id
+                return
             if not self._buffer:
                 self._oldest = time.monotonic()
             self._buffer.append(entry)
             full = len(self._buffer) >= self.settings.flush_rows
         if full or time.monotonic() - self._oldest >= self.settings.flush_seconds:
             self._wake.set()
-        return prediction_id
 
     def flush(self) -> int:
         """Write what is buffered now; returns the requests written (0 when the write failed)."""
