@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from servekit.errors import ApiError
+from servekit.transports.codec import whole_number
 from servekit.transports.routing import BodyCodec
 
 __all__ = ["FEEDBACK_BODY", "Feedback", "decode_feedback"]
@@ -30,12 +31,12 @@ def decode_feedback(document: dict[str, Any]) -> Feedback:
             "invalid_field",
             "field 'prediction_id' must be a string of 1-64 characters (a /predict answer's)",
         )
-    row = document.get("row", 0)
+    row = whole_number(document.get("row", 0))  # 3.0 is the integer 3 in JSON
     if isinstance(row, bool) or not isinstance(row, int) or row < 0:
         raise ApiError(
             422, "invalid_field", "field 'row' must be an integer >= 0 (the row of the prediction)"
         )
-    label, value = document.get("label"), document.get("value")
+    label, value = whole_number(document.get("label")), document.get("value")
     if (label is None) == (value is None):
         raise ApiError(
             422,

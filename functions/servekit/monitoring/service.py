@@ -7,6 +7,7 @@ resent label replaces the first. The drift job turns a window's rows into Accura
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -20,18 +21,28 @@ from servekit.monitoring.store import PredictionStore
 __all__ = ["FeedbackService"]
 
 
+Clients = tuple[CaptureBucket | None, PredictionStore | None]
+
+
 class FeedbackService:
     def __init__(
         self,
         store: PredictionStore | None,
         bucket: CaptureBucket | None,
         metrics: MonitoringMetrics | None = None,
+        *,
+        connect: Callable[[], Clients] | None = None,
     ) -> None:
         self.store = store
         self.bucket = bucket
         self.metrics = metrics or MonitoringMetrics()
+        self._connect = connect
+        """Makes the clients at the first feedback: boto3 stays off the cold start."""
 
     def feedback(self, feedback: Feedback) -> dict[str, Any]:
+        if self._connect is not None:
+            self.bucket, self.store = self._connect()
+            self._connect = None
         if self.store is None or self.bucket is None:
             raise ApiError(
                 404,

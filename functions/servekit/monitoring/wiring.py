@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from servekit.monitoring import routes
 from servekit.monitoring.bucket import CaptureBucket, CaptureFiles
-from servekit.monitoring.capture import Capture
+from servekit.monitoring.capture import Capture, Captured
 from servekit.monitoring.service import FeedbackService
 from servekit.monitoring.settings import MonitoringSettings
 from servekit.monitoring.store import PredictionStore
@@ -32,16 +32,31 @@ def _clients(settings: MonitoringSettings) -> tuple[CaptureBucket | None, Predic
     return bucket, store
 
 
+class _LazyFiles:
+    """The capture's writer, its clients made at the first flush (in the capture thread):
+    importing boto3 and building clients stays off the cold start."""
+
+    def __init__(self, settings: MonitoringSettings) -> None:
+        self.settings = settings
+        self.files: CaptureFiles | None = None
+
+    def write(self, batch: list[Captured]) -> None:
+        if self.files is None:
+            bucket, store = _clients(self.settings)
+            assert bucket is not None  # a writer exists only with a bucket
+            self.files = CaptureFiles(bucket, store)
+        self.files.write(batch)
+
+
 def build_capture(settings: MonitoringSettings | None = None) -> Capture:
     settings = settings or MonitoringSettings.from_env()
-    bucket, store = _clients(settings)
-    writer = CaptureFiles(bucket, store) if bucket is not None and settings.rate > 0 else None
+    writer = _LazyFiles(settings) if settings.bucket is not None and settings.rate > 0 else None
     return Capture(settings, writer)
 
 
 def build_feedback(settings: MonitoringSettings | None = None) -> FeedbackService:
-    bucket, store = _clients(settings or MonitoringSettings.from_env())
-    return FeedbackService(store, bucket)
+    configured = settings or MonitoringSettings.from_env()
+    return FeedbackService(None, None, connect=lambda: _clients(configured))
 
 
 def include_monitoring(router: Router, service: InferenceService) -> Router:
