@@ -1,12 +1,13 @@
 """Monitoring's metrics. Capture counts are recorded from the flushing thread and drift
 figures carry a dimension set per column, so both go out as single EMF documents
-(``single_metric``) rather than through the invocation's shared Metrics object."""
+(``single_metric``) rather than through the invocation's shared Metrics object. Each carries
+the ``service`` dimension the process's metrics carry, whatever the environment says."""
 
 from __future__ import annotations
 
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
 
-from servekit.constants import METRICS_NAMESPACE
+from servekit.constants import METRICS_NAMESPACE, SERVICE_NAME
 from servekit.observability import names
 from servekit.observability.metrics import MetricsRecorder
 
@@ -26,7 +27,7 @@ class MonitoringMetrics(MetricsRecorder):
             unit=unit,
             value=value,
             namespace=METRICS_NAMESPACE,
-            default_dimensions=dimensions,
+            default_dimensions={"service": SERVICE_NAME, **dimensions},
         ):
             pass
 
