@@ -18,6 +18,7 @@ import numpy as np
 import numpy.typing as npt
 
 from servekit.monitoring.columns import Columns, categorical
+from servekit.monitoring.shapes import PROFILE_FILENAME
 
 __all__ = [
     "OTHER",
@@ -27,7 +28,6 @@ __all__ = [
     "profile_columns",
 ]
 
-PROFILE_FILENAME = "reference_profile.json"
 PROFILE_SCHEMA_VERSION = 1
 OTHER = "__other__"
 MIN_BIN_SHARE = 0.02

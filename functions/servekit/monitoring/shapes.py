@@ -35,6 +35,7 @@ __all__ = [
     "OUTPUT_PREDICTIONS_TABLE",
     "PARTITION_KEY",
     "PREDICTION_ID_HEADER",
+    "PROFILE_FILENAME",
     "REPORTS_PREFIX",
     "TTL_ATTRIBUTE",
     "hour_prefix",
@@ -57,6 +58,9 @@ OUTPUT_PREDICTIONS_TABLE: Final = "PredictionsTableName"
 
 DRIFT_JOB_HANDLER: Final = "servekit.handlers.drift_job.handler"
 PREDICTION_ID_HEADER: Final = "x-prediction-id"
+
+PROFILE_FILENAME: Final = "reference_profile.json"
+"""A model version's reference profile, beside its manifest (shipped with the model)."""
 
 PARTITION_KEY: Final = "prediction_id"
 TTL_ATTRIBUTE: Final = "expires_at"
