@@ -27,6 +27,7 @@ from infra.constants import (
     GPU_PROXY_INTEGRATION_ID,
     HTTP_API_ID,
     INFERENCE_FUNCTION_ID,
+    MODEL_QUALITY_ID,
     MONITORING_ID,
     NETWORK_ID,
     OUTPUT_API_URL,
@@ -48,6 +49,7 @@ from infra.constructs.batch_pipeline import BatchPipeline
 from infra.constructs.cache import InferenceCache
 from infra.constructs.code_rollout import CodeRollout
 from infra.constructs.dependencies_layer import DependenciesLayer
+from infra.constructs.drift import ModelMonitoring
 from infra.constructs.gpu_endpoint import GpuEndpoint
 from infra.constructs.gpu_proxy_function import GpuProxyFunction
 from infra.constructs.http_api import InferenceHttpApi
@@ -289,6 +291,20 @@ class InferenceStack(Stack):
                 removal_policy=removal,
             )
 
+        # Capture, the drift job and /feedback: the quality figures the alarms below watch.
+        self.quality: ModelMonitoring | None = None
+        if config.monitoring.enabled:
+            self.quality = ModelMonitoring(
+                self,
+                MODEL_QUALITY_ID,
+                config=config.monitoring,
+                inference=inference,
+                inference_function=self.function,
+                code=self.code,
+                layers=[self.layer.layer],
+                removal_policy=removal,
+            )
+
         # Last: the dashboard and alarms cover every capability built above.
         self.monitoring: Monitoring | None = None
         if config.monitoring.enabled:
@@ -297,7 +313,7 @@ class InferenceStack(Stack):
                 MONITORING_ID,
                 stack=self,
                 config=config.monitoring,
-                drift_metrics=False,  # True once this stack runs the drift job (issue 14)
+                drift_metrics=self.quality is not None,
                 removal_policy=removal,
             )
 

@@ -21,6 +21,7 @@ from servekit.settings import Settings
 if TYPE_CHECKING:
     from servekit.cache import CacheWiring
     from servekit.inference.metrics import InferenceMetrics
+    from servekit.monitoring.capture import Capture
 
 __all__ = ["InferenceService", "SessionForwarder"]
 
@@ -40,6 +41,8 @@ class InferenceService:
         metrics: InferenceMetrics,
         forwarder: SessionForwarder | None = None,
         cache: CacheWiring | None = None,
+        *,
+        capture: Capture | None = None,
     ) -> None:
         self.catalog = catalog
         self.settings = settings
@@ -53,6 +56,12 @@ class InferenceService:
         self.chooser: VersionChooser | None = None
         """Picks the candidate or the incumbent while a rollout serves both (servekit.rollouts);
         without one, the incumbent answers. See docs/registry.md."""
+        if capture is None:  # no capture: answers still carry a prediction id
+            from servekit.monitoring.capture import Capture
+            from servekit.monitoring.settings import MonitoringSettings
+
+            capture = Capture(MonitoringSettings(), None)
+        self.capture = capture
 
     def health(self) -> dict[str, Any]:
         return {"status": "ok", "version": __version__, "models": self.catalog.names}
@@ -92,7 +101,8 @@ class InferenceService:
         started = time.perf_counter()
         rows = self.cache.inference_path.predict(model, tensor)
         self.metrics.prediction(model, len(tensor), (time.perf_counter() - started) * 1000.0)
-        return prediction_body(model.manifest, rows.probabilities, rows.cached)
+        body = prediction_body(model.manifest, rows.probabilities, rows.cached)
+        return self._captured(model, {model.manifest.input.name: tensor}, body)
 
     def _predict_outputs(self, request: PredictionRequest, model: LoadedModel) -> dict[str, Any]:
         """Any other model: named tensors in, through the cache's inference path (keys over
@@ -114,7 +124,16 @@ class InferenceService:
             raise exc.for_model(model.name) from None
         rows = batch_size(feeds)
         self.metrics.prediction(model, rows, (time.perf_counter() - started) * 1000.0)
-        return task_body(model.manifest, results.outputs, results.cached)
+        return self._captured(
+            model, feeds, task_body(model.manifest, results.outputs, results.cached)
+        )
+
+    def _captured(
+        self, model: LoadedModel, feeds: dict[str, Any], body: dict[str, Any]
+    ) -> dict[str, Any]:
+        """``body`` with its prediction id (the request sampled for capture or not)."""
+        body["prediction_id"] = self.capture.record(model.name, model.version, feeds, body)
+        return body
 
     def _forward(self, session: Any) -> Callable[[], dict[str, Any]] | None:
         if session is None:

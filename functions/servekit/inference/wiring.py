@@ -46,4 +46,8 @@ def build_inference_service(
         from servekit.sessions.metrics import SessionMetrics
 
         forwarder = EventForwarder(queue_url, on_failure=SessionMetrics().not_forwarded)
-    return InferenceService(catalog, settings, metrics or InferenceMetrics(), forwarder, cache)
+    from servekit.monitoring.wiring import build_capture  # SERVEKIT_CAPTURE_*: sampled capture
+
+    return InferenceService(
+        catalog, settings, metrics or InferenceMetrics(), forwarder, cache, capture=build_capture()
+    )

@@ -28,7 +28,9 @@ def include_v2(router: Router, service: InferenceService, tracing: Tracing | Non
         from servekit.v2 import routes
         from servekit.v2.service import V2Service
 
-        v2 = V2Service(service.catalog, service.metrics, service.cache.inference_path)
+        v2 = V2Service(
+            service.catalog, service.metrics, service.cache.inference_path, service.capture
+        )
         return routes.router(v2, service.settings.max_body_bytes, tracing)
 
     return include_lazy(router, ROUTES, build)
