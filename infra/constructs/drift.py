@@ -151,7 +151,7 @@ class ModelMonitoring(Construct):
             "DriftSchedule",
             description="servekit: the drift job over the last window of captured traffic",
             schedule=events.Schedule.rate(Duration.minutes(config.drift_schedule_minutes)),
-            targets=[targets.LambdaFunction(self.drift_job.function, retry_attempts=2)],
+            targets=[targets.LambdaFunction(self.drift_job.alias, retry_attempts=2)],
         )
         for key, value, description in (
             (

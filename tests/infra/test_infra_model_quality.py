@@ -72,7 +72,7 @@ def test_the_drift_job_runs_on_a_schedule(synth: Synthesized) -> None:
     assert rule["Properties"]["ScheduleExpression"] == expected
     function_id, function = _one(synth, "AWS::Lambda::Function", "ModelQualityDriftJob")
     assert function["Properties"]["Handler"] == shapes.DRIFT_JOB_HANDLER
-    assert rule["Properties"]["Targets"][0]["Arn"] == {"Fn::GetAtt": [function_id, "Arn"]}
+    assert synth.invoked_function(rule["Properties"]["Targets"][0]["Arn"]) == function_id
     env = function["Properties"]["Environment"]["Variables"]
     assert env[shapes.ENV_DRIFT_WINDOW_HOURS] == str(synth.config.monitoring.drift_window_hours)
     assert function["Properties"]["ReservedConcurrentExecutions"] == 1
