@@ -134,7 +134,7 @@ def test_local_app_documents_the_jobs_routes(api_url: str) -> None:
     assert {"/jobs", "/jobs/{job_id}"} <= set(spec["paths"])
     submit = spec["paths"]["/jobs"]["post"]
     assert set(submit["requestBody"]["content"]["application/json"]["schema"]["properties"]) == {
-        "inputs", "model", "callback_url",
+        "inputs", "model", "pipeline", "callback_url",
     }  # fmt: skip
     assert {"202", "404", "413", "422", "503"} <= set(submit["responses"])
     assert "get" in spec["paths"]["/jobs/{job_id}"]

@@ -213,7 +213,10 @@ MALFORMED_V2 = [
     ("empty_input", {"schema_version": 2, "inputs": {"features": [], "sex": [[1]]}},
      "input 'features' must be a non-empty array"),
     ("not_an_array", {"schema_version": 2, "inputs": {"features": 3}}, "input 'features'"),
-    ("version_3", {"schema_version": 3, "inputs": NAMED}, "schema_version must be one of [1, 2]"),
+    ("version_4", {"schema_version": 4, "inputs": NAMED},
+     "schema_version must be one of [1, 2, 3]"),
+    ("v3_with_a_model", {"schema_version": 3, "inputs": NAMED},
+     "'pipeline' is required in, and only in, schema_version 3"),
     ("nan", '{"schema_version": 2, "inputs": {"features": [[NaN]]}}', "not JSON"),
 ]  # fmt: skip
 
