@@ -29,9 +29,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "functions"))
 from _common import emit, percentile
 
 from servekit.rollouts.assign import request_key
-from servekit.rollouts.chooser import ServedVersions, StickyChooser
+from servekit.rollouts.chooser import StickyChooser
 from servekit.rollouts.metrics import RolloutMetrics
 from servekit.rollouts.plan import RolloutPlan
+from servekit.runtime.served import ServedVersions
 
 BATCH = 200
 ROUNDS = 500

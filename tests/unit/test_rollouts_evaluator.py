@@ -15,6 +15,7 @@ import pytest
 from moto import mock_aws
 
 from servekit.constants import METRICS_NAMESPACE, SERVICE_NAME
+from servekit.observability import names
 from servekit.rollouts import shapes as s
 from servekit.rollouts.errors import RolloutConflictError, RolloutStoreError
 from servekit.rollouts.evaluator import VersionFigures, decide
@@ -70,17 +71,17 @@ def cloudwatch(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
 
 def _put(client: Any, version: str, requests: int, errors: int, latency_ms: float) -> None:
     when = datetime.now(UTC) - timedelta(seconds=30)  # EMF lands with a lag: never "now"
-    dims = [
-        {"Name": s.DIMENSION_MODEL, "Value": "digits"},
-        {"Name": s.DIMENSION_VERSION, "Value": version},
-        {"Name": s.DIMENSION_SERVICE, "Value": SERVICE_NAME},
-    ]
+    named = {"service": SERVICE_NAME, "capability": "api", "model": "digits", "version": version}
+    dims = [{"Name": key, "Value": named[key]} for key in names.VERSION_DIMENSIONS]
+    failed = errors // 2  # the service metrics split refusals by class: both count
     data = [
-        {"MetricName": s.METRIC_REQUESTS, "Dimensions": dims, "Value": 1, "Unit": "Count"}
+        {"MetricName": names.REQUESTS, "Dimensions": dims, "Value": 1, "Unit": "Count"}
     ] * requests + [
-        {"MetricName": s.METRIC_ERRORS, "Dimensions": dims, "Value": 1, "Unit": "Count"}
-    ] * errors + [
-        {"MetricName": s.METRIC_LATENCY, "Dimensions": dims, "Value": latency_ms,
+        {"MetricName": names.ERRORS_5XX, "Dimensions": dims, "Value": 1, "Unit": "Count"}
+    ] * failed + [
+        {"MetricName": names.ERRORS_4XX, "Dimensions": dims, "Value": 1, "Unit": "Count"}
+    ] * (errors - failed) + [
+        {"MetricName": names.LATENCY, "Dimensions": dims, "Value": latency_ms,
          "Unit": "Milliseconds"}
     ]  # fmt: skip
     data = [{**datum, "Timestamp": when} for datum in data]

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from servekit.inference.codec import PREDICTION_BODY
 from servekit.observability import Tracing
+from servekit.rollouts.assign import request_key
 from servekit.transports.routing import HttpRequest, Route, Router
 
 if TYPE_CHECKING:  # the infra reads ROUTES without importing the service
@@ -26,7 +27,8 @@ def router(service: InferenceService, tracing: Tracing | None = None) -> Router:
 
     def predict(request: HttpRequest) -> Any:
         with traced.subsegment("predict"):
-            return service.predict(request.payload)
+            payload = request.payload
+            return service.predict(payload, request_key(request.headers, payload.session))
 
     return Router(service.settings.max_body_bytes, on_error=service.metrics.rejected).bind(
         ROUTES,

@@ -11,16 +11,17 @@ from servekit.errors import ApiError
 from servekit.inference.adapters import task_body
 from servekit.inference.codec import PredictionRequest, prediction_body
 from servekit.observability import logger
+from servekit.observability.service_metrics import note
 from servekit.runtime.catalog import ModelCatalog
 from servekit.runtime.errors import ModelRunError
 from servekit.runtime.model import LoadedModel
-from servekit.runtime.served import VersionChooser
 from servekit.runtime.validation import InvalidInputError, batch_size
 from servekit.settings import Settings
 
 if TYPE_CHECKING:
     from servekit.cache import CacheWiring
     from servekit.inference.metrics import InferenceMetrics
+    from servekit.rollouts.serving import RolloutServing
 
 __all__ = ["InferenceService", "SessionForwarder"]
 
@@ -40,6 +41,8 @@ class InferenceService:
         metrics: InferenceMetrics,
         forwarder: SessionForwarder | None = None,
         cache: CacheWiring | None = None,
+        *,
+        rollouts: RolloutServing | None = None,
     ) -> None:
         self.catalog = catalog
         self.settings = settings
@@ -50,9 +53,12 @@ class InferenceService:
 
             cache = build_cache(CacheSettings())
         self.cache = cache
-        self.chooser: VersionChooser | None = None
-        """Picks the candidate or the incumbent while a rollout serves both (servekit.rollouts);
-        without one, the incumbent answers. See docs/registry.md."""
+        if rollouts is None:  # EMF shadow figures; the local stack passes LocalFigures
+            from servekit.rollouts.wiring import build_serving
+
+            rollouts = build_serving()
+        self.rollouts = rollouts
+        """Chooses, runs, records, shadows while a rollout serves two versions (rollouts.md)."""
 
     def health(self) -> dict[str, Any]:
         return {"status": "ok", "version": __version__, "models": self.catalog.names}
@@ -66,25 +72,25 @@ class InferenceService:
     def describe_model(self, name: str) -> dict[str, Any]:
         return self._describe(self.catalog.model(name))
 
-    def predict(self, request: PredictionRequest) -> dict[str, Any]:
-        """Validate and run one ``POST /predict`` request as one batched call."""
-        model = self._model(request)
+    def predict(self, request: PredictionRequest, key: str | None = None) -> dict[str, Any]:
+        """Validate and run one ``POST /predict`` request as one batched call; ``key`` (the
+        ``x-servekit-key`` header or session id) keeps a client on one version of a rollout."""
+        served = self.catalog.served(request.model)  # looked up once: a swap never splits it
         forward = self._forward(request.session)
-        if model.manifest.row_classifier:
-            response = self._predict_rows(request, model)
-        else:
-            response = self._predict_outputs(request, model)
+        if served.rolling_out:
+            response = self.rollouts.call(served, key, lambda m: self._run(request, m))
+        else:  # the warm path without a rollout: one attribute read more
+            response = self._run(request, served.incumbent)
         if forward is not None:
             response["session"] = forward()  # never raises: the prediction stands
         return response
 
-    def _model(self, request: PredictionRequest) -> LoadedModel:
-        """The version that answers: looked up once, so the request ends on it even when the
-        registry swaps versions meanwhile."""
-        if self.chooser is None:
-            return self.catalog.model(request.model)
-        served = self.catalog.served(request.model)
-        return served.incumbent if served.candidate is None else self.chooser(served, request)
+    def _run(self, request: PredictionRequest, model: LoadedModel) -> dict[str, Any]:
+        """``request`` on ``model`` (the version chosen), its answer naming that version."""
+        note(model.name, model.version)  # a failure counts against the version that failed
+        if model.manifest.row_classifier:
+            return self._predict_rows(request, model)
+        return self._predict_outputs(request, model)
 
     def _predict_rows(self, request: PredictionRequest, model: LoadedModel) -> dict[str, Any]:
         """A single-input classifier: rows through the cache's inference path."""

@@ -18,9 +18,10 @@ import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from servekit.rollouts.chooser import Chooser, ServedVersions, StickyChooser
+from servekit.rollouts.chooser import Chooser, StickyChooser
 from servekit.rollouts.metrics import VersionRecorder
 from servekit.rollouts.shadow import Agreement, ShadowRunner, agreement
+from servekit.runtime.served import ServedVersions
 
 __all__ = ["RolloutServing"]
 
@@ -62,6 +63,10 @@ class RolloutServing:
         if shadow is not None and version is not None:
             self.shadow.submit(served.name, version, lambda: run(shadow), answer, compare)
         return answer
+
+    def flush(self) -> None:
+        """Write the recorder's pending figures (after each Lambda invocation)."""
+        self.recorder.flush()
 
 
 def _ms(started: float) -> float:

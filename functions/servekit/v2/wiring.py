@@ -19,6 +19,6 @@ __all__ = ["include_v2"]
 def include_v2(router: Router, service: InferenceService, tracing: Tracing | None = None) -> Router:
     """``router`` (the inference routes) with the protocol's routes added, over the same
     catalog, metrics, cache and body limit."""
-    v2 = V2Service(service.catalog, service.metrics, service.cache.inference_path)
+    v2 = V2Service(service.catalog, service.metrics, service.cache.inference_path, service.rollouts)
     router.include(routes.router(v2, service.settings.max_body_bytes, tracing))
     return router

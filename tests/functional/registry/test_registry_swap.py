@@ -16,8 +16,8 @@ from servekit.inference.codec import PredictionRequest
 from servekit.inference.metrics import InferenceMetrics
 from servekit.inference.service import InferenceService
 from servekit.registry.shapes import artifact_key
+from servekit.rollouts.plan import RolloutPlan
 from servekit.runtime.catalog import ModelCatalog
-from servekit.runtime.served import ServedVersions
 from servekit.settings import Settings
 from tests.helpers import MODEL_DIR, example_request
 from tests.registry_support import Registry, push_version, registry
@@ -169,20 +169,29 @@ def test_a_rollout_candidate_serves_beside_the_incumbent(registry: Registry) -> 
     _two_versions(registry)
     catalog, watcher = registry.serve()
     service = _service(catalog)
-    registry.store.set_rollout(
-        NAME, "prod", {"candidate": "2.0.0", "weight": 50}, expected_revision=1, actor="ci"
-    )
+    plan = {"id": "p1", "mode": "ab", "candidate": "2.0.0", "weight": 100}
+    registry.store.set_rollout(NAME, "prod", plan, expected_revision=1, actor="ci")
     assert watcher.poll_once() == [NAME]
     served = catalog.served(NAME)
-    assert served.versions == ("1.0.0", "2.0.0") and served.rollout == {
-        "candidate": "2.0.0",
-        "weight": 50,
-    }
+    assert served.versions == ("1.0.0", "2.0.0") and served.plan == RolloutPlan.from_json(plan)
+    assert served.rolling_out
     request = PredictionRequest(inputs=ROWS, model=NAME)
-    assert service.predict(request)["model"]["version"] == "1.0.0"  # no chooser: incumbent
+    assert service.predict(request, "user-1")["model"]["version"] == "2.0.0"  # weight 100
+    registry.store.set_rollout(NAME, "prod", {**plan, "weight": 0}, expected_revision=2, actor="ci")
+    assert watcher.poll_once() == [NAME]  # a new weight: the same models, a new plan
+    assert catalog.served(NAME).candidate is served.candidate
+    assert service.predict(request, "user-1")["model"]["version"] == "1.0.0"
 
-    def chooser(versions: ServedVersions, _: Any) -> Any:
-        return versions.candidate
 
-    service.chooser = chooser
-    assert service.predict(request)["model"]["version"] == "2.0.0"
+def test_a_bad_plan_is_refused_and_the_incumbent_serves_alone(
+    registry: Registry, caplog: pytest.LogCaptureFixture
+) -> None:
+    _two_versions(registry)
+    catalog, watcher = registry.serve()
+    bad = {"id": "p1", "mode": "canary", "candidate": "2.0.0", "weight": 10}  # weight: steps
+    registry.store.set_rollout(NAME, "prod", bad, expected_revision=1, actor="ci")
+    assert watcher.poll_once() == []
+    assert watcher.poll_once() == []  # refused once, not reloaded every interval
+    assert catalog.served(NAME).versions == ("1.0.0",)
+    refusals = [r for r in caplog.records if "rollout plan refused" in r.getMessage()]
+    assert len(refusals) == 1 and "steps" in str(refusals[0].__dict__.get("detail"))
