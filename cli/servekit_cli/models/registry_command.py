@@ -61,6 +61,10 @@ def add_registry_parsers(actions: Any) -> None:
         "--min-requests", type=int, default=None, metavar="N",
         help="candidate requests before each judgement (default 100)",
     )  # fmt: skip
+    rollout.add_argument(
+        "--max-p99-ratio", type=float, default=None, metavar="X",
+        help="roll back when the candidate's p99 exceeds the incumbent's X times (default 1.5)",
+    )  # fmt: skip
     history = _command(actions, "history", "the audit trail of a model's aliases")
     history.add_argument("name")
     for parser in (promote, rollback, rollout, history):

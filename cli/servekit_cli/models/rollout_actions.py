@@ -55,7 +55,8 @@ def start_rollout(
         raise CommandError(f"{args.name}@{args.alias} serves {args.version} already")
     plan_id = f"{args.name}@{args.alias}:{current.revision + 1}"  # new plan, new shuffle
     try:
-        thresholds = {} if args.min_requests is None else {"min_requests": args.min_requests}
+        given = {"min_requests": args.min_requests, "max_p99_ratio": args.max_p99_ratio}
+        thresholds = {key: value for key, value in given.items() if value is not None}
         plan = RolloutPlan.start(
             plan_id, mode, args.version, now=time.time(), weight=weight, steps=steps,
             thresholds=thresholds,
