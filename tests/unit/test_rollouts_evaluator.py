@@ -19,6 +19,7 @@ from servekit.observability import names
 from servekit.rollouts import shapes as s
 from servekit.rollouts.errors import RolloutConflictError, RolloutStoreError
 from servekit.rollouts.evaluator import VersionFigures, decide
+from servekit.rollouts.local import LocalFigures
 from servekit.rollouts.plan import RolloutPlan
 from servekit.rollouts.readers import CloudWatchReader
 from servekit.rollouts.runner import InMemoryRolloutStore, evaluate_rollouts
@@ -150,3 +151,22 @@ def test_runner_with_no_rollouts_reads_nothing() -> None:
             raise AssertionError("read without a rollout")
 
     assert evaluate_rollouts(InMemoryRolloutStore(), Reader()) == []
+
+
+def test_a_full_step_is_judged_against_the_incumbent_before_it() -> None:
+    """At 100% the incumbent serves nobody in the step's window: its figures before the step
+    are the baseline, so a slow candidate is still rolled back rather than completed."""
+    figures = LocalFigures()
+    for _ in range(20):
+        figures.served("digits", "1", 2.0, failed=False)
+    full = RolloutPlan.from_json(
+        {"id": "p", "mode": "canary", "candidate": "2", "steps": [50, 100], "step": 1,
+         "since": time.time(), "thresholds": {"min_requests": 5}}
+    )  # fmt: skip
+    store = InMemoryRolloutStore()
+    store.set_alias("digits", "prod", "1", full)
+    for _ in range(10):
+        figures.served("digits", "2", 50.0, failed=False)
+    ((_, decision),) = evaluate_rollouts(store, figures, now=time.time() + 1)
+    assert decision.action == "rollback" and "p99 50.0 ms" in decision.reason
+    assert store.version("digits", "prod") == "1"

@@ -149,6 +149,9 @@ def test_sticky_assignment_holds_across_two_server_processes(
     follower = {
         **env,
         "AWS_ENDPOINT_URL": state["endpoint_url"],
+        "AWS_DEFAULT_REGION": state["region"],
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
         shapes.ENV_MODEL_SOURCE: "registry",
         shapes.ENV_REGISTRY_TABLE: state["outputs"][shapes.OUTPUT_REGISTRY_TABLE],
         shapes.ENV_REGISTRY_BUCKET: state["outputs"][shapes.OUTPUT_REGISTRY_BUCKET],
