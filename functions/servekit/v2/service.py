@@ -74,7 +74,8 @@ class V2Service:
             raise V2Error(
                 404,
                 "unknown_version",
-                f"model {name!r} has no version {version!r}; it serves {list(served.versions)}",
+                f"model {name!r} has no version {version!r}; it serves version "
+                + " and ".join(repr(v) for v in served.versions),
             )
         return model
 
