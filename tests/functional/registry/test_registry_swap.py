@@ -19,6 +19,8 @@ from servekit.registry.shapes import artifact_key
 from servekit.rollouts.plan import RolloutPlan
 from servekit.runtime.catalog import ModelCatalog
 from servekit.settings import Settings
+from servekit.v2.codec import decode_infer
+from servekit.v2.service import V2Service
 from tests.helpers import MODEL_DIR, example_request
 from tests.registry_support import Registry, push_version, registry
 
@@ -195,3 +197,17 @@ def test_a_bad_plan_is_refused_and_the_incumbent_serves_alone(
     assert catalog.served(NAME).versions == ("1.0.0",)
     refusals = [r for r in caplog.records if "rollout plan refused" in r.getMessage()]
     assert len(refusals) == 1 and "steps" in str(refusals[0].__dict__.get("detail"))
+
+
+def test_v2_follows_the_rollout_unless_a_version_is_asked_for(registry: Registry) -> None:
+    _two_versions(registry)
+    catalog, watcher = registry.serve()
+    v2 = V2Service(catalog, rollouts=_service(catalog).rollouts)
+    plan = {"id": "p1", "mode": "ab", "candidate": "2.0.0", "weight": 100}
+    registry.store.set_rollout(NAME, "prod", plan, expected_revision=1, actor="ci")
+    assert watcher.poll_once() == [NAME]
+    tensor = {"name": "input", "datatype": "FP32", "shape": [1, 64], "data": ROWS[0]}
+    request = decode_infer(json.dumps({"inputs": [tensor]}).encode(), {}, 1 << 20)
+    assert v2.answer(NAME, None, request, "user-1")["model_version"] == "2.0.0"
+    assert v2.answer(NAME, "1.0.0", request, "user-1")["model_version"] == "1.0.0"
+    assert v2.model(NAME, "2.0.0").version == "2.0.0"  # the candidate, by its version
