@@ -78,29 +78,43 @@ class InferenceService:
         served = self.catalog.served(request.model)  # looked up once: a swap never splits it
         forward = self._forward(request.session)
         if served.rolling_out:
-            response = self.rollouts.call(served, key, lambda m: self._run(request, m))
+            response = self.rollouts.call(
+                served,
+                key,
+                lambda m: self._run(request, m),
+                shadow_run=lambda m: self._run(request, m, record=False),
+            )
         else:  # the warm path without a rollout: one attribute read more
             response = self._run(request, served.incumbent)
         if forward is not None:
             response["session"] = forward()  # never raises: the prediction stands
         return response
 
-    def _run(self, request: PredictionRequest, model: LoadedModel) -> dict[str, Any]:
-        """``request`` on ``model`` (the version chosen), its answer naming that version."""
-        note(model.name, model.version)  # a failure counts against the version that failed
+    def _run(
+        self, request: PredictionRequest, model: LoadedModel, *, record: bool = True
+    ) -> dict[str, Any]:
+        """``request`` on ``model`` (the version chosen), its answer naming that version;
+        ``record=False`` for a shadow copy (its figures are the shadow runner's)."""
+        if record:
+            note(model.name, model.version)  # a failure counts against the version that failed
         if model.manifest.row_classifier:
-            return self._predict_rows(request, model)
-        return self._predict_outputs(request, model)
+            return self._predict_rows(request, model, record)
+        return self._predict_outputs(request, model, record)
 
-    def _predict_rows(self, request: PredictionRequest, model: LoadedModel) -> dict[str, Any]:
+    def _predict_rows(
+        self, request: PredictionRequest, model: LoadedModel, record: bool = True
+    ) -> dict[str, Any]:
         """A single-input classifier: rows through the cache's inference path."""
         tensor = self._tensor(request, model)
         started = time.perf_counter()
         rows = self.cache.inference_path.predict(model, tensor)
-        self.metrics.prediction(model, len(tensor), (time.perf_counter() - started) * 1000.0)
+        if record:
+            self.metrics.prediction(model, len(tensor), (time.perf_counter() - started) * 1000.0)
         return prediction_body(model.manifest, rows.probabilities, rows.cached)
 
-    def _predict_outputs(self, request: PredictionRequest, model: LoadedModel) -> dict[str, Any]:
+    def _predict_outputs(
+        self, request: PredictionRequest, model: LoadedModel, record: bool = True
+    ) -> dict[str, Any]:
         """Any other model: named tensors in, through the cache's inference path (keys over
         every input, rows of every output), named outputs through its task adapter out."""
         if request.inputs_ref is not None:
@@ -119,7 +133,8 @@ class InferenceService:
                 logger.error("model failed", extra={"model": model.name, "reason": exc.reason})
             raise exc.for_model(model.name) from None
         rows = batch_size(feeds)
-        self.metrics.prediction(model, rows, (time.perf_counter() - started) * 1000.0)
+        if record:
+            self.metrics.prediction(model, rows, (time.perf_counter() - started) * 1000.0)
         return task_body(model.manifest, results.outputs, results.cached)
 
     def _forward(self, session: Any) -> Callable[[], dict[str, Any]] | None:

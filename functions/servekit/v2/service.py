@@ -84,7 +84,12 @@ class V2Service:
         served = self.catalog.served(name)
         if version is not None or not served.rolling_out or self.rollouts is None:
             return self.infer(self.model(name, version), request)
-        return self.rollouts.call(served, key, lambda model: self.infer(model, request))
+        return self.rollouts.call(
+            served,
+            key,
+            lambda model: self.infer(model, request),
+            shadow_run=lambda model: self.infer(model, request, record=False),
+        )
 
     def model_metadata(self, name: str, version: str | None = None) -> dict[str, Any]:
         manifest = self.model(name, version).manifest
@@ -99,10 +104,12 @@ class V2Service:
     def model_ready(self, name: str, version: str | None = None) -> dict[str, Any]:
         return {"name": self.model(name, version).name, "ready": True}
 
-    def infer(self, model: LoadedModel, request: InferRequest) -> Any:
-        """One inference: the request's inputs validated, every (or each requested) output."""
+    def infer(self, model: LoadedModel, request: InferRequest, *, record: bool = True) -> Any:
+        """One inference: the request's inputs validated, every (or each requested) output;
+        ``record=False`` for a rollout's shadow copy (no request metrics)."""
         manifest = model.manifest
-        note(model.name, model.version)  # a failure counts against the version that failed
+        if record:
+            note(model.name, model.version)  # a failure counts against the version that failed
         specs = {spec.name: spec for spec in manifest.inputs}
         values: dict[str, Any] = {}
         for tensor in request.inputs:
@@ -119,7 +126,7 @@ class V2Service:
             if not exc.rejected:
                 logger.error("model failed", extra={"model": model.name, "reason": exc.reason})
             raise exc.for_model(model.name) from None
-        if self.metrics is not None:
+        if record and self.metrics is not None:
             elapsed_ms = (time.perf_counter() - started) * 1000.0
             self.metrics.prediction(model, batch_size(feeds), elapsed_ms)
         answered = [

@@ -16,7 +16,9 @@ from servekit.inference.codec import PredictionRequest
 from servekit.inference.metrics import InferenceMetrics
 from servekit.inference.service import InferenceService
 from servekit.registry.shapes import artifact_key
+from servekit.rollouts.local import LocalFigures
 from servekit.rollouts.plan import RolloutPlan
+from servekit.rollouts.wiring import build_serving
 from servekit.runtime.catalog import ModelCatalog
 from servekit.settings import Settings
 from servekit.v2.codec import decode_infer
@@ -211,3 +213,23 @@ def test_v2_follows_the_rollout_unless_a_version_is_asked_for(registry: Registry
     assert v2.answer(NAME, None, request, "user-1")["model_version"] == "2.0.0"
     assert v2.answer(NAME, "1.0.0", request, "user-1")["model_version"] == "1.0.0"
     assert v2.model(NAME, "2.0.0").version == "2.0.0"  # the candidate, by its version
+
+
+def test_a_shadow_candidate_runs_beside_and_never_answers(registry: Registry) -> None:
+    _two_versions(registry)
+    catalog, watcher = registry.serve()
+    figures = LocalFigures()
+    settings = Settings(model_dir=MODEL_DIR, intra_op_threads=1)
+    rollouts = build_serving(recorder=figures)
+    service = InferenceService(catalog, settings, InferenceMetrics(), rollouts=rollouts)
+    plan = {"id": "p1", "mode": "shadow", "candidate": "2.0.0", "weight": 100}
+    registry.store.set_rollout(NAME, "prod", plan, expected_revision=1, actor="ci")
+    assert watcher.poll_once() == [NAME]
+    request = PredictionRequest(inputs=ROWS, model=NAME)
+    answers = [service.predict(request, f"user-{i}")["model"]["version"] for i in range(5)]
+    rollouts.shadow.join()
+    assert answers == ["1.0.0"] * 5
+    shadow = figures.shadows[(NAME, "2.0.0")]
+    assert (shadow.runs, shadow.failed, shadow.rows) == (5, 0, 5 * len(ROWS))
+    assert figures.figures(NAME, "2.0.0", 0, 1e12).requests == 0  # shadows are not served
+    assert figures.figures(NAME, "1.0.0", 0, 1e12).requests == 5
