@@ -7,6 +7,11 @@ has decided, as in a warm Lambda environment), its caches emptied, then timed on
 sequence. ``near_auto`` answers a repeat from the process's near cache when it can;
 ``redis_auto`` has no near cache, so a repeat is a shared-cache hit (a row another environment
 cached) whenever the model's admission uses the shared cache.
+
+The wirings take turns on the sequence, ``CHUNKS`` slices each, in a rotating order, so a
+machine whose load changes during the run slows them alike (one after the other, a change of
+load between two wirings reads as a difference between them). Each wiring keeps its own keys
+in Redis (Bench gives ``redis_auto`` its own prefix), so taking turns shares no answers.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ __all__ = ["RATIOS", "hit_ratio_rows", "ratios"]
 
 RATIOS = (0.0, 0.5, 0.9)
 WARMUP = 200
+CHUNKS = 20
 WIRINGS = ("none", "near_auto", "redis_auto")  # Bench's names: admission deciding per model
 
 
@@ -51,14 +57,18 @@ def ratios(
         sequence = [
             event([row]) for row in hit_ratio_rows(requests, ratio, seed + int(ratio * 100))
         ]
-        figures: dict[str, float] = {}
-        for wiring in WIRINGS:
-            if wiring != "none":
-                flush(wiring)
-            started = time.perf_counter()
-            for request in sequence:
-                call(request, wiring)
-            figures[f"{wiring}_rps"] = round(len(sequence) / (time.perf_counter() - started), 1)
+        for wiring in WIRINGS[1:]:
+            flush(wiring)
+        elapsed = dict.fromkeys(WIRINGS, 0.0)
+        size = -(-len(sequence) // CHUNKS)
+        for turn, start in enumerate(range(0, len(sequence), size)):
+            shift = turn % len(WIRINGS)
+            for wiring in WIRINGS[shift:] + WIRINGS[:shift]:
+                started = time.perf_counter()
+                for request in sequence[start : start + size]:
+                    call(request, wiring)
+                elapsed[wiring] += time.perf_counter() - started
+        figures = {f"{w}_rps": round(len(sequence) / elapsed[w], 1) for w in WIRINGS}
         for wiring in WIRINGS[1:]:
             figures[f"{wiring}_to_none"] = round(figures[f"{wiring}_rps"] / figures["none_rps"], 3)
         result[f"hits_{int(ratio * 100)}pct"] = figures

@@ -122,7 +122,8 @@ class Bench:
             "redis": wiring(SERVEKIT_CACHE_ADMISSION=always, SERVEKIT_CACHE_NEAR_ITEMS="0"),
             "none": build_cache(CacheSettings()),
             "near_auto": self.service.cache,
-            "redis_auto": wiring(SERVEKIT_CACHE_NEAR_ITEMS="0"),
+            # Its own keys: it takes turns with near_auto on one sequence (_cache_ratios.py).
+            "redis_auto": wiring(SERVEKIT_CACHE_NEAR_ITEMS="0", SERVEKIT_CACHE_KEY_PREFIX="ra"),
         }
         self.context = LambdaContext()
         self.sink = io.StringIO()  # EMF blobs go here, emptied now and then
@@ -204,6 +205,7 @@ class Bench:
 
     def flush(self, wiring: str) -> None:
         cache = self.wirings[wiring]
+        cache.inference_path.flush()  # queued write-backs first, or they land after FLUSHALL
         cache.cache.backend._client.flushall()  # type: ignore[union-attr]
         if cache.inference_path.near is not None:  # type: ignore[attr-defined]
             cache.inference_path.near.close()  # type: ignore[attr-defined]

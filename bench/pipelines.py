@@ -9,6 +9,9 @@
   body and metrics, cleared per request as the Lambda flush does), against the same four
   ``catalog.feeds`` + ``LoadedModel.run`` calls, interleaved in one loop; the difference of
   the medians divided by four (target: <= 0.1 ms per step);
+* function-placed per-step overhead: the same four steps placed as ``function``, through the
+  local invoker (the Lambda payload, JSON both ways, through the step handler's code), against
+  the direct calls; per step, and the payload's share of it (without the network hop of AWS);
 * ``digits-ensemble`` against its slowest member and the sum of its members, each called
   directly (target: <= 1.2x the slowest, i.e. really parallel).
 
@@ -36,8 +39,10 @@ from servekit.pipelines.codec import PipelineRequest
 from servekit.pipelines.executor import Executor
 from servekit.pipelines.metrics import PipelineMetrics
 from servekit.pipelines.service import PipelinesService
+from servekit.pipelines.settings import PipelinesSettings
 from servekit.pipelines.spec import parse_pipelines
 from servekit.pipelines.values import Deadline
+from servekit.pipelines.wiring import pipelines_service
 from servekit.runtime.catalog import ModelCatalog
 from servekit.runtime.loader import load_model
 
@@ -63,11 +68,16 @@ class _Bench:
         self.steps = [*MEMBERS, MEMBERS[0]]
         chain = [{"kind": "model", "model": m, "input": "request"} for m in self.steps]
         spec["pipelines"]["four-steps"] = {"root": {"kind": "sequence", "steps": chain}}
+        placed = [
+            {**step, "name": f"s{i}", "placement": "function"} for i, step in enumerate(chain)
+        ]
+        spec["pipelines"]["four-placed"] = {"root": {"kind": "sequence", "steps": placed}}
         manifests = {m.name: m for m in self.catalog.manifests()}
         self.pipelines = parse_pipelines(spec, manifests)
         self.sink = Metrics(namespace="ServekitBench")
         self.executor = Executor(self.catalog)
         self.service = PipelinesService(self.pipelines, self.executor, PipelineMetrics(self.sink))
+        self.placed = pipelines_service(self.pipelines, self.catalog, PipelinesSettings())
         self.split = load_split()
         self.rows = [[float(v) for v in row] for row in self.split.x_test]
         self.tensor = self.split.x_test[:1].astype("float32")
@@ -123,6 +133,22 @@ class _Bench:
         figures["inline_step_overhead_with_body_and_metrics_ms"] = round(per_request, 4)
         figures["inline_step_overhead_ok"] = per_request <= TARGET_STEP_OVERHEAD_MS
 
+    def placed_overhead(self, figures: dict[str, Any]) -> None:
+        direct, placed = [], []
+        root, row = self.pipelines["four-placed"].root, self.rows[0]
+        models = [self.catalog.model(m) for m in self.steps]
+        executor = self.placed.executor
+        for _ in range(ITERATIONS // 2):
+            started = time.perf_counter_ns()
+            for model in models:
+                model.run(self.catalog.feeds(model.manifest, [row]))
+            direct.append(time.perf_counter_ns() - started)
+            started = time.perf_counter_ns()
+            executor.run(root, [row], [row], Deadline.after_ms(1000), [])
+            placed.append(time.perf_counter_ns() - started)
+        per_step = (statistics.median(placed) - statistics.median(direct)) / len(self.steps) / 1e6
+        figures["function_step_overhead_local_invoker_median_ms"] = round(per_step, 4)
+
     def ensemble(self, figures: dict[str, Any]) -> None:
         members = {
             m: _median_ms(lambda m=m: self.catalog.model(m).run({"input": self.tensor}), 500)
@@ -144,6 +170,7 @@ def main() -> None:
     figures: dict[str, Any] = {"held_out_rows": len(bench.rows)}
     bench.accuracy(figures)
     bench.overhead(figures)
+    bench.placed_overhead(figures)
     bench.ensemble(figures)
     emit(figures)
 

@@ -35,6 +35,7 @@ from infra.constants import FUNCTION_ASSET_STAGING_DIR, MODEL_ARTIFACTS_DIR, RUN
 from layers.builder import bytecode_interpreter
 from layers.bytecode import compile_bytecode
 from servekit.constants import MANIFEST_FILENAME, MODEL_FILENAME
+from servekit.monitoring.shapes import PROFILE_FILENAME
 from servekit.pipelines.shapes import SPEC_FILENAME
 
 RUNTIME_DDIR = "/var/task/servekit"  # where the staged servekit/ lives on Lambda
@@ -73,6 +74,9 @@ def function_asset_files(
                 files[f"models/{name}/{filename}"] = source
             else:
                 missing.append(str(source))
+        profile = artifacts_dir / name / PROFILE_FILENAME  # optional: the drift job's reference
+        if profile.is_file():
+            files[f"models/{name}/{PROFILE_FILENAME}"] = profile
     if pipelines is not None:
         files[SPEC_FILENAME] = pipelines
     if missing:

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Final
 
 from servekit.inference import routes as inference_routes
+from servekit.monitoring import routes as monitoring_routes
 from servekit.pipelines import routes as pipeline_routes
 from servekit.transports.routing import Route
 from servekit.v2 import routes as v2_routes
@@ -50,6 +51,7 @@ ASYNC_JOBS_ID: Final = "AsyncJobs"
 STREAM_ID: Final = "Stream"
 REGISTRY_ID: Final = "ModelRegistry"
 MONITORING_ID: Final = "Monitoring"
+MODEL_QUALITY_ID: Final = "ModelQuality"
 # The SQS interface endpoint the VPC gets when the cache and the hybrid session path meet.
 SQS_ENDPOINT_ID: Final = "SqsEndpoint"
 
@@ -86,6 +88,7 @@ EXPLICIT_ROUTES: Final[tuple[Route, ...]] = (
     *inference_routes.ROUTES,
     *v2_routes.ROUTES,
     *pipeline_routes.ROUTES,
+    *monitoring_routes.ROUTES,
     *DOCS_ROUTES,
 )
 DEFAULT_ROUTE_KEY: Final = "$default"

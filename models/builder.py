@@ -13,7 +13,7 @@ import shutil
 import tempfile
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from models.documents import add_options, example_request, model_description
@@ -70,7 +70,7 @@ def build_model(spec: ModelSpec, split: Split, directory: Path) -> BuildResult:
     write_model(
         directory,
         model_bytes,
-        add_options(spec, description),
+        replace(add_options(spec, description), reference=split.x_test.tolist()),
         example_request(spec, split.x_test, split.y_test, evaluation.labels),
     )
     return BuildResult(

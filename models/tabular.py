@@ -250,7 +250,10 @@ def build_tabular_model(spec: TabularSpec, directory: Path) -> TabularBuild:
     else:
         request_inputs = {name: _rows(scored.feeds[name]) for name in names}
     example = {"model": spec.name, "inputs": request_inputs}
-    add = AddOptions(spec.name, spec.version, task, labels, description=description)
+    reference = {name: _rows(scored.feeds[name]) for name in names}  # the drift reference
+    add = AddOptions(
+        spec.name, spec.version, task, labels, description=description, reference=reference
+    )
     write_model(directory, model_bytes, add, example)
     sha256 = hashlib.sha256(model_bytes).hexdigest()
     return TabularBuild(len(model_bytes), sha256, score, score_name)

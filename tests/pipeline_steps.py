@@ -13,10 +13,11 @@ import numpy as np
 
 from servekit.errors import ApiError
 from servekit.pipelines import routes
-from servekit.pipelines.executor import Executor
 from servekit.pipelines.functions import Feeds, StepInputError, pipeline_function
 from servekit.pipelines.service import PipelinesService
+from servekit.pipelines.settings import PipelinesSettings
 from servekit.pipelines.spec import parse_pipelines
+from servekit.pipelines.wiring import pipelines_service
 from servekit.runtime.catalog import ModelCatalog
 from servekit.runtime.loader import load_model
 from tests.helpers import MODEL_DIR, dispatch
@@ -24,12 +25,17 @@ from tests.helpers import MODEL_DIR, dispatch
 __all__ = [
     "MODELS",
     "SLOW_S",
+    "THREADS",
     "Post",
+    "digit_png",
     "failing",
     "load_catalog",
     "most_confident",
+    "placed",
     "poster",
+    "recording",
     "refusing",
+    "service_of",
     "slow",
 ]
 
@@ -41,10 +47,40 @@ def load_catalog() -> ModelCatalog:
     return ModelCatalog.of_models([load_model(MODEL_DIR / name, 1) for name in MODELS])
 
 
-def poster(catalog: ModelCatalog, spec: dict[str, Any]) -> Post:
+def service_of(catalog: ModelCatalog, spec: dict[str, Any]) -> PipelinesService:
+    """As ``servekit serve`` builds it: function-placed steps through the local invoker."""
     manifests = {m.name: m for m in catalog.manifests()}
-    service = PipelinesService(parse_pipelines(spec, manifests), Executor(catalog))
-    router = routes.router(service, 1 << 20)
+    return pipelines_service(parse_pipelines(spec, manifests), catalog, PipelinesSettings())
+
+
+def placed(spec: dict[str, Any], **lambda_: Any) -> dict[str, Any]:
+    """``spec`` with every model and function step placed as ``function``."""
+    if isinstance(spec, list):
+        return [placed(item, **lambda_) for item in spec]  # type: ignore[return-value]
+    if not isinstance(spec, dict):
+        return spec
+    copy = {key: placed(value, **lambda_) for key, value in spec.items()}
+    if spec.get("kind") in ("model", "function"):
+        copy["placement"] = "function"
+        copy.update({"lambda": lambda_} if lambda_ else {})
+    return copy
+
+
+def digit_png(pixels: Any, size: int) -> str:
+    """A PNG (base64) of an 8x8 digits row drawn dark on light, scaled to ``size`` pixels."""
+    import base64
+    import io
+
+    from PIL import Image
+
+    image = Image.fromarray((255 - np.reshape(pixels, (8, 8)) * 255 / 16).astype(np.uint8), "L")
+    buffer = io.BytesIO()
+    image.resize((size, size), Image.Resampling.NEAREST).save(buffer, format="PNG")
+    return base64.b64encode(buffer.getvalue()).decode()
+
+
+def poster(catalog: ModelCatalog, spec: dict[str, Any]) -> Post:
+    router = routes.router(service_of(catalog, spec), 1 << 20)
 
     def post(name: str, inputs: Any, **extra: Any) -> tuple[int, dict[str, Any]]:
         body = json.dumps({"inputs": inputs, **extra}).encode()
@@ -79,6 +115,21 @@ def _uniform(feeds: Feeds) -> dict[str, Any]:
 def slow(feeds: Feeds) -> dict[str, Any]:
     """Answers uniform probabilities after SLOW_S seconds."""
     time.sleep(SLOW_S)
+    return _uniform(feeds)
+
+
+THREADS: list[str] = []
+"""The threads ``recording`` ran on, in order."""
+
+
+@pipeline_function(**_SIGNATURE)
+def recording(feeds: Feeds) -> dict[str, Any]:
+    """Answers uniform probabilities after 20 ms (slower than any digits model), noting the
+    thread it ran on."""
+    import threading
+
+    THREADS.append(threading.current_thread().name)
+    time.sleep(0.02)
     return _uniform(feeds)
 
 

@@ -7,7 +7,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from servekit_cli import batch, jobs, serve, stream
+from servekit_cli import batch, drift, jobs, serve, stream
 from servekit_cli.models import command as models
 
 __all__ = ["main"]
@@ -21,6 +21,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     jobs.add_parser(commands)  # `servekit jobs ...` and `servekit dlq ...`
     stream.add_parser(commands)  # `servekit stream put|tail|failures`
     models.add_parser(commands)  # `servekit models add ...`
+    drift.add_parser(commands)  # `servekit drift report` and `servekit feedback`
     args = parser.parse_args(argv)
     result: int = args.run(args)
     return result

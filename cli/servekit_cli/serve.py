@@ -97,11 +97,12 @@ def _inference_router(service: Any) -> Any:
     """The inference routes, the V2 protocol's and the pipelines' (SERVEKIT_PIPELINES_SPEC),
     as the inference Lambda mounts them."""
     from servekit.inference import routes
+    from servekit.monitoring.wiring import include_monitoring
     from servekit.pipelines.wiring import include_pipelines
     from servekit.v2.wiring import include_v2
 
     inference = include_v2(routes.router(service), service)
-    return include_pipelines(inference, service)
+    return include_monitoring(include_pipelines(inference, service), service)
 
 
 def default_model(model_dir: Path, models: str) -> str | None:

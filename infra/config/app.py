@@ -52,7 +52,7 @@ class ServekitConfig(StrictModel):
     registry: RegistryConfig = RegistryConfig()
     """The model registry (docs/registry.md); served from with inference.model_source."""
     monitoring: MonitoringConfig = MonitoringConfig()
-    """The dashboard, the alarms and their SNS topic (on by default)."""
+    """The dashboard, alarms and their SNS topic; data capture, the drift job and feedback."""
     deploy: DeployConfig = DeployConfig()
     """Published versions, the ``live`` alias, the CodeDeploy canary and SnapStart."""
     rollouts: RolloutsConfig = RolloutsConfig()

@@ -1,4 +1,5 @@
-"""The ``servekit.monitoring`` section: the dashboard, the alarms and where they page.
+"""The ``servekit.monitoring`` section: the dashboard, the alarms and where they page; the
+sampled data capture, the drift job and feedback (docs/monitoring.md).
 
 Every threshold has a default that suits the example models; each alarm is documented in
 ``docs/operations.md``. Ratio alarms are only evaluated over periods with at least
@@ -10,6 +11,7 @@ from __future__ import annotations
 from pydantic import Field, model_validator
 
 from infra.config.base import StrictModel
+from servekit.monitoring.settings import DEFAULT_CAPTURE_RATE
 
 __all__ = ["MonitoringConfig"]
 
@@ -17,7 +19,9 @@ _EMAIL = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
 
 
 class MonitoringConfig(StrictModel):
-    """The CloudWatch dashboard and alarms, all into one KMS-encrypted SNS topic."""
+    """The CloudWatch dashboard and alarms, all into one KMS-encrypted SNS topic; sampled
+    capture of /predict into an S3 bucket, a scheduled drift job over it, and
+    ``POST /feedback`` joined with captured predictions."""
 
     enabled: bool = True
     alarm_email: str | None = Field(
@@ -50,6 +54,19 @@ class MonitoringConfig(StrictModel):
     max_mae: float | None = Field(
         default=None, gt=0, description="alarm when a version's MAE rises above"
     )
+    capture_rate: float = Field(default=DEFAULT_CAPTURE_RATE, ge=0.0, le=1.0)
+    capture_expiration_days: int = Field(
+        default=90, ge=1, description="captured requests and joined labels are deleted after"
+    )
+    predictions_ttl_days: int = Field(
+        default=30, ge=1, le=365, description="how long a captured prediction takes feedback"
+    )
+    drift_schedule_minutes: int = Field(default=60, ge=5, le=1440)
+    drift_window_hours: int = Field(default=24, ge=1, le=720)
+    drift_alpha: float = Field(default=0.05, gt=0.0, lt=1.0)
+    drift_min_rows: int = Field(default=100, ge=10)
+    drift_memory_mb: int = Field(default=1024, ge=128, le=10240)
+    drift_timeout_s: int = Field(default=300, ge=10, le=900)
 
     @model_validator(mode="after")
     def _consistent(self) -> MonitoringConfig:

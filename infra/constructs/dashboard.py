@@ -153,11 +153,13 @@ class ServekitDashboard(Construct):
                     _graph(title, search(metric, dimensions, stat, hourly))
                     for title, metric, dimensions, stat in (
                         ("Feature drift (1 = threshold)", names.FEATURE_DRIFT,
-                         names.DRIFT_DIMENSIONS, "Maximum"),
+                         names.FEATURE_DRIFT_DIMENSIONS, "Maximum"),
                         ("Output drift (1 = threshold)", names.OUTPUT_DRIFT,
-                         names.DRIFT_DIMENSIONS, "Maximum"),
-                        ("Accuracy", names.ACCURACY, names.ACCURACY_DIMENSIONS, "Average"),
-                        ("MAE", names.MAE, names.ACCURACY_DIMENSIONS, "Average"),
+                         names.OUTPUT_DRIFT_DIMENSIONS, "Maximum"),
+                        ("Drifted columns", names.DRIFTED_COLUMNS, names.QUALITY_DIMENSIONS,
+                         "Maximum"),
+                        ("Accuracy", names.ACCURACY, names.QUALITY_DIMENSIONS, "Average"),
+                        ("MAE", names.MAE, names.QUALITY_DIMENSIONS, "Average"),
                     )
                 ),
             )  # fmt: skip

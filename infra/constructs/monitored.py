@@ -17,7 +17,13 @@ __all__ = ["existing_alarms", "functions", "queues"]
 
 
 def functions(stack: InferenceStack) -> list[ServekitFunction]:
-    return [c for c in stack.node.find_all() if isinstance(c, ServekitFunction)]
+    """The functions without a throttles alarm of their own (pipeline steps have one)."""
+    steps = {fn.node.path for p in stack.pipelines for fn in p.functions.values()}
+    return [
+        c
+        for c in stack.node.find_all()
+        if isinstance(c, ServekitFunction) and c.function.node.path not in steps
+    ]
 
 
 def queues(stack: InferenceStack) -> list[tuple[str, sqs.Queue, sqs.Queue]]:
@@ -37,8 +43,12 @@ def queues(stack: InferenceStack) -> list[tuple[str, sqs.Queue, sqs.Queue]]:
 
 
 def existing_alarms(stack: InferenceStack) -> list[cloudwatch.Alarm]:
-    """The alarms the capabilities already build (DLQ depth, stream iterator age)."""
-    found: list[cloudwatch.Alarm] = []
+    """The alarms the capabilities already build (DLQ depth, stream iterator age, pipeline
+    steps' errors and throttles, the code canary's rollback alarm)."""
+    found: list[cloudwatch.Alarm] = [
+        alarm for p in stack.pipelines for alarms in p.alarms.values() for alarm in alarms
+    ]
+    found += [a for a in stack.code_rollout.alarms if isinstance(a, cloudwatch.Alarm)]
     if stack.jobs is not None:
         found.append(stack.jobs.dlq_alarm)
     if stack.batch is not None:

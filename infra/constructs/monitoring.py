@@ -193,11 +193,15 @@ class Monitoring(Construct):
 
     def _quality_alarms(self) -> None:
         c, period = self.config, _QUALITY_PERIOD
-        for metric in (names.FEATURE_DRIFT, names.OUTPUT_DRIFT):
+        drift = (
+            (names.FEATURE_DRIFT, names.FEATURE_DRIFT_DIMENSIONS),
+            (names.OUTPUT_DRIFT, names.OUTPUT_DRIFT_DIMENSIONS),
+        )
+        for metric, dimensions in drift:
             self._alarm(
                 f"{metric}Alarm",
                 f"{metric}: a model version's inputs or outputs drifted from its reference",
-                insights("MAX", metric, names.DRIFT_DIMENSIONS, period),
+                insights("MAX", metric, dimensions, period),
                 c.drift_ratio,
                 _AT_LEAST,
                 once=True,
@@ -211,7 +215,7 @@ class Monitoring(Construct):
                 self._alarm(
                     f"{metric}Alarm",
                     f"{metric}: a model version's measured quality crossed {threshold}",
-                    insights(function, metric, names.ACCURACY_DIMENSIONS, period),
+                    insights(function, metric, names.QUALITY_DIMENSIONS, period),
                     threshold,
                     comparison,
                     once=True,

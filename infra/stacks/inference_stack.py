@@ -27,6 +27,7 @@ from infra.constants import (
     GPU_PROXY_INTEGRATION_ID,
     HTTP_API_ID,
     INFERENCE_FUNCTION_ID,
+    MODEL_QUALITY_ID,
     MONITORING_ID,
     NETWORK_ID,
     OUTPUT_API_URL,
@@ -48,18 +49,21 @@ from infra.constructs.batch_pipeline import BatchPipeline
 from infra.constructs.cache import InferenceCache
 from infra.constructs.code_rollout import CodeRollout
 from infra.constructs.dependencies_layer import DependenciesLayer
+from infra.constructs.drift import ModelMonitoring
 from infra.constructs.gpu_endpoint import GpuEndpoint
 from infra.constructs.gpu_proxy_function import GpuProxyFunction
 from infra.constructs.http_api import InferenceHttpApi
-from infra.constructs.inference_function import InferenceFunction
+from infra.constructs.inference_function import InferenceFunction, inference_environment
 from infra.constructs.monitoring import Monitoring
 from infra.constructs.network import ServekitNetwork
+from infra.constructs.pipeline import PipelineSteps, pascal_case, step_functions_environment
 from infra.constructs.registry import ModelRegistry
 from infra.constructs.rollout_evaluator import RolloutEvaluator
 from infra.constructs.servekit_function import ServekitFunction
 from infra.constructs.sessions import SessionsCapability
 from infra.constructs.streams import InferenceStream
 from servekit.gpu_proxy import routes as gpu_proxy_routes
+from servekit.pipelines.shapes import ENV_PIPELINE_STEP_FUNCTIONS
 
 __all__ = ["InferenceStack"]
 
@@ -219,6 +223,15 @@ class InferenceStack(Stack):
                 removal_policy=removal,
             )
 
+        self.pipelines = self.pipeline_steps(config, removal)
+        routers = [self.function.function, *([self.jobs.worker.function] if self.jobs else [])]
+        for router in routers if any(p.functions for p in self.pipelines) else []:
+            router.add_environment(
+                ENV_PIPELINE_STEP_FUNCTIONS, step_functions_environment(self.pipelines)
+            )
+            for pipeline in self.pipelines:  # the routers may invoke these step functions only
+                pipeline.grant_invoke(router.role)  # type: ignore[arg-type]
+
         self._build_operations(removal)
         self._outputs()
         Tags.of(self).add(TAG_PROJECT, PROJECT_NAME)
@@ -279,6 +292,20 @@ class InferenceStack(Stack):
                 registry_table=None if self.registry is None else self.registry.table,
             )
 
+        # Capture, the drift job and /feedback: the quality figures the alarms below watch.
+        self.quality: ModelMonitoring | None = None
+        if config.monitoring.enabled:
+            self.quality = ModelMonitoring(
+                self,
+                MODEL_QUALITY_ID,
+                config=config.monitoring,
+                inference=inference,
+                inference_function=self.function,
+                code=self.code,
+                layers=[self.layer.layer],
+                removal_policy=removal,
+            )
+
         # Last: the dashboard and alarms cover every capability built above.
         self.monitoring: Monitoring | None = None
         if config.monitoring.enabled:
@@ -287,7 +314,7 @@ class InferenceStack(Stack):
                 MONITORING_ID,
                 stack=self,
                 config=config.monitoring,
-                drift_metrics=False,  # True once this stack runs the drift job (issue 14)
+                drift_metrics=self.quality is not None,
                 removal_policy=removal,
             )
 
@@ -316,6 +343,29 @@ class InferenceStack(Stack):
             self.stream.consumer if self.stream else None,
         ]
         return [fn for fn in found if fn is not None]
+
+    def pipeline_steps(self, config: ServekitConfig, removal: RemovalPolicy) -> list[PipelineSteps]:
+        """One construct per pipeline: its function-placed steps' Lambdas."""
+        from infra.config.pipelines import read_pipelines
+
+        inference = config.inference
+        if inference.pipelines_path is None:
+            return []
+        pipelines = read_pipelines(inference.pipelines_path, inference.models)
+        return [
+            PipelineSteps(
+                self,
+                f"Pipeline{pascal_case(name)}",
+                pipeline=pipeline,
+                code=self.code,
+                dependencies=self.layer.layer,
+                architecture=inference.architecture,
+                environment=inference_environment(inference),
+                log_retention_days=inference.log_retention_days,
+                removal_policy=removal,
+            )
+            for name, pipeline in pipelines.items()
+        ]
 
     @staticmethod
     def bundled_models(config: ServekitConfig) -> list[str]:

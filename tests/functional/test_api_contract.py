@@ -51,6 +51,7 @@ DATA_DEPENDENT = [
     "append_session_events",
     "predict_session",
     "submit_batch",
+    "feedback",  # a prediction id the run never captured: 404 unknown_prediction
 ]
 # The Open Inference Protocol answers 400 (as Triton and KServe do) for inputs that do not fit
 # the model; the hook checks such a 400 is about the model's inputs, not the request's form.
@@ -147,7 +148,7 @@ def start_schemathesis(workdir: Path, location: str, *options: str) -> subproces
     )
 
 
-def finish(run: subprocess.Popen[str], timeout_s: float = 240) -> tuple[int, str]:
+def finish(run: subprocess.Popen[str], timeout_s: float = 300) -> tuple[int, str]:
     """The run's exit status and output."""
     try:
         output, _ = run.communicate(timeout=timeout_s)
@@ -166,7 +167,7 @@ def schemathesis(workdir: Path, location: str, *options: str) -> tuple[int, str]
 def test_the_api_does_what_its_openapi_document_says(served: LocalServer, tmp_path: Path) -> None:
     status, output = schemathesis(tmp_path, f"{served.url}/openapi.json")
     assert status == 0, output[-20_000:]
-    assert "25 selected / 25 total" in output  # every route was exercised
+    assert "26 selected / 26 total" in output  # every route was exercised
 
 
 @pytest.mark.slow
@@ -180,7 +181,7 @@ def test_the_inference_lambda_does_what_its_document_says(
     with served_over_http(LambdaOverHttp(inference.handler)) as url:
         status, output = schemathesis(tmp_path, f"{url}/openapi.json")
     assert status == 0, output[-20_000:]
-    assert "15 selected / 15 total" in output
+    assert "16 selected / 16 total" in output
 
 
 def _lie(document: dict[str, Any], lie: str) -> dict[str, Any]:

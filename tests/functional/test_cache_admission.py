@@ -107,6 +107,7 @@ def test_a_local_model_probes_redis_once_in_a_while_without_a_lease(
     client.config_resetstat()
     for i in range(PROBE_EVERY):  # distinct rows: each looked up (not a near-cache repeat)
         predict(handler, [[float(i // 17), float(i % 17), *ROW[2:]]], CHEAP)
+    handler.service.cache.inference_path.flush()  # the writer thread has sent the write-back
     assert redis_keys(redis_server, CHEAP) == 1  # the probe's lookup and write-back
     stats = client.info("commandstats")
     assert stats["cmdstat_mget"]["calls"] == 1  # a plain lookup: no lease script

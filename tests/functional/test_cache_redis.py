@@ -183,6 +183,7 @@ def test_near_cache_answers_repeats_without_a_round_trip(
     handler: ModuleType, redis_server: RedisServer
 ) -> None:
     predict(handler, ROWS[:2])
+    handler.service.cache.inference_path.flush()  # the writer thread has sent the write-back
     redis_server.flush()  # only this process still knows the rows
     again = predict(handler, ROWS[:2])
     assert [p["cached"] for p in again["predictions"]] == [True, True]

@@ -217,6 +217,7 @@ def test_a_corrupt_value_in_redis_is_a_counted_miss_not_an_error(
     assert [p["cached"] for p in again] == [False, False]
     assert without_cached(again) == without_cached(first)
     assert emitted_metrics(capsys)["CacheCorruptValues"] == 2
+    handler.wirings["redis"].inference_path.flush()  # the writer thread has sent the write-back
     assert client.get(stored[1]) == good  # written back whole
     handler.wirings["redis"].inference_path.near.close()
     assert [p["cached"] for p in predict(handler, TWO, named(0, 1))] == [True, True]

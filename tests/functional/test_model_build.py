@@ -86,7 +86,7 @@ def test_build_is_deterministic(built: Path, tmp_path: Path) -> None:
         digest_b = sha256_of(second / name / "model.onnx")
         assert digest_a == digest_b, f"{name}: model.onnx differs between two builds"
         assert Manifest.read(built / name / "manifest.json").sha256 == digest_a
-        for filename in ("manifest.json", "example_request.json"):
+        for filename in ("manifest.json", "example_request.json", "reference_profile.json"):
             assert (built / name / filename).read_bytes() == (
                 second / name / filename
             ).read_bytes(), f"{name}/{filename} differs between two builds"

@@ -3,8 +3,6 @@ three example pipelines, switch routing, ensemble failure policies, deadlines, b
 
 from __future__ import annotations
 
-import base64
-import io
 import json
 from typing import Any
 
@@ -15,7 +13,7 @@ from sklearn.datasets import load_digits
 from servekit.pipelines.openapi import PipelineResponse
 from servekit.runtime.catalog import ModelCatalog
 from tests.helpers import REPO_ROOT
-from tests.pipeline_steps import MODELS, Post, load_catalog, poster
+from tests.pipeline_steps import MODELS, Post, digit_png, load_catalog, poster
 
 
 @pytest.fixture(scope="module")
@@ -109,20 +107,11 @@ def test_ensemble_votes_over_three_families(
     PipelineResponse.model_validate(body)
 
 
-def _png(pixels: np.ndarray, size: int) -> str:
-    from PIL import Image
-
-    image = Image.fromarray((255 - pixels.reshape(8, 8) * 255 / 16).astype(np.uint8), "L")
-    buffer = io.BytesIO()
-    image.resize((size, size), Image.Resampling.NEAREST).save(buffer, format="PNG")
-    return base64.b64encode(buffer.getvalue()).decode()
-
-
 def test_image_pipeline_decodes_a_png_of_any_size_and_predicts(
     examples: Post, digits: tuple[np.ndarray, np.ndarray]
 ) -> None:
     rows, labels = digits
-    images = [_png(rows[i], size) for i, size in ((0, 8), (1, 64), (2, 200))]
+    images = [digit_png(rows[i], size) for i, size in ((0, 8), (1, 64), (2, 200))]
     status, body = examples("digits-image", {"image": images})
     assert status == 200, body
     assert [p["label"] for p in body["predictions"]] == [str(int(x)) for x in labels[:3]]

@@ -43,6 +43,16 @@ def test_a_tampered_model_is_refused(model_copy: Path) -> None:
         load_model(model_copy, 1)
 
 
+def test_a_truncated_model_is_refused_for_its_checksum_not_onnxruntimes_error(
+    model_copy: Path,
+) -> None:
+    # Hashed while onnxruntime fails to parse it: the mismatch, the likelier cause, is named.
+    data = (model_copy / "model.onnx").read_bytes()
+    (model_copy / "model.onnx").write_bytes(data[: len(data) // 2])
+    with pytest.raises(ModelLoadError, match="checksum mismatch"):
+        load_model(model_copy, 1)
+
+
 def test_a_missing_model_file_is_refused(model_copy: Path) -> None:
     (model_copy / "model.onnx").unlink()
     with pytest.raises(ModelLoadError, match="missing"):

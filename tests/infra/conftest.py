@@ -20,7 +20,7 @@ from aws_cdk.assertions import Template
 
 from infra.app import add_inference_stack, build_app
 from infra.config import ServekitConfig, load_cdk_json_context, parse_config
-from infra.constants import CONTEXT_KEY
+from infra.constants import CONTEXT_KEY, REPO_ROOT
 from infra.nag import add_nag_checks
 from infra.stacks.inference_stack import InferenceStack
 
@@ -133,15 +133,33 @@ def core(tmp_path_factory: pytest.TempPathFactory, model_dir: Path) -> Synthesiz
     off: the synchronous inference stack alone, as test_infra_inference_stack pins it."""
     outdir = tmp_path_factory.mktemp("cdk-out-core")
     context = copy.deepcopy(load_cdk_json_context())
-    context[CONTEXT_KEY] = {
-        key: {**value, "enabled": False}
-        if isinstance(value, dict) and "enabled" in value
-        else value
-        for key, value in context[CONTEXT_KEY].items()
-    }
+    context[CONTEXT_KEY] = capabilities_off(context[CONTEXT_KEY], outdir.parent)
     app = build_app(context, outdir=str(outdir))
     stacks = [child for child in app.node.children if isinstance(child, InferenceStack)]
     return _synthesized(app, stacks[0])
+
+
+def capabilities_off(servekit: dict[str, Any], scratch: Path) -> dict[str, Any]:
+    """``servekit`` with every optional capability (a section with ``enabled``) off and the
+    pipelines served inline, so no function-placed step brings a function of its own."""
+    inline = scratch / "pipelines-inline.json"
+    inline.write_text(json.dumps(_inline(json.loads((REPO_ROOT / "pipelines.json").read_text()))))
+    off = {
+        key: {**value, "enabled": False}
+        if isinstance(value, dict) and "enabled" in value
+        else value
+        for key, value in servekit.items()
+    }
+    off["inference"] = {**off["inference"], "pipelines": str(inline)}
+    return off
+
+
+def _inline(spec: Any) -> Any:
+    if isinstance(spec, list):
+        return [_inline(item) for item in spec]
+    if not isinstance(spec, dict):
+        return spec
+    return {k: _inline(v) for k, v in spec.items() if k not in ("placement", "lambda")}
 
 
 @pytest.fixture(scope="session")

@@ -8,6 +8,7 @@ import pytest
 
 from infra.assets import AssetError, stage_function_asset
 from servekit.constants import MANIFEST_FILENAME, MODEL_FILENAME
+from servekit.monitoring.shapes import PROFILE_FILENAME
 from tests.helpers import require_python312
 
 
@@ -92,3 +93,19 @@ def test_runtime_code_ships_python_312_bytecode(sources: tuple[Path, Path], tmp_
         "servekit/__pycache__/__init__.cpython-312.pyc",
         "servekit/handlers/__pycache__/inference.cpython-312.pyc",
     }
+
+
+def test_a_reference_profile_ships_with_its_model(
+    sources: tuple[Path, Path], tmp_path: Path
+) -> None:
+    runtime, artifacts = sources
+    (artifacts / "m2" / PROFILE_FILENAME).write_text("{}")  # m1 has none: still staged
+    staged = stage_function_asset(
+        ["m1", "m2"],
+        staging_root=tmp_path / "stage",
+        runtime_dir=runtime,
+        artifacts_dir=artifacts,
+        bytecode=False,
+    )
+    assert f"models/m2/{PROFILE_FILENAME}" in _files(staged)
+    assert f"models/m1/{PROFILE_FILENAME}" not in _files(staged)

@@ -125,6 +125,7 @@ def test_least_privilege_grants(synth: Synthesized) -> None:
         "dynamodb:UpdateItem", "dynamodb:GetItem", "s3:PutObject", "sns:Publish",
         "sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility",
         "sqs:GetQueueAttributes", "sqs:GetQueueUrl",
+        "lambda:InvokeFunction",  # pipeline jobs' function-placed steps (test_infra_pipelines)
     }  # fmt: skip
     for logical_id, statement in synth.policy_statements():
         allows_s3 = statement["Effect"] == "Allow" and str(statement["Action"]).startswith("s3:")

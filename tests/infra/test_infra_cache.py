@@ -21,7 +21,7 @@ from infra.config import load_cdk_json_context, parse_config
 from infra.constants import CONTEXT_KEY
 from infra.nag import add_nag_checks
 from servekit.cache import shapes as names
-from tests.infra.conftest import Synthesized, _synthesized
+from tests.infra.conftest import Synthesized, _synthesized, capabilities_off
 from tests.infra.test_infra_cfn_lint import REGIONS
 
 BUCKET = "servekit-inputs-example"
@@ -42,12 +42,7 @@ def cached(tmp_path_factory: pytest.TempPathFactory, model_dir: Path) -> dict[st
     app = cdk.App(context=base, outdir=str(outdir))
     # The other optional capabilities are off, so these stacks pin the cache's shape alone;
     # "cachesessions" adds the hybrid session path, whose SQS sends need an interface endpoint.
-    servekit = {
-        key: {**value, "enabled": False}
-        if isinstance(value, dict) and "enabled" in value
-        else value
-        for key, value in base[CONTEXT_KEY].items()
-    }
+    servekit = capabilities_off(base[CONTEXT_KEY], outdir)
     variants = {"cache": ([], False), "cachedata": ([BUCKET], False), "cachesessions": ([], True)}
     stacks = {
         stage: add_inference_stack(

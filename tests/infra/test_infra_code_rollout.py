@@ -14,7 +14,7 @@ from infra.app import build_app
 from infra.config import ConfigError, load_cdk_json_context, parse_config
 from infra.constants import CONTEXT_KEY
 from infra.stacks.inference_stack import InferenceStack
-from tests.infra.conftest import Synthesized, _synthesized
+from tests.infra.conftest import Synthesized, _synthesized, capabilities_off
 from tests.infra.test_infra_cfn_lint import REGIONS
 
 STORE = "servekit.registry.rollouts:registry_rollouts"  # the default: the registry's
@@ -36,10 +36,8 @@ def _inference_function_id(synth: Synthesized) -> str:
 def canary(tmp_path_factory: pytest.TempPathFactory, model_dir: Path) -> Synthesized:
     """The inference stack alone with the code canary, SnapStart and the evaluator on."""
     context = copy.deepcopy(load_cdk_json_context())
-    section = context[CONTEXT_KEY]
-    for value in section.values():
-        if isinstance(value, dict) and "enabled" in value:
-            value["enabled"] = False
+    scratch = tmp_path_factory.mktemp("canary-scratch")
+    section = context[CONTEXT_KEY] = capabilities_off(context[CONTEXT_KEY], scratch)
     section["deploy"] = {"code_canary": "Canary10Percent5Minutes", "snapstart": True}
     section["registry"]["enabled"] = True
     section["rollouts"] = {"enabled": True}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import json
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +12,7 @@ from aws_cdk import Stack
 
 from infra.app import build_app
 from infra.config import ConfigError, ServekitConfig, load_cdk_json_context, parse_config
+from infra.constants import REPO_ROOT
 
 
 def _servekit(**changes: dict[str, Any]) -> dict[str, Any]:
@@ -83,6 +85,23 @@ def test_pipelines_spec_is_checked_against_the_served_models(model_dir: Path) ->
     )
     with pytest.raises(ConfigError, match=r"nope\.json is not a file"):
         parse_config(_servekit(inference={"pipelines": "nope.json"}))
+
+
+@pytest.mark.parametrize(
+    ("requirements", "expected"),
+    [("layers/steps/nope.txt", "is not a file"), ("pyproject.toml", "not pinned as name==version")],
+)
+def test_a_step_layer_requirements_file_is_checked_at_synth(
+    model_dir: Path, tmp_path: Path, requirements: str, expected: str
+) -> None:
+    spec = json.loads((REPO_ROOT / "pipelines.json").read_text())
+    decode = spec["pipelines"]["digits-image"]["root"]["steps"][0]
+    decode["lambda"]["requirements"] = requirements
+    (tmp_path / "spec.json").write_text(json.dumps(spec))
+    with pytest.raises(ConfigError) as error:
+        parse_config(_servekit(inference={"pipelines": str(tmp_path / "spec.json")}))
+    message = str(error.value)
+    assert "step 'decode'): lambda.requirements" in message and expected in message
 
 
 def test_error_shows_the_offending_value() -> None:

@@ -21,7 +21,7 @@ from infra.app import add_inference_stack
 from infra.config import load_cdk_json_context, parse_config
 from infra.constants import CONTEXT_KEY
 from infra.nag import add_nag_checks
-from tests.infra.conftest import Synthesized, _synthesized
+from tests.infra.conftest import Synthesized, _synthesized, capabilities_off
 
 IMAGE_URI = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/servekit-gpu:1.0.0"
 AB_VARIANTS = [
@@ -44,12 +44,7 @@ def gpu_stacks(tmp_path_factory: pytest.TempPathFactory, model_dir: Path) -> dic
     base = copy.deepcopy(load_cdk_json_context())
     # The other optional capabilities (jobs, batch, sessions...) are off: their buckets,
     # topics and functions are not what these tests pin.
-    servekit = {
-        key: {**value, "enabled": False}
-        if isinstance(value, dict) and "enabled" in value
-        else value
-        for key, value in base[CONTEXT_KEY].items()
-    }
+    servekit = capabilities_off(base[CONTEXT_KEY], tmp_path_factory.mktemp("gpu-scratch"))
     realtime = {
         **servekit["gpu_endpoint"],
         "enabled": True,

@@ -27,6 +27,7 @@ from servekit.batch import routes as batch_routes
 from servekit.gpu_proxy import routes as gpu_routes
 from servekit.inference import routes as inference_routes
 from servekit.jobs import routes as jobs_routes
+from servekit.monitoring import routes as monitoring_routes
 from servekit.observability import names
 from servekit.observability.service_metrics import ServiceMetrics
 from servekit.pipelines import routes as pipeline_routes
@@ -37,7 +38,7 @@ from tests.infra.conftest import ALARM_EMAIL, Synthesized
 ROUTES = {
     f"{r.method} {r.path}"
     for module in (inference_routes, v2_routes, pipeline_routes, jobs_routes, batch_routes,
-                   sessions_routes, gpu_routes)
+                   sessions_routes, gpu_routes, monitoring_routes)
     for r in module.ROUTES
 }  # fmt: skip
 WORKER_CAPABILITIES = {names.JOBS, names.BATCH, names.STREAMS}
@@ -101,8 +102,11 @@ def test_every_alarm_pages_the_topic_and_stays_quiet_when_idle(synth: Synthesize
         assert alarm["AlarmActions"] == [{"Ref": topic_id}], logical_id
         assert alarm["TreatMissingData"] == "notBreaching", logical_id
         for query in alarm.get("Metrics", []):
-            if "Expression" in query:  # a ratio: judged only with enough requests
-                assert query["Expression"].startswith("IF(requests >= 10, 100 * ("), logical_id
+            expression = query.get("Expression", "")
+            if expression.startswith("SELECT"):  # a quality query: the drift job's figures
+                assert logical_id.startswith(("MonitoringFeatureDrift", "MonitoringOutputDrift"))
+            elif expression:  # a ratio: judged only with enough requests
+                assert expression.startswith("IF(requests >= 10, 100 * ("), logical_id
 
 
 def test_api_routes_have_a_5xx_rate_and_a_p99_alarm_each(synth: Synthesized) -> None:
@@ -162,13 +166,15 @@ def test_dashboard_has_a_row_per_capability_present(synth: Synthesized) -> None:
     expected += ["jobs"] * config.jobs.enabled + ["batch"] * config.batch.enabled
     expected += ["streams"] * config.stream.enabled + ["cache"] * config.cache.enabled
     expected += ["sessions"] * config.sessions.enabled + ["gpu"] * config.gpu_endpoint.enabled
-    assert monitoring.dashboard.rows == [*expected, "functions"]
+    quality = ["quality"] * config.monitoring.enabled  # the drift job's figures
+    assert monitoring.dashboard.rows == [*expected, "functions", *quality]
     ((_, dashboard),) = synth.resources("AWS::CloudWatch::Dashboard").items()
     body = "".join(
         p for p in dashboard["Properties"]["DashboardBody"]["Fn::Join"][1] if isinstance(p, str)
     )
     for key in ROW_TITLES:
-        assert (f"## {ROW_TITLES[key]}" in body) == (key in expected or key == "functions"), key
+        shown = key in expected or key == "functions" or key in quality
+        assert (f"## {ROW_TITLES[key]}" in body) == shown, key
     assert 'capability=\\\\\\"api\\\\\\"' in body or 'capability=\\"api\\"' in body
 
 
@@ -177,7 +183,7 @@ def test_drift_and_accuracy_alarms_come_with_the_drift_job(
 ) -> None:
     """With the drift job: its alarms and the quality row. The same stack has the capabilities
     cdk.json leaves off (stream, cache, GPU endpoint), so their rows are built here too."""
-    assert not any(names.FEATURE_DRIFT in k for k in alarms(synth))  # no drift job here
+    assert any(names.FEATURE_DRIFT in k for k in alarms(synth))  # cdk.json runs the drift job
     app = cdk.App(context=load_cdk_json_context(), outdir=str(tmp_path))
     raw = dict(app.node.try_get_context(CONTEXT_KEY))
     on = {key: {**raw[key], "enabled": True} for key in ("stream", "cache", "gpu_endpoint")}
@@ -206,10 +212,11 @@ def test_drift_and_accuracy_alarms_come_with_the_drift_job(
         for query in resource["Properties"].get("Metrics", [])
         if query.get("Expression", "").startswith("SELECT")
     }
-    schema = '"Servekit", model, version'
+    # The drift job publishes under service, model, version (+ the column): see names.py.
+    schema = '"Servekit", service, model, version'
     assert set(queries) == {
         f"SELECT MAX(FeatureDrift) FROM SCHEMA({schema}, feature)",
-        f"SELECT MAX(OutputDrift) FROM SCHEMA({schema}, feature)",
+        f"SELECT MAX(OutputDrift) FROM SCHEMA({schema}, output)",
         f"SELECT MIN(Accuracy) FROM SCHEMA({schema})",  # MAE: no max_mae configured
     }
     accuracy = queries[f"SELECT MIN(Accuracy) FROM SCHEMA({schema})"]

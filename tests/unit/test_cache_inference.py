@@ -131,6 +131,15 @@ def test_a_new_model_version_never_reads_the_old_versions_rows() -> None:
     assert len(new_session.batches) == 1 and len(old_session.batches) == 1
 
 
+def test_a_version_rebuilt_with_other_weights_never_reads_the_old_rows() -> None:
+    old, _ = toy("1.0.0")
+    rebuilt = dataclasses.replace(old, manifest=dataclasses.replace(old.manifest, sha256="f" * 64))
+    cached, _ = cached_inference(MemoryBackend())
+    cached.predict(old, rows((2, 1)))
+    assert cached.predict(rebuilt, rows((2, 1))).cached == [False]  # same version, other file
+    assert cached.predict(old, rows((2, 1))).cached == [True]
+
+
 def test_values_over_the_size_cap_are_not_stored() -> None:
     model, session = toy()
     backend = MemoryBackend()

@@ -33,6 +33,8 @@ VALID: list[Any] = [
     {"schema_version": 2, "inputs": {"features": [0.5] * 9, "sex": [1]}},
     {"schema_version": 2.0, "inputs": [ROW]},
     {"schema_version": 2, "inputs": {"text": [["a", "b"]], "flag": [True]}},
+    {"schema_version": 3, "pipeline": "digits-cascade", "inputs": [ROW], "job_id": "p-1"},
+    {"schema_version": 3, "pipeline": "digits-image", "inputs": {"image": ["iVBORw0KGgo="]}},
 ]
 INVALID: list[Any] = [
     [],
@@ -41,6 +43,11 @@ INVALID: list[Any] = [
     {},
     {"inputs": [ROW]},
     {"schema_version": 3, "inputs": [ROW]},
+    {"schema_version": 3, "pipeline": "", "inputs": [ROW]},
+    {"schema_version": 3, "pipeline": "p", "model": "digits-mlp", "inputs": [ROW]},
+    {"schema_version": 3, "pipeline": "p", "inputs": []},
+    {"schema_version": 2, "pipeline": "p", "inputs": [ROW]},
+    {"schema_version": 4, "pipeline": "p", "inputs": [ROW]},
     {"schema_version": 1, "inputs": NAMED},
     {"schema_version": 2, "inputs": {}},
     {"schema_version": 2, "inputs": {"features": []}},
@@ -110,7 +117,10 @@ def test_schema_shares_the_runtime_constants(version: int) -> None:
     assert schema["properties"]["schema_version"]["const"] == version
     assert schema["properties"]["job_id"]["pattern"] == JOB_ID_PATTERN
     assert schema["$id"].endswith(f"job-message.v{version}.json")
-    assert schema["properties"].keys() == schema_document(1)["properties"].keys()
+    same = schema_document(1)["properties"].keys()
+    if version == 3:  # a pipeline job names its pipeline instead of a model
+        same = (same - {"model"}) | {"pipeline"}
+    assert schema["properties"].keys() == same
 
 
 def test_encoded_messages_round_trip_and_validate(
@@ -118,7 +128,8 @@ def test_encoded_messages_round_trip_and_validate(
 ) -> None:
     rows = JobMessage(inputs=[ROW], job_id="j1", model="digits-logreg")
     named = JobMessage(inputs=NAMED, job_id="j2", model="tabular-two-inputs")
-    for message, version in ((rows, 1), (named, 2)):
+    pipeline = JobMessage(inputs=[ROW], job_id="j3", pipeline="digits-cascade")
+    for message, version in ((rows, 1), (named, 2), (pipeline, 3)):
         document = orjson.loads(message.to_json())
         assert document["schema_version"] == version  # rows stay version 1: any worker reads it
         assert list(validator.schemas[version].iter_errors(document)) == []

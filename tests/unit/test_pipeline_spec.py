@@ -132,3 +132,46 @@ def test_conditions() -> None:
     assert parse_condition("margin >= 0.5").holds(sure)
     with pytest.raises(ConditionError):
         parse_condition("score < 0.9 or rows > 1")
+
+
+DECODE = {"kind": "function", "function": "servekit.pipelines.library:digits_png"}
+
+
+@pytest.mark.parametrize(
+    ("step", "key"),
+    [
+        (
+            {**LOGREG, "placement": "lambda"},
+            "root.placement: must be one of ['inline', 'function']",
+        ),
+        ({**LOGREG, "lambda": {"memory_mb": 512}}, "root.lambda: only a step placed as 'function'"),
+        ({**LOGREG, "placement": "function", "lambda": {"memory": 1}}, "root.lambda: unknown"),
+        ({**DECODE, "placement": "function", "lambda": {"memory_mb": 64}}, "lambda.memory_mb"),
+        ({**LOGREG, "placement": "function", "lambda": {"timeout_s": True}}, "lambda.timeout_s"),
+        ({**LOGREG, "placement": "function", "lambda": {"requirements": ""}}, "requirements"),
+    ],
+)
+def test_bad_placements(manifests: dict[str, Manifest], step: dict[str, Any], key: str) -> None:
+    assert key in refused(manifests, {"p": {"root": step}})
+
+
+def test_a_placed_step_is_read_with_its_lambda(manifests: dict[str, Manifest]) -> None:
+    sizing = {"memory_mb": 512, "reserved_concurrency": 2, "requirements": "x.txt"}
+    step = {**DECODE, "name": "decode", "placement": "function", "lambda": sizing}
+    seq = {"kind": "sequence", "steps": [step, {**MLP, "placement": "function"}]}
+    root = parse_pipelines({"pipelines": {"p": {"root": seq}}}, manifests)["p"].root
+    assert isinstance(root, SequenceNode)
+    decode, mlp = root.steps
+    assert decode.placement is not None and mlp.placement is not None  # type: ignore[union-attr]
+    assert (decode.placement.step_id, decode.placement.memory_mb) == ("p/decode", 512)  # type: ignore[union-attr]
+    assert (decode.placement.reserved_concurrency, decode.placement.requirements) == (2, "x.txt")  # type: ignore[union-attr]
+    assert (mlp.placement.step_id, mlp.placement.memory_mb) == ("p/digits-mlp", 1024)  # type: ignore[union-attr]
+
+
+def test_two_placed_steps_of_one_pipeline_need_distinct_names(
+    manifests: dict[str, Manifest],
+) -> None:
+    placed = {**LOGREG, "placement": "function"}
+    seq = {"kind": "sequence", "steps": [placed, {**placed, "input": "request"}]}
+    message = refused(manifests, {"p": {"root": seq}})
+    assert message.startswith("pipelines.p.root.steps[1].name: 'digits-logreg' is also the name")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from servekit_cli.local import batch, jobs, registry, streams
+from servekit_cli.local import batch, jobs, monitoring, registry, streams
 from servekit_cli.local.resources import Provisioner
 from servekit_cli.local.sessions import provision_sessions
 
@@ -14,4 +14,5 @@ PROVISIONERS: list[Provisioner] = [
     jobs.provision,
     streams.provision,
     registry.provision,
+    monitoring.provision,
 ]

@@ -49,6 +49,8 @@ class AddOptions:
     shapes: Mapping[str, tuple[Dim, ...]] = field(default_factory=dict)
     description: str = ""
     force: bool = False
+    reference: Any = None
+    """Reference rows (or named inputs' rows): profiled into reference_profile.json."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,10 +99,25 @@ def add_model(source: Path, into: Path, options: AddOptions) -> Added:
         example = {"model": options.name, "inputs": _request_form(manifest, request_inputs)}
         (staging / EXAMPLE_FILENAME).write_bytes(json_bytes(example))
         body = smoke(staging, request_inputs)
+        if options.reference is not None:
+            _write_reference_profile(staging, options.reference)
         replace_folder(staging, target)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return Added(target, manifest, signature, decision, request_inputs, body)
+
+
+def _write_reference_profile(folder: Path, rows: Any) -> None:
+    """The drift job's reference (servekit.monitoring.reference): rows checked as /predict
+    checks them, a refusal naming the problem."""
+    from servekit.errors import ApiError
+    from servekit.monitoring.reference import build_profile, write_profile
+    from servekit.runtime.loader import load_model
+
+    try:
+        write_profile(folder, build_profile(load_model(folder, 1), rows))
+    except ApiError as exc:
+        raise CommandError(f"--reference: {exc.message}") from None
 
 
 def _manifest(

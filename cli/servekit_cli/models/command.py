@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from servekit_cli.commands import one_line_errors
+from servekit_cli.commands import CommandError, one_line_errors
 from servekit_cli.models.add import DEFAULT_DIR, AddOptions, add_model
 from servekit_cli.models.registry_command import add_registry_parsers
 from servekit_cli.models.report import report
@@ -66,12 +66,35 @@ def add_parser(commands: Any) -> None:
     add.add_argument("--description", default="", help="a line saying what the model does")
     add.add_argument("--force", action="store_true", help="replace DIR/NAME if it exists")
     add.add_argument(
+        "--reference",
+        type=Path,
+        default=None,
+        metavar="DATA.jsonl",
+        help="reference data (one /predict body or one row per line, e.g. held-out rows): "
+        "profiled into reference_profile.json, what the drift job compares traffic with",
+    )
+    add.add_argument(
         "--url",
         default="http://127.0.0.1:8000",
         help="the server the printed curl calls (default: servekit serve's)",
     )
     add.set_defaults(run=one_line_errors(_run, "models add"))
     add_registry_parsers(actions)  # push, list, promote, rollback, history
+
+
+def _reference(path: Path | None) -> Any:
+    if path is None:
+        return None
+    from servekit.monitoring.reference import reference_rows
+
+    try:
+        with path.open(encoding="utf-8") as lines:
+            rows = reference_rows(lines)
+    except (OSError, ValueError) as exc:
+        raise CommandError(f"--reference {path}: {exc}") from None
+    if not rows:
+        raise CommandError(f"--reference {path}: no rows")
+    return rows
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -83,6 +106,7 @@ def _run(args: argparse.Namespace) -> int:
         shapes=parse_shapes(args.shape),
         description=args.description,
         force=args.force,
+        reference=_reference(args.reference),
     )
     added = add_model(args.path, args.into, options)
     print(report(added, args.url.rstrip("/"), args.into))

@@ -45,6 +45,7 @@ class _Figures:
     write_ms: deque[float] = field(default_factory=lambda: deque(maxlen=WINDOW))
     shared: bool = True
     requests: int = 0
+    round_trips: tuple[float, float] | None = None  # lookup and write medians, until either moves
 
 
 class Admission:
@@ -81,17 +82,26 @@ class Admission:
 
     def lookup(self, model: str, ms: float) -> None:
         """A shared-cache lookup: ``ms`` per key looked up."""
-        self._figures(model).lookup_ms.append(ms)
+        figures = self._figures(model)
+        figures.lookup_ms.append(ms)
+        figures.round_trips = None
 
     def write(self, model: str, ms: float) -> None:
         """A shared-cache write-back: ``ms`` per row written."""
-        self._figures(model).write_ms.append(ms)
+        figures = self._figures(model)
+        figures.write_ms.append(ms)
+        figures.round_trips = None
 
     def _decide(self, model: str, figures: _Figures) -> None:
         samples = (figures.row_ms, figures.lookup_ms, figures.write_ms)
         if self.mode != "auto" or min(map(len, samples)) < MIN_SAMPLES:
             return
-        row, lookup, write = (_median(sample) for sample in samples)
+        # Only the row figure moves on every request of a local model: the others are sorted
+        # again only when they change (this runs on every miss, so it must stay cheap).
+        if figures.round_trips is None:
+            figures.round_trips = (_median(figures.lookup_ms), _median(figures.write_ms))
+        lookup, write = figures.round_trips
+        row = _median(figures.row_ms)
         cost = 2 * lookup + write
         # Switch only when clearly on the other side, so noise near the threshold is no flip.
         shared = row > cost / HYSTERESIS if figures.shared else row > cost * HYSTERESIS

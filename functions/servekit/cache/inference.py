@@ -58,7 +58,7 @@ class CachedInference(ReadThrough):
             probabilities = model.predict(tensor[first]).probabilities
             return [np.ascontiguousarray(row, dtype="<f4").tobytes() for row in probabilities]
 
-        keys = row_keys(self.settings.key_prefix, model.name, model.version, tensor)
+        keys = row_keys(self.settings.key_prefix, model.name, _artifact(model), tensor)
         misses = Misses(model.name, accept, compute)
         found = self._lookup(keys, misses)
         out = np.empty((len(tensor), labels), dtype=np.float32)
@@ -107,7 +107,7 @@ class CachedInference(ReadThrough):
             return [value for _, value in rows]
 
         names = [spec.name for spec in manifest.inputs]
-        keys = input_keys(self.settings.key_prefix, model.name, model.version, names, feeds)
+        keys = input_keys(self.settings.key_prefix, model.name, _artifact(model), names, feeds)
         misses = Misses(model.name, accept, compute)
         cached = [False] * count
         corrupt = 0
@@ -133,6 +133,14 @@ class CachedInference(ReadThrough):
 
 
 _direct = DirectInference().run
+
+
+def _artifact(model: LoadedModel) -> str:
+    """The version as keys name it: with the model file's sha256 (verified at load), a key
+    names one artifact and one input, whose answer never changes, even if a version were
+    rebuilt under the same number. That is what makes the near cache correct across processes.
+    """
+    return f"{model.version}+{model.manifest.sha256[:16]}"
 
 
 def _decode(value: bytes | None, labels: int) -> npt.NDArray[np.float32] | None:

@@ -2,9 +2,13 @@
 
 For a request of n rows: one lookup for all n keys (the near cache, then one MGET or lease
 script); the caller runs the model once, on the distinct rows that missed; their values go back
-in one pipelined round trip. A cold key wanted by several callers at once is computed once:
-callers in this process wait on a single flight, other processes (Lambda environments) on a
-lease in the shared cache, for at most ``lease_wait_ms`` before computing it themselves.
+in one round trip, queued for the writer thread off the request's path (writeback.py) unless
+the request holds leases others wait on. A cold key wanted by several callers at once is
+computed once: callers in this process wait on a single flight, other processes (Lambda
+environments) on a lease in the shared cache, for at most ``lease_wait_ms`` before computing it
+themselves. A lease is taken only for a model whose rows cost more than a wait's poll
+interval: for a cheaper one, waiting on another process costs more than computing, and a plain
+MGET is the cheaper trip.
 What a row's value is, and whether a stored one is valid, is the caller's (``Misses``). Whether
 a model's rows go to a shared cache at all is cost-aware admission's (admission.py); a model
 kept out of it is served by the model and the near cache.
@@ -22,6 +26,7 @@ from servekit.cache.failopen import FailOpenCache
 from servekit.cache.keys import lease_key
 from servekit.cache.settings import CacheSettings
 from servekit.cache.singleflight import SingleFlight
+from servekit.cache.writeback import WriteBehind
 
 __all__ = ["Compute", "Misses", "ReadThrough"]
 
@@ -87,9 +92,20 @@ class ReadThrough:
         # Per model: whether the shared cache's round trips are worth it (admission.py).
         self.admission = Admission(settings.admission) if cache.shared else None
         self.clock: Callable[[], float] = time.perf_counter  # what the costs are timed with
+        self.behind: WriteBehind | None = None
+        if cache.shared and settings.write_behind_items > 0:
+            written = self.admission.write if self.admission is not None else None
+            self.behind = WriteBehind(cache, settings.write_behind_items, written)
+
+    def flush(self) -> None:
+        """Send the queued write-backs now (tests, shutdown); a no-op without a writer."""
+        if self.behind is not None:
+            self.behind.flush()
 
     def _lookup(self, keys: list[str], misses: Misses) -> list[bytes | bool | None]:
         """Per key: the cached value, or whether this caller holds its lease (None: no lease)."""
+        if self.behind is not None:
+            self.behind.report()  # what the writer thread saw since, in this request's metrics
         found: list[bytes | bool | None] = [None] * len(keys)
         remote = list(range(len(keys)))
         if self.near is not None:
@@ -105,10 +121,13 @@ class ReadThrough:
             return found
         answer: Sequence[bytes | bool | None] | None
         started = self.clock()
-        # A probe of a model admission keeps local takes no leases: stampede control is for
-        # models worth waiting for, and a plain MGET is the cheaper round trip.
-        misses.leased = self.leases and (
-            self.admission is None or self.admission.decision(misses.model)
+        # A probe of a model admission keeps local takes no leases, nor does a model whose rows
+        # cost less than one poll of a wait (_POLL_S): stampede control is for models worth
+        # waiting for, and a plain MGET is the cheaper round trip.
+        misses.leased = (
+            self.leases
+            and (self.admission is None or self.admission.decision(misses.model))
+            and self._row_ms.get(misses.model, _POLL_S * 1000) >= _POLL_S * 1000
         )
         if misses.leased:  # one round trip: the values, and a lease on each missing one
             answer = self.cache.get_or_claim(
@@ -183,7 +202,9 @@ class ReadThrough:
         if self.near is not None and items:
             self.near.set_many(items, self._near_ttl_ms)
         leases = [lease_key(key) for key in keys] if misses.leased else []
-        if misses.usable and (items or leases):
+        if misses.usable and items and not leases and self.behind is not None:
+            self.behind.put(misses.model, items, self.settings.ttl_s * 1000)
+        elif misses.usable and (items or leases):
             started = self.clock()
             written = self.cache.set_many(items, self.settings.ttl_s * 1000, leases)
             if written and items and self.admission is not None:

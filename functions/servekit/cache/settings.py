@@ -102,6 +102,10 @@ class CacheSettings:
     admission: Admission = "auto"
     """SERVEKIT_CACHE_ADMISSION: auto (the shared cache where it pays), always or never."""
 
+    write_behind_items: int = 1024
+    """SERVEKIT_CACHE_WRITE_BEHIND_ITEMS: rows of write-back queued off the request's path for
+    the writer thread (writeback.py); past it a request writes its own (0: always its own)."""
+
     @property
     def enabled(self) -> bool:
         return self.backend != "none"
@@ -150,6 +154,7 @@ class CacheSettings:
             near_items=_int(env, names.ENV_CACHE_NEAR_ITEMS, 4096, minimum=0),
             near_ttl_s=_int(env, names.ENV_CACHE_NEAR_TTL_S, 60, minimum=1),
             admission=admission,  # type: ignore[arg-type]
+            write_behind_items=_int(env, names.ENV_CACHE_WRITE_BEHIND_ITEMS, 1024, minimum=0),
             input_buckets=tuple(
                 b.strip()
                 for b in env.get(names.ENV_CACHE_INPUT_BUCKETS, "").split(",")

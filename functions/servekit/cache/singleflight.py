@@ -21,13 +21,16 @@ class Flight:
     __slots__ = ("_done", "keys", "values")
 
     def __init__(self, keys: list[str]) -> None:
-        self._done = threading.Event()
+        # Created when a first waiter comes (SingleFlight's lock): most flights have none, and
+        # an Event costs more than the rest of a cheap model's cache lookup.
+        self._done: threading.Event | None = None
         self.keys = keys
         self.values: Mapping[str, bytes] = {}
 
     def wait(self, key: str, timeout_s: float) -> bytes | None:
         """The leader's value for ``key``, or ``None`` if it failed or took over ``timeout_s``."""
-        self._done.wait(timeout_s)
+        if self._done is not None:  # always, for a flight claim() handed to a waiter
+            self._done.wait(timeout_s)
         return self.values.get(key)
 
 
@@ -47,15 +50,19 @@ class SingleFlight:
                     self._flights[key] = mine
                     mine.keys.append(key)
                 elif flight is not mine:
+                    if flight._done is None:
+                        flight._done = threading.Event()
                     waiting[key] = flight
         return mine, waiting
 
     def finish(self, flight: Flight, values: Mapping[str, bytes]) -> None:
-        with self._lock:
+        flight.values = values
+        with self._lock:  # no waiter can arrive once its keys are gone
             for key in flight.keys:
                 self._flights.pop(key, None)
-        flight.values = values
-        flight._done.set()
+            done = flight._done
+        if done is not None:
+            done.set()
 
     def __len__(self) -> int:
         return len(self._flights)

@@ -10,6 +10,7 @@ from typing import Any
 
 from servekit.inference import routes
 from servekit.inference.wiring import build_inference_service
+from servekit.monitoring.wiring import include_monitoring
 from servekit.observability import Tracing, logger, metrics
 from servekit.pipelines.wiring import include_pipelines
 from servekit.rollouts.snapstart import register_snapstart_hooks
@@ -23,6 +24,7 @@ tracing = Tracing(service.settings.xray_subsegments)
 router = include_v2(routes.router(service, tracing), service, tracing)  # + the V2 protocol
 include_pipelines(router, service)  # + /pipelines (SERVEKIT_PIPELINES_SPEC, when deployed)
 register_snapstart_hooks(lambda: service.catalog)  # SnapStart: warm sessions in the snapshot
+include_monitoring(router, service)  # + POST /feedback
 transport = LambdaHttpTransport(
     router, fastapi_fallback(router), fast_path=service.settings.fast_path
 )

@@ -12,12 +12,14 @@ from typing import Annotated, Any, Literal, Union
 from pydantic import BaseModel, ConfigDict, Field
 from typing_extensions import TypeAliasType
 
+from servekit.monitoring.shapes import PREDICTION_ID_HEADER
 from servekit.sessions.openapi import SESSION_ID, EventIn
 from servekit.sessions.shapes import MAX_EVENTS_PER_REQUEST
 from servekit.transports.rest.docs import (
     Body,
     ModelRef,
     Operation,
+    header,
     omittable,
     path_parameter,
 )
@@ -164,6 +166,10 @@ class PredictResponse(Body):
         description="A tensor model's outputs by name, each as nested JSON arrays (never cached)."
     )
     session: ForwardedEvents = omittable(description="With a request 'session' only.")
+    prediction_id: str = Field(
+        description="This answer's id (also the x-prediction-id header): send it with the true "
+        "label or value to POST /feedback (captured predictions only)."
+    )
 
 
 class TensorSpec(Body):
@@ -243,6 +249,7 @@ OPERATIONS = {
             "inconsistent batch sizes, too many rows",
             502: "The object at inputs_ref could not be read",
         },
+        headers={PREDICTION_ID_HEADER: header("The answer's prediction_id.")},
         tags=_TAGS,
     ),
 }

@@ -21,6 +21,7 @@ from servekit.settings import Settings
 if TYPE_CHECKING:
     from servekit.cache import CacheWiring
     from servekit.inference.metrics import InferenceMetrics
+    from servekit.monitoring.capture import Capture
     from servekit.rollouts.serving import RolloutServing
 
 __all__ = ["InferenceService", "SessionForwarder"]
@@ -43,6 +44,7 @@ class InferenceService:
         cache: CacheWiring | None = None,
         *,
         rollouts: RolloutServing | None = None,
+        capture: Capture | None = None,
     ) -> None:
         self.catalog = catalog
         self.settings = settings
@@ -59,6 +61,12 @@ class InferenceService:
             rollouts = build_serving()
         self.rollouts = rollouts
         """Chooses, runs, records, shadows while a rollout serves two versions (rollouts.md)."""
+        if capture is None:  # no capture: answers still carry a prediction id
+            from servekit.monitoring.capture import Capture
+            from servekit.monitoring.settings import MonitoringSettings
+
+            capture = Capture(MonitoringSettings(), None)
+        self.capture = capture
 
     def health(self) -> dict[str, Any]:
         return {"status": "ok", "version": __version__, "models": self.catalog.names}
@@ -110,7 +118,8 @@ class InferenceService:
         rows = self.cache.inference_path.predict(model, tensor)
         if record:
             self.metrics.prediction(model, len(tensor), (time.perf_counter() - started) * 1000.0)
-        return prediction_body(model.manifest, rows.probabilities, rows.cached)
+        body = prediction_body(model.manifest, rows.probabilities, rows.cached)
+        return self._captured(model, {model.manifest.input.name: tensor}, body, record)
 
     def _predict_outputs(
         self, request: PredictionRequest, model: LoadedModel, record: bool = True
@@ -135,7 +144,18 @@ class InferenceService:
         rows = batch_size(feeds)
         if record:
             self.metrics.prediction(model, rows, (time.perf_counter() - started) * 1000.0)
-        return task_body(model.manifest, results.outputs, results.cached)
+        return self._captured(
+            model, feeds, task_body(model.manifest, results.outputs, results.cached), record
+        )
+
+    def _captured(
+        self, model: LoadedModel, feeds: dict[str, Any], body: dict[str, Any], record: bool
+    ) -> dict[str, Any]:
+        """``body`` with its prediction id (the request sampled for capture or not); a shadow
+        copy (``record`` false) is neither captured nor answered, so it gets none."""
+        if record:
+            body["prediction_id"] = self.capture.record(model.name, model.version, feeds, body)
+        return body
 
     def _forward(self, session: Any) -> Callable[[], dict[str, Any]] | None:
         if session is None:

@@ -52,6 +52,14 @@ def build_inference_service(
         from servekit.sessions.metrics import SessionMetrics
 
         forwarder = EventForwarder(queue_url, on_failure=SessionMetrics().not_forwarded)
+    from servekit.monitoring.wiring import build_capture  # SERVEKIT_CAPTURE_*: sampled capture
+
     return InferenceService(
-        catalog, settings, metrics or InferenceMetrics(), forwarder, cache, rollouts=rollouts
+        catalog,
+        settings,
+        metrics or InferenceMetrics(),
+        forwarder,
+        cache,
+        rollouts=rollouts,
+        capture=build_capture(),
     )

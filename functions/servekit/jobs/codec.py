@@ -1,4 +1,5 @@
-"""``POST /jobs`` bodies: the /predict body plus an optional ``callback_url``.
+"""``POST /jobs`` bodies: the /predict body plus an optional ``callback_url``; or, naming a
+``pipeline`` instead of a model, the ``POST /pipelines/{name}/predict`` body.
 
 Body-level faults (size, empty, not JSON, not an object) are the router's, as on every route;
 the model field is read by the same rule as /predict's.
@@ -15,7 +16,7 @@ from servekit.transports.routing import BodyCodec
 
 __all__ = ["JOB_FIELDS", "JobRequest", "check_callback_url", "job_body"]
 
-JOB_FIELDS = frozenset({"inputs", "model", "callback_url"})
+JOB_FIELDS = frozenset({"inputs", "model", "pipeline", "callback_url"})
 _MAX_URL = 2048
 
 
@@ -24,6 +25,7 @@ class JobRequest:
     inputs: Any
     model: str | None
     callback_url: str | None
+    pipeline: str | None = None
 
 
 def job_body(*, allow_http: bool) -> BodyCodec:
@@ -35,10 +37,18 @@ def job_body(*, allow_http: bool) -> BodyCodec:
         callback_url = document.get("callback_url")
         if callback_url is not None:
             check_callback_url(callback_url, allow_http=allow_http)
+        pipeline = document.get("pipeline")
+        if ("pipeline" in document and "model" in document) or (
+            pipeline is not None and (not isinstance(pipeline, str) or not pipeline)
+        ):
+            raise ApiError(
+                422, "invalid_field", "field 'pipeline' must be a pipeline's name, without 'model'"
+            )
         return JobRequest(
             inputs=document["inputs"],
-            model=decode_model_name(document),
+            model=None if pipeline else decode_model_name(document),
             callback_url=callback_url,
+            pipeline=pipeline,
         )
 
     return BodyCodec(JOB_FIELDS, decode, PREDICTION_OBJECT_MESSAGE)

@@ -1,11 +1,13 @@
-"""The versioned job message (``schema/job-message.v1.json``, ``.v2.json``) and its runtime
-validator.
+"""The versioned job message (``schema/job-message.v1.json``, ``.v2.json``, ``.v3.json``) and
+its runtime validator.
 
 Version 1 carries rows (a single-input model); version 2 carries rows or named inputs (any
-model). The schema files are the published contract for direct SQS submission; this module
-checks the same rules without a JSON Schema library in the Lambda layer (``tests`` check both
-agree on the same valid and invalid examples). Model-specific checks (names, shape, dtype, row
-limits) come after, against the model's manifest, exactly as for ``POST /predict``.
+model); version 3 names a ``pipeline`` instead of a model (its inputs as
+``POST /pipelines/{name}/predict`` takes them). Every version is still read. The schema files
+are the published contract for direct SQS submission; this module checks the same rules
+without a JSON Schema library in the Lambda layer (``tests`` check both agree on the same
+valid and invalid examples). Model-specific checks (names, shape, dtype, row limits) come
+after, against the model's manifest, exactly as for ``POST /predict``.
 """
 
 from __future__ import annotations
@@ -24,11 +26,16 @@ __all__ = [
     "JobMessage",
     "job_id_for",
     "parse_message",
+    "pipeline_job",
+    "pipeline_rows",
     "schema_document",
     "version_for",
 ]
 
-_FIELDS = frozenset({"schema_version", "job_id", "model", "inputs", "callback_url", "submitted_at"})
+_FIELDS = frozenset(
+    {"schema_version", "job_id", "model", "pipeline", "inputs", "callback_url", "submitted_at"}
+)
+PIPELINE_VERSION = 3
 _JOB_ID = re.compile(JOB_ID_PATTERN)
 _URL = re.compile(r"^https?://[^\s]+$")
 _MAX_URL = 2048
@@ -52,15 +59,17 @@ class JobMessage:
     model: str | None = None
     callback_url: str | None = None
     submitted_at: str | None = None
+    pipeline: str | None = None
+    """A pipeline job (version 3): the pipeline the inputs go through, instead of a model."""
 
     @property
     def schema_version(self) -> int:
-        return version_for(self.inputs)
+        return PIPELINE_VERSION if self.pipeline is not None else version_for(self.inputs)
 
     def to_json(self) -> bytes:
         """The message body, with only the fields that are set."""
         body: dict[str, Any] = {"schema_version": self.schema_version}
-        for name in ("job_id", "model", "inputs", "callback_url", "submitted_at"):
+        for name in ("job_id", "model", "pipeline", "inputs", "callback_url", "submitted_at"):
             value = getattr(self, name)
             if value is not None:
                 body[name] = value
@@ -71,6 +80,17 @@ def version_for(inputs: Any) -> int:
     """The schema version a message with ``inputs`` is written in: 2 for named inputs; 1 for
     rows, which every release's worker reads."""
     return 2 if isinstance(inputs, dict) else 1
+
+
+def pipeline_job(pipeline: str) -> str:
+    """What a pipeline job records as its ``model`` (``pipeline:<name>``)."""
+    return f"pipeline:{pipeline}"
+
+
+def pipeline_rows(inputs: Any) -> int:
+    """A pipeline job's rows, as recorded: its rows, or its first named input's."""
+    first = next(iter(inputs.values()), []) if isinstance(inputs, dict) else inputs
+    return len(first) if isinstance(first, list) else 1
 
 
 def parse_message(body: str | bytes) -> JobMessage:
@@ -93,7 +113,12 @@ def message_from_document(document: Any) -> JobMessage:
         raise _invalid(
             f"schema_version must be one of {list(MESSAGE_SCHEMA_VERSIONS)}, got {version!r}"
         )
-    inputs = _inputs(document.get("inputs"), version)
+    pipeline = _optional_str(document, "pipeline")
+    if (pipeline is not None) != (version == PIPELINE_VERSION):
+        raise _invalid("field 'pipeline' is required in, and only in, schema_version 3")
+    if pipeline is not None and ("model" in document or not pipeline):
+        raise _invalid("a pipeline job names a non-empty 'pipeline' and no 'model'")
+    inputs = _inputs(document.get("inputs"), min(version, 2))
     job_id = _optional_str(document, "job_id")
     if job_id is not None and not _JOB_ID.search(job_id):
         raise _invalid(f"job_id {job_id[:140]!r} does not match {JOB_ID_PATTERN}")
@@ -112,6 +137,7 @@ def message_from_document(document: Any) -> JobMessage:
         model=model,
         callback_url=callback_url,
         submitted_at=submitted_at,
+        pipeline=pipeline,
     )
 
 

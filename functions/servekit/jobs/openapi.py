@@ -13,6 +13,7 @@ from servekit.inference.openapi import (
     Rows,
 )
 from servekit.jobs.shapes import JOB_ID_PATTERN
+from servekit.pipelines.openapi import PipelineResponse
 from servekit.transports.rest.docs import (
     Body,
     ModelRef,
@@ -34,7 +35,9 @@ def _example(schema: dict[str, Any]) -> None:
     schema["examples"] = [
         {"model": "digits-logreg", "inputs": [[0.0] * 64]},
         {"model": "tabular-two-inputs", "inputs": {"features": [[0.0] * 9], "sex": [[1]]}},
+        {"pipeline": "digits-cascade", "inputs": [[0.0] * 64]},
     ]
+    schema["not"] = {"required": ["model", "pipeline"]}  # a job names a model or a pipeline
 
 
 class JobRequestBody(BaseModel):
@@ -45,6 +48,12 @@ class JobRequestBody(BaseModel):
     )
     model: str | None = Field(
         default=None, min_length=1, description="Model name; the default when omitted."
+    )
+    pipeline: str | None = Field(
+        default=None,
+        min_length=1,
+        description="A pipeline (GET /pipelines) instead of a model: the inputs go through it as "
+        "for POST /pipelines/{name}/predict; the result is its answer with its trace.",
     )
     callback_url: str | None = Field(
         default=None,
@@ -103,12 +112,15 @@ class ResultLocation(Body):
 class JobStatusBody(Body):
     job_id: str
     status: JobState
-    model: str | None
+    model: str | None = Field(description="The model, or 'pipeline:<name>' for a pipeline job.")
+    pipeline: str = omittable(description="The pipeline of a pipeline job.")
     rows: int | None
     attempts: int
     created_at: str = Field(description="ISO 8601.")
     updated_at: str = Field(description="ISO 8601.")
-    result: JobResult = omittable(description="When DONE, if small.")
+    result: JobResult | PipelineResponse = omittable(
+        description="When DONE, if small: the /predict answer, or a pipeline job's answer."
+    )
     result_url: str = omittable(
         description="When DONE with a large result: a presigned S3 URL (1 h)."
     )
@@ -125,9 +137,10 @@ OPERATIONS = {
         request=JobRequestBody,
         errors=(404, 503),
         error_descriptions={
-            404: "Unknown model",
+            404: "Unknown model, or unknown pipeline",
             413: "Body over SERVEKIT_MAX_BODY_BYTES, or the job's queue message over 256 KB",
-            422: "Missing or unknown field, a bad callback_url, or inputs that do not fit the "
+            422: "Missing or unknown field, a bad callback_url, both 'model' and 'pipeline', or "
+            "inputs that do not fit the "
             "model (as for POST /predict: missing or unknown input, wrong shape or dtype, "
             "non-finite value, inconsistent batch sizes, too many rows)",
             503: "The queue is unavailable; nothing was recorded (Retry-After)",

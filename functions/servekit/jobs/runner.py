@@ -17,18 +17,25 @@ import time
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 import numpy.typing as npt
+import orjson
 
+from servekit.errors import ApiError
 from servekit.inference.adapters import task_body
 from servekit.inference.codec import prediction_body
 from servekit.observability import logger
+from servekit.pipelines.codec import PipelineRequest
+from servekit.pipelines.errors import unknown_pipeline
 from servekit.runtime.catalog import ModelCatalog
 from servekit.runtime.errors import ModelRunError
 from servekit.runtime.model import LoadedModel, Prediction
 from servekit.transports.codec import encode
+
+if TYPE_CHECKING:
+    from servekit.pipelines.service import PipelinesService
 
 __all__ = [
     "InferenceMetrics",
@@ -38,6 +45,7 @@ __all__ = [
     "infer",
     "predict",
     "run_outputs",
+    "through_pipeline",
 ]
 
 RunModel = Callable[[LoadedModel, npt.NDArray[Any]], Prediction]
@@ -76,6 +84,9 @@ class PlannedJob:
     transient: str | None = None
     skip: bool = False
     result: bytes | None = None
+    pipeline: str | None = None
+    """A pipeline job (message version 3): ``inputs`` go through it, not through ``feeds``."""
+    inputs: Any = None
 
 
 def infer(
@@ -163,3 +174,20 @@ def _per_row(value: Any, rows: int) -> bool:
     if isinstance(value, np.ndarray):
         return value.ndim >= 1 and len(value) == rows
     return isinstance(value, list) and len(value) == rows
+
+
+def through_pipeline(job: PlannedJob, pipelines: PipelinesService | None) -> None:
+    """The pipeline's answer with its trace; its client errors (and a pipeline this worker
+    does not serve) fail the job at once, a step failure or timeout is retried."""
+    assert job.pipeline is not None
+    try:
+        if pipelines is None:
+            raise unknown_pipeline(job.pipeline, [])
+        answer = pipelines.predict(job.pipeline, PipelineRequest(job.inputs))
+    except ApiError as exc:
+        if exc.status < 500 or exc.status == 501:
+            job.poison = (exc.code, exc.message)
+        else:
+            job.transient = f"{exc.code}: {exc.message}"
+        return
+    job.result = orjson.dumps(answer)

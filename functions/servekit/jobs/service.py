@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Collection
 from datetime import UTC, datetime
 from typing import Any
 
@@ -12,12 +13,13 @@ import orjson
 from servekit.errors import ApiError
 from servekit.jobs.bucket import ResultBucket
 from servekit.jobs.codec import JobRequest
-from servekit.jobs.message import JobMessage
+from servekit.jobs.message import JobMessage, pipeline_job, pipeline_rows
 from servekit.jobs.records import JobRecord
 from servekit.jobs.settings import JobsSettings
 from servekit.jobs.shapes import JOB_ID_PATTERN, SQS_MAX_MESSAGE_BYTES, JobStatus
 from servekit.jobs.store import JobStore
 from servekit.observability import logger
+from servekit.pipelines.errors import unknown_pipeline
 from servekit.runtime.catalog import ModelCatalog
 from servekit.runtime.validation import batch_size
 from servekit.transports.routing import HttpResponse
@@ -36,8 +38,11 @@ class JobsService:
         results: ResultBucket,
         sqs_client: Any,
         settings: JobsSettings,
+        pipelines: Collection[str] = (),
     ) -> None:
         self.catalog = catalog
+        self.pipelines = sorted(pipelines)
+        """The pipelines a job may name (SERVEKIT_PIPELINES_SPEC's, as the worker serves)."""
         self.store = store
         self.results = results
         self.sqs = sqs_client
@@ -50,14 +55,21 @@ class JobsService:
         The record is written first so that GET answers as soon as the client has the id; if
         the message cannot be sent the record is removed again and the client gets a 503.
         """
-        manifest, feeds = self.catalog.validate(request.model, request.inputs)
+        if request.pipeline is not None:
+            if request.pipeline not in self.pipelines:
+                raise unknown_pipeline(request.pipeline, self.pipelines)
+            model, rows = pipeline_job(request.pipeline), pipeline_rows(request.inputs)
+        else:
+            manifest, feeds = self.catalog.validate(request.model, request.inputs)
+            model, rows = manifest.name, batch_size(feeds)
         job_id = uuid.uuid4().hex
         message = JobMessage(
             inputs=request.inputs,
             job_id=job_id,
-            model=manifest.name,
+            model=None if request.pipeline else model,
             callback_url=request.callback_url,
             submitted_at=datetime.now(UTC).isoformat(timespec="seconds"),
+            pipeline=request.pipeline,
         ).to_json()
         if len(message) > SQS_MAX_MESSAGE_BYTES:
             raise ApiError(
@@ -68,8 +80,8 @@ class JobsService:
             )
         self.store.create(
             job_id,
-            model=manifest.name,
-            rows=batch_size(feeds),
+            model=model,
+            rows=rows,
             callback_url=request.callback_url,
             source="api",
         )
@@ -104,6 +116,7 @@ def describe_job(record: JobRecord, results: ResultBucket) -> dict[str, Any]:
         "job_id": record.job_id,
         "status": record.status.value,
         "model": record.model,
+        **({"pipeline": _pipeline(record.model)} if _pipeline(record.model) else {}),
         "rows": record.rows,
         "attempts": record.attempts,
         "created_at": record.created_at,
@@ -121,3 +134,9 @@ def describe_job(record: JobRecord, results: ResultBucket) -> dict[str, Any]:
     if record.error_code:
         body["error"] = {"code": record.error_code, "message": record.error_message}
     return body
+
+
+def _pipeline(model: str | None) -> str | None:
+    """The pipeline a job recorded as ``pipeline:<name>`` names, else None."""
+    prefix = pipeline_job("")
+    return model[len(prefix) :] if model and model.startswith(prefix) else None

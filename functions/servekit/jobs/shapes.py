@@ -74,7 +74,7 @@ VISIBILITY_TIMEOUT_FACTOR: Final = 6
 SQS_MAX_MESSAGE_BYTES: Final = 262_144  # the limit every SQS endpoint (and moto) enforces
 # 1: rows for a single-input model; 2: rows or named inputs (any model). Both are read;
 # writers use 1 for rows, so a worker of the previous release still reads them mid-deploy.
-MESSAGE_SCHEMA_VERSIONS: Final = (1, 2)
+MESSAGE_SCHEMA_VERSIONS: Final = (1, 2, 3)
 # Job ids: ours are UUID hex; direct submitters may choose their own within this pattern.
 JOB_ID_PATTERN: Final = r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$"
 

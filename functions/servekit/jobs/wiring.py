@@ -20,6 +20,7 @@ from servekit.settings import Settings
 
 if TYPE_CHECKING:  # the worker's modules import onnxruntime: the jobs API never loads them
     from servekit.jobs.worker import JobWorker, RunModel
+    from servekit.pipelines.nodes import Pipeline
     from servekit.transports.routing import Router
 
 __all__ = ["AwsClients", "build_service", "build_worker", "router_from_env"]
@@ -78,13 +79,25 @@ def build_service(
 ) -> JobsService:
     """The HTTP side: model manifests only (no onnxruntime), table, results, queue."""
     parts = _Parts.of(settings, jobs, clients)
+    catalog = ModelCatalog.from_settings(parts.settings, load=False)
     return JobsService(
-        ModelCatalog.from_settings(parts.settings, load=False),
+        catalog,
         store=parts.store,
         results=parts.results,
         sqs_client=parts.clients.sqs,
         settings=parts.jobs,
+        pipelines=_pipelines(catalog),
     )
+
+
+def _pipelines(catalog: ModelCatalog) -> dict[str, Pipeline]:
+    """SERVEKIT_PIPELINES_SPEC's pipelines (none when unset): jobs may name them."""
+    from servekit.pipelines.settings import PipelinesSettings
+    from servekit.pipelines.spec import load_pipelines
+
+    spec = PipelinesSettings.from_env().spec
+    manifests = {m.name: m for m in catalog.manifests()}
+    return {} if spec is None else load_pipelines(spec, manifests)
 
 
 def build_worker(
@@ -96,11 +109,18 @@ def build_worker(
     """The queue side: the models loaded (checksums verified) plus the stores and notices."""
     from servekit.jobs.callbacks import Notifier
     from servekit.jobs.worker import JobWorker, predict
+    from servekit.pipelines.settings import PipelinesSettings
+    from servekit.pipelines.wiring import pipelines_service
 
     parts = _Parts.of(settings, jobs, clients)
     topic = parts.jobs.topic_arn
+    catalog = load_catalog(parts.settings)  # bundled, or following the registry
+    pipelines = _pipelines(catalog)
     return JobWorker(
-        load_catalog(parts.settings),  # bundled, or following the registry
+        catalog,
+        pipelines=pipelines_service(pipelines, catalog, PipelinesSettings.from_env())
+        if pipelines
+        else None,
         store=parts.store,
         results=parts.results,
         notifier=Notifier(parts.clients.sns if topic else None, topic),

@@ -24,12 +24,19 @@ is already marked so.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
 
 from servekit.errors import ApiError
 from servekit.jobs.bucket import ResultBucket
 from servekit.jobs.callbacks import Notifier
 from servekit.jobs.codec import check_callback_url
-from servekit.jobs.message import InvalidMessageError, job_id_for, parse_message
+from servekit.jobs.message import (
+    InvalidMessageError,
+    job_id_for,
+    parse_message,
+    pipeline_job,
+    pipeline_rows,
+)
 from servekit.jobs.metrics import JobsMetrics
 from servekit.jobs.runner import (
     PlannedJob,
@@ -38,6 +45,7 @@ from servekit.jobs.runner import (
     infer,
     predict,
     run_outputs,
+    through_pipeline,
 )
 from servekit.jobs.settings import JobsSettings
 from servekit.jobs.shapes import JobStatus
@@ -46,6 +54,9 @@ from servekit.observability import logger
 from servekit.runtime.catalog import ModelCatalog
 from servekit.runtime.validation import batch_size
 from servekit.sqs import Done, Message, Outcome, Poison, Retry
+
+if TYPE_CHECKING:
+    from servekit.pipelines.service import PipelinesService
 
 __all__ = ["JobWorker", "PlannedJob", "RunModel", "RunOutputs", "predict", "run_outputs"]
 
@@ -62,8 +73,11 @@ class JobWorker:
         run_model: RunModel = predict,
         outputs_of: RunOutputs = run_outputs,
         metrics: JobsMetrics | None = None,
+        pipelines: PipelinesService | None = None,
     ) -> None:
         self.catalog = catalog
+        self.pipelines = pipelines
+        """Runs pipeline jobs through the same executor as ``POST /pipelines/{name}/predict``."""
         self.store = store
         self.results = results
         self.notifier = notifier
@@ -83,7 +97,11 @@ class JobWorker:
             if job.poison is None:
                 self._start(job)
         runnable = [job for job in plan.values() if _runnable(job)]
-        infer(self.catalog, runnable, self.run_model, self.outputs_of, self.metrics)
+        for job in runnable:
+            if job.pipeline is not None:
+                through_pipeline(job, self.pipelines)
+        models = [job for job in runnable if job.pipeline is None]
+        infer(self.catalog, models, self.run_model, self.outputs_of, self.metrics)
         return plan
 
     def settle(self, job: PlannedJob) -> Outcome:
@@ -128,6 +146,11 @@ class JobWorker:
                 check_callback_url(
                     parsed.callback_url, allow_http=self.settings.callback_allow_http
                 )
+            if parsed.pipeline is not None:
+                job.model, job.rows = pipeline_job(parsed.pipeline), pipeline_rows(parsed.inputs)
+                job.pipeline, job.inputs = parsed.pipeline, parsed.inputs
+                job.callback_url = parsed.callback_url
+                return job
             manifest, feeds = self.catalog.validate(parsed.model, parsed.inputs)
         except (InvalidMessageError, ApiError) as exc:
             job.poison = (exc.code, exc.message)

@@ -9,12 +9,17 @@ nothing. Values, all in the :data:`NAMESPACE` namespace:
   (the per-version figures). ``Requests`` and ``Errors4xx``/``Errors5xx`` are counts (a
   worker's "request" is a job, a chunk or a record), ``Latency`` is milliseconds (one value
   per request, so p50/p99 work), ``Rows`` the rows inferred.
-* Drift (published by the drift job): ``FeatureDrift`` per input feature and ``OutputDrift``
-  per output, dimensions :data:`DRIFT_DIMENSIONS`. The value is the window's drift statistic
-  divided by its sample-size-aware threshold: ``>= 1`` means drifted, whichever statistic
-  (PSI, Jensen-Shannon, KS) judged the feature.
-* Accuracy (published by the feedback join): ``Accuracy`` (0-1, classifiers) or ``MAE``
-  (regressors, in the model's units) per window, dimensions :data:`ACCURACY_DIMENSIONS`.
+* Drift (published by the drift job, ``servekit.monitoring``): ``FeatureDrift`` per input
+  feature (:data:`FEATURE_DRIFT_DIMENSIONS`) and ``OutputDrift`` per output
+  (:data:`OUTPUT_DRIFT_DIMENSIONS`). The value is the window's drift statistic divided by its
+  sample-size-aware threshold: ``>= 1`` means drifted, whichever statistic (PSI,
+  Jensen-Shannon, KS) judged the column. ``DriftedColumns`` counts the columns flagged in the
+  window (:data:`QUALITY_DIMENSIONS`).
+* Accuracy (published by the drift job from the feedback join): ``Accuracy`` (0-1,
+  classifiers) or ``MAE`` (regressors, in the model's units) per window, over ``LabeledRows``
+  rows, dimensions :data:`QUALITY_DIMENSIONS`.
+* Capture counters (``service`` only): ``CapturedRequests``, ``CaptureDropped``,
+  ``CaptureWriteFailures``, ``FeedbackJoined``.
 """
 
 from __future__ import annotations
@@ -25,22 +30,30 @@ from servekit.constants import METRICS_NAMESPACE
 
 __all__ = [
     "ACCURACY",
-    "ACCURACY_DIMENSIONS",
     "API",
     "BATCH",
     "CAPABILITY",
-    "DRIFT_DIMENSIONS",
+    "CAPTURED_REQUESTS",
+    "CAPTURE_DROPPED",
+    "CAPTURE_WRITE_FAILURES",
+    "DRIFTED_COLUMNS",
     "ERRORS_4XX",
     "ERRORS_5XX",
     "FEATURE",
     "FEATURE_DRIFT",
+    "FEATURE_DRIFT_DIMENSIONS",
+    "FEEDBACK_JOINED",
     "JOBS",
+    "LABELED_ROWS",
     "LATENCY",
     "MAE",
     "MODEL",
     "NAMESPACE",
     "NO_ROUTE",
+    "OUTPUT",
     "OUTPUT_DRIFT",
+    "OUTPUT_DRIFT_DIMENSIONS",
+    "QUALITY_DIMENSIONS",
     "REQUESTS",
     "ROUTE",
     "ROUTE_DIMENSIONS",
@@ -62,6 +75,7 @@ ROUTE: Final = "route"  # "POST /predict" (the route's template), or a worker's 
 MODEL: Final = "model"
 VERSION: Final = "version"
 FEATURE: Final = "feature"
+OUTPUT: Final = "output"
 NO_ROUTE: Final = "$default"  # a request no route claims (API Gateway's name for it)
 
 # Capabilities (the values): every HTTP request is "api" (its route tells them apart); the
@@ -74,8 +88,9 @@ WORKER: Final = "worker"
 
 ROUTE_DIMENSIONS: Final = (SERVICE, CAPABILITY, ROUTE)
 VERSION_DIMENSIONS: Final = (SERVICE, CAPABILITY, MODEL, VERSION)
-DRIFT_DIMENSIONS: Final = (MODEL, VERSION, FEATURE)
-ACCURACY_DIMENSIONS: Final = (MODEL, VERSION)
+QUALITY_DIMENSIONS: Final = (SERVICE, MODEL, VERSION)
+FEATURE_DRIFT_DIMENSIONS: Final = (*QUALITY_DIMENSIONS, FEATURE)
+OUTPUT_DRIFT_DIMENSIONS: Final = (*QUALITY_DIMENSIONS, OUTPUT)
 
 # --- service metrics -----------------------------------------------------------------------
 REQUESTS: Final = "Requests"
@@ -88,5 +103,13 @@ SERVICE_METRICS: Final = (REQUESTS, ERRORS_4XX, ERRORS_5XX, LATENCY, ROWS)
 # --- model quality (drift job, feedback join) ----------------------------------------------
 FEATURE_DRIFT: Final = "FeatureDrift"
 OUTPUT_DRIFT: Final = "OutputDrift"
+DRIFTED_COLUMNS: Final = "DriftedColumns"
 ACCURACY: Final = "Accuracy"
 MAE: Final = "MAE"
+LABELED_ROWS: Final = "LabeledRows"
+
+# --- data capture (servekit.monitoring.capture) --------------------------------------------
+CAPTURED_REQUESTS: Final = "CapturedRequests"
+CAPTURE_DROPPED: Final = "CaptureDropped"  # the buffer was full: S3 slower than the traffic
+CAPTURE_WRITE_FAILURES: Final = "CaptureWriteFailures"  # S3/DynamoDB refused; requests fine
+FEEDBACK_JOINED: Final = "FeedbackJoined"

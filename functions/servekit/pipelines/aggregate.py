@@ -31,6 +31,6 @@ def aggregate(
         weights = np.asarray(
             [w if aggregation.kind == "weighted" else 1.0 for _, w, _ in results], np.float64
         )
-        probabilities = np.tensordot(weights / weights.sum(), stacked, axes=1)
+        probabilities = ((weights / weights.sum())[:, None, None] * stacked).sum(axis=0)
     probabilities = probabilities.astype(np.float32)
     return {"label": probabilities.argmax(axis=1).astype(np.int64), "probabilities": probabilities}

@@ -17,8 +17,11 @@ __all__ = [
 class StepError(ApiError):
     """An ApiError that names a step (``step``), so an ensemble can tell which branch failed."""
 
-    def __init__(self, step: str, status: int, code: str, message: str) -> None:
-        super().__init__(status, code, f"step {step!r}: {message}")
+    def __init__(
+        self, step: str, status: int, code: str, message: str, *, named: bool = False
+    ) -> None:
+        """``named``: ``message`` already names the step (a function-placed step's answer)."""
+        super().__init__(status, code, message if named else f"step {step!r}: {message}")
         self.step = step
 
 
@@ -47,11 +50,11 @@ def unknown_pipeline(name: str, available: list[str]) -> ApiError:
 
 
 def pipeline_unavailable(name: str, modules: list[str]) -> ApiError:
-    """A pipeline whose function steps need modules this deployment lacks (Pillow is not in
-    the Lambda layer: ``digits-image`` is served locally until steps get their own layers)."""
+    """A pipeline whose inline function steps need modules this deployment lacks (place such a
+    step as ``function``: its own Lambda gets its own layer)."""
     return ApiError(
         501,
         "pipeline_unavailable",
-        f"pipeline {name!r} needs {modules}, which this deployment lacks; serve it with "
-        "`servekit serve`, or add the package to the function's layer (layers/requirements.txt)",
+        f"pipeline {name!r} needs {modules}, which this deployment lacks; place the step "
+        'needing them as "function" with its own requirements, or serve it with `servekit serve`',
     )

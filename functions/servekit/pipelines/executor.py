@@ -4,15 +4,13 @@ releases the GIL), the request's deadline carried into every step, a trace of ea
 from __future__ import annotations
 
 import time
-from concurrent.futures import Future, ThreadPoolExecutor
-from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Any
 
 from servekit.errors import ApiError
 from servekit.observability import logger
-from servekit.pipelines.aggregate import aggregate
+from servekit.pipelines.ensemble import Ensembles
 from servekit.pipelines.errors import StepError, step_failed, step_refused, step_timeout
-from servekit.pipelines.functions import BYTES, StepInputError
+from servekit.pipelines.functions import StepInputError, function_feeds
 from servekit.pipelines.nodes import (
     EnsembleNode,
     FunctionNode,
@@ -21,11 +19,12 @@ from servekit.pipelines.nodes import (
     SequenceNode,
     SwitchNode,
 )
+from servekit.pipelines.remote import RemoteSteps
 from servekit.pipelines.values import Deadline, TraceEntry, Value
 from servekit.runtime.catalog import ModelCatalog
 from servekit.runtime.errors import ModelRunError
 from servekit.runtime.model import zipmap_probabilities
-from servekit.runtime.validation import InvalidInputError, to_feeds, to_tensor
+from servekit.runtime.validation import InvalidInputError
 
 __all__ = ["Executor"]
 
@@ -34,10 +33,14 @@ Input = Value | Any  # a Value, or the request's raw ``inputs`` (JSON)
 
 
 class Executor:
-    def __init__(self, catalog: ModelCatalog, threads: int = 16) -> None:
+    def __init__(
+        self, catalog: ModelCatalog, threads: int = 16, remote: RemoteSteps | None = None
+    ) -> None:
         self.catalog = catalog
-        # Shared by every request: a branch that timed out finishes here, unawaited.
-        self.pool = ThreadPoolExecutor(threads, thread_name_prefix="pipeline-branch")
+        self.ensembles = Ensembles(self.run, threads)
+        self.remote = remote
+        """Runs ``function``-placed steps in their own Lambda; ``None``: every step inline
+        (as in a step's own Lambda, which runs its step with the same code)."""
 
     def run(
         self, node: Node, given: Input, request: Any, deadline: Deadline, trace: Trace
@@ -49,12 +52,13 @@ class Executor:
         if isinstance(node, SwitchNode):
             return self._switch(node, given, request, deadline, trace)
         if isinstance(node, EnsembleNode):
-            return self._ensemble(node, given, request, deadline, trace)
-        return self._step(node, request if node.from_request else given, deadline, trace)
+            return self.ensembles.run(node, given, request, deadline, trace)
+        return self.step(node, request if node.from_request else given, deadline, trace)
 
-    def _step(
+    def step(
         self, node: ModelNode | FunctionNode, given: Input, deadline: Deadline, trace: Trace
     ) -> Value:
+        """One model or function step, its trace entry appended; StepError naming it."""
         left = deadline.remaining_ms()
         if left < node.min_ms:
             trace.append(TraceEntry(node.name, _kind(node), "not_started"))
@@ -62,12 +66,16 @@ class Executor:
         entry = TraceEntry(node.name, _kind(node))
         started = time.perf_counter()
         try:
-            value = (
-                self._model(node, given, entry)
-                if isinstance(node, ModelNode)
-                else self._function(node, given)
-            )
-        except StepError:
+            if node.placement is not None and self.remote is not None:
+                value = self.remote.run(node, given, deadline, entry, self._labels(node))
+            elif isinstance(node, ModelNode):
+                value = self._model(node, given, entry)
+            else:
+                value = self._function(node, given)
+        except StepError as exc:
+            if "placement" in entry.extra:  # a placed step's hop is traced, whatever it answered
+                entry.status = entry.status if entry.status != "ok" else _status(exc)
+                trace.append(entry)
             raise
         except ApiError as exc:
             entry.status = "refused"
@@ -79,6 +87,13 @@ class Executor:
             entry.status = "timed_out"
             raise step_timeout(node.name, deadline.remaining_ms())
         return value
+
+    def _labels(self, node: ModelNode | FunctionNode) -> tuple[tuple[str, ...], str | None]:
+        """A step's labels and probabilities output, which a placed step's answer lacks."""
+        if isinstance(node, ModelNode):
+            manifest = self.catalog.manifest(node.model)
+            return manifest.labels, manifest.probabilities_output
+        return node.function.labels, node.function.probabilities
 
     def _model(self, node: ModelNode, given: Input, entry: TraceEntry) -> Value:
         model = self.catalog.model(node.model)
@@ -108,7 +123,7 @@ class Executor:
             feeds = (
                 given.tensors
                 if isinstance(given, Value)
-                else _function_feeds(node, given, self.catalog.max_rows)
+                else function_feeds(node.function.inputs, given, self.catalog.max_rows)
             )
             outputs = function.run(feeds)
         except (StepInputError, InvalidInputError) as exc:
@@ -134,84 +149,9 @@ class Executor:
                 )
         raise AssertionError("a switch always has a default")  # pragma: no cover
 
-    def _ensemble(
-        self, node: EnsembleNode, given: Input, request: Any, deadline: Deadline, trace: Trace
-    ) -> Value:
-        left = deadline.remaining_ms()
-        if left < node.min_ms:
-            raise step_timeout(node.name, left, node.min_ms)
-        started = time.perf_counter()
-        running: list[tuple[Any, Deadline, Trace, Future[Value]]] = []
-        for branch in node.branches:
-            budget, branch_trace = deadline.within_ms(branch.timeout_ms), list[TraceEntry]()
-            future = self.pool.submit(self.run, branch.node, given, request, budget, branch_trace)
-            running.append((branch, budget, branch_trace, future))
-        answered: list[tuple[str, float, Value]] = []
-        failures: list[tuple[Any, ApiError]] = []
-        for branch, budget, branch_trace, future in running:
-            try:
-                value = future.result(timeout=max(budget.remaining_ms(), 0.0) / 1000.0)
-                answered.append((branch.name, branch.weight, value))
-                trace.extend(branch_trace)
-            except FutureTimeout:
-                future.cancel()
-                failures.append((branch, step_timeout(branch.name, budget.remaining_ms())))
-                trace.append(TraceEntry(branch.name, "branch", "timed_out"))
-            except Exception as exc:  # an ApiError, or a bug: logged, never answered
-                if not isinstance(exc, ApiError):
-                    logger.exception("pipeline branch failed", extra={"step": branch.name})
-                    exc = step_failed(branch.name)
-                failures.append((branch, exc))
-                trace.extend(branch_trace)
-                trace.append(TraceEntry(branch.name, "branch", "failed", extra={"error": exc.code}))
-        entry = TraceEntry(
-            node.name, "ensemble", extra={"branches_ok": [n for n, _, _ in answered]}
-        )
-        trace.append(entry)
-        failed_required = [b for b, _ in failures if b.required]
-        if failed_required or len(answered) < node.min_success:
-            raise _decisive(failures)
-        entry.latency_ms = (time.perf_counter() - started) * 1000.0
-        if failures:
-            entry.extra["degraded"] = True
-        labels = answered[0][2].labels
-        outputs = aggregate(node.aggregation, answered)
-        probabilities = "probabilities" if "probabilities" in outputs and labels else None
-        return Value(outputs, labels if probabilities else (), probabilities)
 
-
-def _decisive(failures: list[tuple[Any, ApiError]]) -> ApiError:
-    """The error an ensemble that could not answer gives: a client error first (the input is
-    at fault, whichever branch saw it), then a timeout, then a failure."""
-    errors = [e for _, e in failures]
-    return min(errors, key=lambda e: 0 if e.status < 500 else 1 if e.status == 504 else 2)
-
-
-def _function_feeds(node: FunctionNode, inputs: Any, max_rows: int) -> dict[str, Any]:
-    """The request's inputs for a function step: rows for a one-tensor function, else named
-    inputs (base64 strings for ``bytes`` ones), checked as /predict checks a model's."""
-    specs = node.function.inputs
-    tensors = [s for s in specs if s.dtype != BYTES]
-    if not isinstance(inputs, dict):
-        if len(specs) != 1 or not tensors:
-            names = [s.name for s in specs]
-            raise InvalidInputError("invalid_type", f"'inputs' must be an object of {names}")
-        return {tensors[0].name: to_tensor(inputs, tensors[0], max_rows)}
-    feeds: dict[str, Any] = {}
-    if tensors:
-        feeds = to_feeds({s.name: inputs.get(s.name) for s in tensors}, tensors, max_rows)
-    for spec in specs:
-        value = inputs.get(spec.name)
-        if spec.dtype != BYTES:
-            continue
-        if not isinstance(value, list) or not 0 < len(value) <= max_rows:
-            raise InvalidInputError(
-                "invalid_type", f"input {spec.name!r} must be a list of 1 to {max_rows} strings"
-            )
-        if not all(isinstance(v, str) for v in value):
-            raise InvalidInputError("invalid_type", f"input {spec.name!r} must hold base64 strings")
-        feeds[spec.name] = value
-    return feeds
+def _status(error: ApiError) -> str:
+    return "timed_out" if error.status == 504 else "failed" if error.status >= 500 else "refused"
 
 
 def _kind(node: ModelNode | FunctionNode) -> str:

@@ -10,13 +10,21 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from servekit.runtime.manifest import TensorSpec
+from servekit.runtime.validation import InvalidInputError, to_feeds, to_tensor
 
-__all__ = ["BYTES", "PipelineFunction", "StepInputError", "pipeline_function", "resolve_function"]
+__all__ = [
+    "BYTES",
+    "PipelineFunction",
+    "StepInputError",
+    "function_feeds",
+    "pipeline_function",
+    "resolve_function",
+]
 
 BYTES = "bytes"
 """The dtype of an input that arrives as a base64 string in the request (an image, a file)."""
@@ -81,3 +89,29 @@ def resolve_function(path: Any) -> PipelineFunction:
     if not isinstance(found, PipelineFunction):
         raise ValueError(f"{path!r} is not a function declared with @pipeline_function")
     return found
+
+
+def function_feeds(specs: Sequence[TensorSpec], inputs: Any, max_rows: int) -> dict[str, Any]:
+    """The request's inputs for a function step: rows for a one-tensor function, else named
+    inputs (base64 strings for ``bytes`` ones), checked as /predict checks a model's."""
+    tensors = [s for s in specs if s.dtype != BYTES]
+    if not isinstance(inputs, dict):
+        if len(specs) != 1 or not tensors:
+            names = [s.name for s in specs]
+            raise InvalidInputError("invalid_type", f"'inputs' must be an object of {names}")
+        return {tensors[0].name: to_tensor(inputs, tensors[0], max_rows)}
+    feeds: dict[str, Any] = {}
+    if tensors:
+        feeds = to_feeds({s.name: inputs.get(s.name) for s in tensors}, tensors, max_rows)
+    for spec in specs:
+        value = inputs.get(spec.name)
+        if spec.dtype != BYTES:
+            continue
+        if not isinstance(value, list) or not 0 < len(value) <= max_rows:
+            raise InvalidInputError(
+                "invalid_type", f"input {spec.name!r} must be a list of 1 to {max_rows} strings"
+            )
+        if not all(isinstance(v, str) for v in value):
+            raise InvalidInputError("invalid_type", f"input {spec.name!r} must hold base64 strings")
+        feeds[spec.name] = value
+    return feeds

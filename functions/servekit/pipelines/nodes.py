@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Literal
 
 from servekit.pipelines.conditions import Condition
 from servekit.pipelines.functions import PipelineFunction
+from servekit.pipelines.placement import Placement
 from servekit.runtime.manifest import TensorSpec
 
 __all__ = [
@@ -22,6 +23,8 @@ __all__ = [
     "SequenceNode",
     "Signature",
     "SwitchNode",
+    "placed_steps",
+    "steps",
 ]
 
 AGGREGATIONS = ("mean", "weighted", "vote", "concat", "function")
@@ -53,12 +56,14 @@ class _Step:
 @dataclass(frozen=True, slots=True)
 class ModelNode(_Step):
     model: str
+    placement: Placement | None = None
+    """``None``: inline; else the step's own Lambda."""
 
 
 @dataclass(frozen=True, slots=True)
 class FunctionNode(_Step):
     function: PipelineFunction
-    placement: Literal["inline"] = "inline"
+    placement: Placement | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,19 +121,45 @@ class Pipeline:
     deadline_ms: float
     output: Signature
 
-    def missing(self) -> list[str]:
-        """Modules its function steps need that this environment lacks (empty: servable)."""
-        return sorted({m for function in _functions(self.root) for m in function.missing()})
+    def missing(self, placed_elsewhere: bool = False) -> list[str]:
+        """Modules its function steps need that this environment lacks (empty: servable).
+        ``placed_elsewhere``: ``function``-placed steps run in their own Lambda, with their
+        own layer, so only the inline ones count."""
+        functions = [
+            node.function
+            for node in steps(self.root)
+            if isinstance(node, FunctionNode) and not (placed_elsewhere and node.placement)
+        ]
+        aggregations = [
+            node.aggregation.function
+            for node in _walk(self.root)
+            if isinstance(node, EnsembleNode) and node.aggregation.function
+        ]
+        return sorted({m for f in [*functions, *aggregations] for m in f.missing()})
 
 
-def _functions(node: Node | None) -> list[PipelineFunction]:
-    if isinstance(node, FunctionNode):
-        return [node.function]
+def placed_steps(pipelines: Mapping[str, Pipeline]) -> dict[str, ModelNode | FunctionNode]:
+    """Every ``function``-placed step by id (a pipeline inlined by ``ref`` counts once)."""
+    return {
+        node.placement.step_id: node
+        for pipeline in pipelines.values()
+        for node in steps(pipeline.root)
+        if node.placement is not None
+    }
+
+
+def steps(node: Node | None) -> list[ModelNode | FunctionNode]:
+    """The model and function steps under ``node``, in spec order."""
+    return [n for n in _walk(node) if isinstance(n, ModelNode | FunctionNode)]
+
+
+def _walk(node: Node | None) -> list[Node]:
+    if node is None:
+        return []
     if isinstance(node, SequenceNode):
-        return [f for step in node.steps for f in _functions(step)]
+        return [node, *(n for step in node.steps for n in _walk(step))]
     if isinstance(node, SwitchNode):
-        return [f for case in node.cases for f in _functions(case.then)]
+        return [node, *(n for case in node.cases for n in _walk(case.then))]
     if isinstance(node, EnsembleNode):
-        found = [f for branch in node.branches for f in _functions(branch.node)]
-        return found + ([node.aggregation.function] if node.aggregation.function else [])
-    return []
+        return [node, *(n for branch in node.branches for n in _walk(branch.node))]
+    return [node]

@@ -46,6 +46,9 @@ class TraceStep(Body):
     case: int = omittable("The index of the switch's route taken.")
     branches_ok: list[str] = omittable("The ensemble's branches whose answers were aggregated.")
     degraded: bool = omittable("The ensemble answered without some branches (min_success).")
+    placement: Literal["function"] = omittable("The step ran in its own Lambda.")
+    attempts: int = omittable("Invocations of a function-placed step (throttling retried).")
+    step_ms: float = omittable("A function-placed step's own time; latency_ms adds the hop.")
     error: str = omittable("A failed branch's error code.")
 
 

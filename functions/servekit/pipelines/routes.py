@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from servekit.pipelines.codec import PIPELINE_BODY
 from servekit.transports.routing import Route, Router
 
 if TYPE_CHECKING:  # the infra reads ROUTES without importing the service
@@ -20,6 +19,9 @@ ROUTES = (
 
 
 def router(service: PipelinesService, max_body_bytes: int) -> Router:
+    # Imported here: without a spec the inference Lambda declares ROUTES and builds this on use.
+    from servekit.pipelines.codec import PIPELINE_BODY
+
     return Router(max_body_bytes).bind(
         ROUTES,
         {

@@ -23,11 +23,15 @@ class PipelinesService:
         pipelines: Mapping[str, Pipeline],
         executor: Executor,
         metrics: PipelineMetrics | None = None,
+        *,
+        placed_elsewhere: bool = False,
     ) -> None:
+        """``placed_elsewhere``: function-placed steps run in their own Lambdas (own layers),
+        so only inline steps' modules must be here."""
         self.pipelines = dict(pipelines)
         self.executor = executor
         self.metrics = metrics or PipelineMetrics()
-        needs = {name: p.missing() for name, p in self.pipelines.items()}
+        needs = {name: p.missing(placed_elsewhere) for name, p in self.pipelines.items()}
         self.missing = {name: modules for name, modules in needs.items() if modules}
         """Pipelines whose function steps need modules this environment lacks: answered 501."""
         for name, modules in self.missing.items():

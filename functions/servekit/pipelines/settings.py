@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from servekit.envvars import SettingsError, env_int
-from servekit.pipelines.shapes import ENV_PIPELINES_SPEC
+from servekit.pipelines.shapes import ENV_PIPELINE_STEP_FUNCTIONS, ENV_PIPELINES_SPEC
 
 __all__ = ["ENV_PIPELINES_THREADS", "PipelinesSettings"]
 
@@ -23,6 +24,9 @@ class PipelinesSettings:
     threads: int = 16
     """SERVEKIT_PIPELINES_THREADS: threads running ensemble branches side by side."""
 
+    step_functions: dict[str, str] | None = field(default=None)
+    """SERVEKIT_PIPELINE_STEP_FUNCTIONS: step id -> its Lambda; unset, the local invoker."""
+
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> PipelinesSettings:
         env = os.environ if environ is None else environ
@@ -30,4 +34,16 @@ class PipelinesSettings:
         spec = Path(raw) if raw else None
         if spec is not None and not spec.is_file():
             raise SettingsError(f"{ENV_PIPELINES_SPEC} names {raw!r}, which is not a file")
-        return cls(spec=spec, threads=env_int(env, ENV_PIPELINES_THREADS, 16))
+        raw = env.get(ENV_PIPELINE_STEP_FUNCTIONS, "").strip()
+        functions = None
+        if raw:
+            try:
+                functions = json.loads(raw)
+            except ValueError:
+                functions = None
+            if not isinstance(functions, dict) or not all(
+                isinstance(v, str) for v in functions.values()
+            ):
+                raise SettingsError(f"{ENV_PIPELINE_STEP_FUNCTIONS} must be a JSON object of names")
+        threads = env_int(env, ENV_PIPELINES_THREADS, 16)
+        return cls(spec=spec, threads=threads, step_functions=functions)

@@ -4,8 +4,8 @@ The spec is JSON (the file ``cdk.json``'s ``servekit:pipelines`` names, bundled 
 function): ``{"pipelines": {NAME: {"deadline_ms": 1000, "root": NODE}}}``. A node is
 ``{"kind": "model" | "function" | "sequence" | "switch" | "ensemble", ...}`` or
 ``{"ref": PIPELINE}`` (another pipeline's root, inlined: cycles are refused). Unknown models,
-a switch without a ``default``, and a step whose inputs the previous step's outputs do not
-provide (name, dtype, row width) are refused here, before anything is served.
+a switch without a ``default``, a step whose inputs the previous step's outputs do not provide
+(name, dtype, row width) and a bad ``placement`` are refused here, before anything is served.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from servekit.pipelines.nodes import (
     Signature,
     SwitchNode,
 )
+from servekit.pipelines.placement import Placement, read_placement
 from servekit.pipelines.signatures import (
     check_feeds,
     ensemble_node,
@@ -78,6 +79,7 @@ class _Reader:
         self.specs = specs
         self.manifests = manifests
         self.open: list[str] = []  # pipelines being read: a ref back to one is a cycle
+        self.placed: dict[str, str] = {}  # a function-placed step's id -> its key
 
     def pipeline(self, name: str) -> Pipeline:
         key = f"pipelines.{name}"
@@ -137,9 +139,9 @@ class _Reader:
         manifest = self.manifests[name]
         from_request = raw.get("input", "previous") == "request"
         check_feeds(manifest.inputs, None if from_request else given, key, _error)
-        node = ModelNode(
-            str(raw.get("name", name)), from_request, _number(raw, "min_ms", key, 1), name
-        )
+        step = str(raw.get("name", name))
+        min_ms = _number(raw, "min_ms", key, 1)
+        node = ModelNode(step, from_request, min_ms, name, self.placement(raw, key, step))
         return node, model_signature(manifest)
 
     def function(self, raw: dict[str, Any], key: str, given: Signature | None) -> Any:
@@ -147,14 +149,24 @@ class _Reader:
             function = resolve_function(raw.get("function"))
         except ValueError as exc:
             raise PipelineSpecError(f"{key}.function: {exc}") from None
-        if raw.get("placement", "inline") != "inline":
-            raise PipelineSpecError(f"{key}.placement: only 'inline' is served by this version")
         from_request = raw.get("input", "previous") == "request"
         check_feeds(function.inputs, None if from_request else given, key, _error)
         name = str(raw.get("name", function.name.split(":")[1]))
-        node = FunctionNode(name, from_request, _number(raw, "min_ms", key, 1), function)
+        min_ms = _number(raw, "min_ms", key, 1)
+        node = FunctionNode(name, from_request, min_ms, function, self.placement(raw, key, name))
         out = Signature(function.outputs, function.labels, function.probabilities)
         return node, out
+
+    def placement(self, raw: dict[str, Any], key: str, step: str) -> Placement | None:
+        placement = read_placement(raw, key, self.open[-1], step, _error)  # its id: unique
+        if placement is not None:
+            first = self.placed.setdefault(placement.step_id, key)
+            if first != key:
+                raise PipelineSpecError(
+                    f"{key}.name: {step!r} is also the name of {first}; function-placed "
+                    "steps of a pipeline need distinct names"
+                )
+        return placement
 
     def sequence(self, raw: dict[str, Any], key: str, given: Signature | None) -> Any:
         steps = raw.get("steps")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -32,24 +33,42 @@ def load_model(
     """Load ``model_dir`` after checking the model file against the manifest's sha256.
 
     A mismatch means a truncated upload or a model swapped without its manifest: refusing to
-    load is safer than serving predictions under the wrong name and version.
+    load is safer than serving predictions under the wrong name and version. The file is
+    hashed on a thread while onnxruntime creates the session (hashlib releases the GIL), so
+    the check costs the cold start next to nothing; a mismatch still refuses the session.
     """
     manifest = Manifest.read(model_dir / MANIFEST_FILENAME)
     model_path = model_dir / MODEL_FILENAME
     if not model_path.is_file():
         raise ModelLoadError(f"model file {model_path} is missing")
-    actual = sha256_file(model_path)
-    if actual != manifest.sha256:
+    digest: list[str | OSError] = []
+    hashing = threading.Thread(target=_hash_into, args=(model_path, digest), name="sha256")
+    hashing.start()
+    session, failure = None, None
+    try:
+        session = create_session(model_path, intra_op_threads, providers)
+    except Exception as exc:  # onnxruntime raises its own untyped exception classes
+        failure = exc
+    hashing.join()
+    actual = digest[0]
+    if isinstance(actual, OSError):
+        raise ModelLoadError(f"cannot read {model_path}: {actual}") from actual
+    if actual != manifest.sha256:  # before onnxruntime's error: the likelier cause of both
         raise ModelLoadError(
             f"checksum mismatch for {manifest.name} {manifest.version}: manifest says "
             f"{manifest.sha256[:12]}…, {model_path} is {actual[:12]}…"
         )
-    try:
-        session = create_session(model_path, intra_op_threads, providers)
-    except Exception as exc:  # onnxruntime raises its own untyped exception classes
-        raise ModelLoadError(f"onnxruntime cannot load {model_path}: {exc}") from exc
+    if failure is not None or session is None:
+        raise ModelLoadError(f"onnxruntime cannot load {model_path}: {failure}") from failure
     _check_signature(manifest, session)
     return LoadedModel(manifest=manifest, session=session)
+
+
+def _hash_into(path: Path, out: list[str | OSError]) -> None:
+    try:
+        out.append(sha256_file(path))
+    except OSError as exc:
+        out.append(exc)
 
 
 # onnxruntime's type names of the manifest's dtypes.

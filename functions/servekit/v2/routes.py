@@ -12,8 +12,6 @@ from typing import TYPE_CHECKING, Any
 from servekit.observability import Tracing
 from servekit.rollouts.assign import request_key
 from servekit.transports.routing import HttpRequest, Route, RouteHandler, Router
-from servekit.v2.codec import decode_infer
-from servekit.v2.errors import protocol_errors
 
 if TYPE_CHECKING:  # the infra reads ROUTES without importing the service
     from servekit.v2.service import V2Service
@@ -36,6 +34,10 @@ ROUTES = (
 
 
 def router(service: V2Service, max_body_bytes: int, tracing: Tracing | None = None) -> Router:
+    # Imported here: the inference Lambda declares ROUTES at cold start, builds this on use.
+    from servekit.v2.codec import decode_infer
+    from servekit.v2.errors import protocol_errors
+
     traced = tracing or Tracing(enabled=False)
 
     def infer(request: HttpRequest) -> Any:

@@ -16,6 +16,8 @@ import numpy as np
 
 from servekit import __version__
 from servekit.cache.types import DirectInference, InferencePath
+from servekit.inference.adapters import task_body
+from servekit.monitoring.capture import new_prediction_id
 from servekit.observability import logger
 from servekit.observability.service_metrics import note
 from servekit.runtime.errors import ModelRunError
@@ -34,6 +36,7 @@ from servekit.v2.shapes import (
 
 if TYPE_CHECKING:
     from servekit.inference.metrics import InferenceMetrics
+    from servekit.monitoring.capture import Capture
     from servekit.rollouts.serving import RolloutServing
     from servekit.runtime.catalog import ModelCatalog
     from servekit.runtime.manifest import Manifest, TensorSpec
@@ -48,12 +51,16 @@ class V2Service:
         metrics: InferenceMetrics | None = None,
         inference: InferencePath | None = None,
         rollouts: RolloutServing | None = None,
+        capture: Capture | None = None,
     ) -> None:
         self.catalog = catalog
         self.rollouts = rollouts  # the inference service's: one choice, one set of figures
         self.metrics = metrics
         self.inference = inference or DirectInference()
         """The inference Lambda's cache path (``/predict``'s), so V2 requests share its hits."""
+        self.capture = capture
+        """``/predict``'s data capture: a sampled share of V2 requests is captured for drift
+        (V2 answers carry no prediction id, so they take no feedback)."""
 
     def server_metadata(self) -> dict[str, Any]:
         return {"name": SERVER_NAME, "version": __version__, "extensions": list(EXTENSIONS)}
@@ -129,6 +136,9 @@ class V2Service:
         if record and self.metrics is not None:
             elapsed_ms = (time.perf_counter() - started) * 1000.0
             self.metrics.prediction(model, batch_size(feeds), elapsed_ms)
+        if record and self.capture is not None and self.capture.drawn():  # drift sees V2 too
+            answer = task_body(manifest, outputs).get("predictions", [])
+            self.capture.keep(new_prediction_id(), model.name, model.version, feeds, answer)
         answered = [
             OutputTensor(
                 name, v2_datatype(manifest.output(name)), _value(manifest, name, outputs), binary

@@ -40,6 +40,7 @@ CAPABILITY_SCHEMAS = (
     "servekit.gpu_proxy.openapi",
     "servekit.v2.openapi",
     "servekit.pipelines.openapi",
+    "servekit.monitoring.openapi",
 )
 COMPONENTS = "#/components/schemas/"
 

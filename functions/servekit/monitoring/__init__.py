@@ -1,0 +1,1 @@
+"""Model monitoring: reference profiles, sampled data capture, drift detection, feedback."""
