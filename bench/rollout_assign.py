@@ -3,11 +3,11 @@
 What the inference service adds to a request during a rollout, measured on its own:
 ``request_key`` (header, else session id) plus ``StickyChooser.choose`` over a 10% canary
 (a keyed BLAKE2b of the key, 10,000 buckets), for keyed and keyless requests, and the
-chooser with no rollout (the steady state); and, apart from the goal, the per-version figures
-recorder (``RolloutMetrics.served``, its EMF line every 100 requests amortized). Each figure
-is per call: batches of ``BATCH`` calls timed together (a per-call clock read would cost as
-much as the call), ``ROUNDS`` batches, median and p99 over the batches. Keys differ per
-call, as they would.
+chooser with no rollout (the steady state); and, apart from the goal, the per-version
+figures recorder (``RolloutMetrics.served``: nothing in AWS, where the service metrics count
+requests). Each figure is per call: batches of ``BATCH`` calls timed together (a per-call
+clock read would cost as much as the call), ``ROUNDS`` batches, median and p99 over the
+batches. Keys differ per call, as they would.
 
 Run: python bench/rollout_assign.py
 """
@@ -29,9 +29,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "functions"))
 from _common import emit, percentile
 
 from servekit.rollouts.assign import request_key
-from servekit.rollouts.chooser import ServedVersions, StickyChooser
+from servekit.rollouts.chooser import StickyChooser
 from servekit.rollouts.metrics import RolloutMetrics
 from servekit.rollouts.plan import RolloutPlan
+from servekit.runtime.served import ServedVersions
 
 BATCH = 200
 ROUNDS = 500

@@ -12,11 +12,11 @@ from pathlib import Path
 from typing import Any
 
 from servekit.inference.adapters import task_body
-from servekit.rollouts.chooser import ServedVersions
 from servekit.rollouts.runner import InMemoryRolloutStore
 from servekit.runtime.catalog import ModelCatalog
 from servekit.runtime.loader import load_model
 from servekit.runtime.model import LoadedModel
+from servekit.runtime.served import ServedVersions
 
 Version = Callable[[Any], dict[str, Any]]
 NAME, ALIAS = "digits", "prod"

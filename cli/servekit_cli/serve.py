@@ -169,7 +169,7 @@ def run(args: argparse.Namespace) -> int:
     if gpu_router is not None:
         routers.append(gpu_router)
     try:
-        service = build_inference_service()
+        service = build_inference_service(rollouts=_local_rollouts(local_aws is not None))
         try:
             inference = _inference_router(service)
         except PipelineSpecError as exc:
@@ -193,6 +193,20 @@ def run(args: argparse.Namespace) -> int:
         if local_aws is not None:
             local_aws.stop()
     return 0
+
+
+def _local_rollouts(local_aws: bool) -> Any:
+    """Serving from the local registry: rollout serving recording local figures, with the
+    evaluator judging them on an interval in this process (a daemon thread); else None."""
+    from servekit.registry.shapes import ENV_MODEL_SOURCE
+
+    if not local_aws or os.environ.get(ENV_MODEL_SOURCE) != "registry":
+        return None
+    from servekit_cli.local.rollouts import local_rollouts
+
+    rollouts, evaluator = local_rollouts()
+    evaluator.start()
+    return rollouts
 
 
 def _follow_local_registry() -> None:

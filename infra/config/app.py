@@ -65,6 +65,11 @@ class ServekitConfig(StrictModel):
                 "inference.model_source is 'registry' but registry.enabled is false: "
                 "enable the registry or serve the bundled models"
             )
+        if self.rollouts.enabled and not self.registry.enabled:
+            raise ValueError(
+                "rollouts.enabled is true but registry.enabled is false: the evaluator "
+                "judges rollouts of the registry's aliases; enable the registry"
+            )
         return self
 
     @model_validator(mode="after")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import Field, model_validator
+from pydantic import Field
 
 from infra.config.base import StrictModel
 
@@ -19,16 +19,10 @@ class RolloutsConfig(StrictModel):
         pattern=r"^(rate|cron)\(.+\)$",
         description="an EventBridge schedule expression: rate(...) or cron(...)",
     )
-    store: str | None = Field(
-        default=None,
+    store: str = Field(
+        default="servekit.registry.rollouts:registry_rollouts",
         pattern=r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$",
-        description="module:callable building the rollout store (the registry's)",
+        description="module:callable building the rollout store (default: the registry's)",
     )
     memory_mb: int = Field(default=256, ge=128, le=10240)
     timeout_s: int = Field(default=60, ge=5, le=900)
-
-    @model_validator(mode="after")
-    def _store_when_enabled(self) -> RolloutsConfig:
-        if self.enabled and self.store is None:
-            raise ValueError("rollouts.store is required when rollouts.enabled is true")
-        return self

@@ -2,8 +2,8 @@
 canary from the per-version metrics and writes its decision to the registry table.
 
 Least privilege: ``cloudwatch:GetMetricData`` (no resource-level permissions exist for it,
-hence ``*``, acknowledged in ``infra.nag.rollouts``) and, once the registry is connected,
-item reads and conditional writes on the registry table only.
+hence ``*``, acknowledged in ``infra.nag.rollouts``) and item reads, the scan of aliases and
+conditional writes on the registry table only (no bucket, no delete).
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from constructs import Construct
 from infra.config.rollouts import RolloutsConfig
 from infra.constructs.dependencies_layer import Architecture
 from infra.constructs.servekit_function import ServekitFunction
+from servekit.registry.shapes import ENV_REGISTRY_TABLE
 from servekit.rollouts.shapes import ENV_ROLLOUTS_STORE, EVALUATOR_HANDLER
 
 __all__ = ["RolloutEvaluator"]
@@ -29,10 +30,10 @@ __all__ = ["RolloutEvaluator"]
 FUNCTION_ID: Final = "Function"
 RULE_ID: Final = "Schedule"
 REGISTRY_ACTIONS: Final = (
-    "dynamodb:GetItem",
+    "dynamodb:GetItem",  # the alias and the candidate's version, before each decision
     "dynamodb:Query",
-    "dynamodb:PutItem",
-    "dynamodb:UpdateItem",
+    "dynamodb:Scan",  # the aliases under a rollout, once per evaluation
+    "dynamodb:PutItem",  # the alias and its audit entry, in one conditional transaction
 )
 
 
@@ -53,7 +54,6 @@ class RolloutEvaluator(Construct):
         registry_table: dynamodb.ITable | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
-        assert config.store is not None  # the config requires it when enabled
         self.evaluator = ServekitFunction(
             self,
             FUNCTION_ID,
@@ -86,11 +86,11 @@ class RolloutEvaluator(Construct):
         )
 
     def grant_registry(self, table: dynamodb.ITable) -> None:
-        """Item reads and (conditional) writes on the registry table, nothing else."""
+        """Item reads and (conditional) writes on the registry table, nothing else; the
+        table's name for the store (``SERVEKIT_REGISTRY_TABLE``)."""
+        self.evaluator.function.add_environment(ENV_REGISTRY_TABLE, table.table_name)
         self.evaluator.role.add_to_policy(
             iam.PolicyStatement(
-                sid="JudgeRollouts",
-                actions=list(REGISTRY_ACTIONS),
-                resources=[table.table_arn, f"{table.table_arn}/index/*"],
+                sid="JudgeRollouts", actions=list(REGISTRY_ACTIONS), resources=[table.table_arn]
             )
         )

@@ -277,7 +277,7 @@ class InferenceStack(Stack):
                     self.model_serving_functions(), inference.models, inference.registry_alias
                 )
 
-        # The registry's table is granted with rollout_evaluator.grant_registry(table).
+        # The evaluator judges the registry's rollouts (the config requires the registry).
         self.rollout_evaluator: RolloutEvaluator | None = None
         if config.rollouts.enabled:
             self.rollout_evaluator = RolloutEvaluator(
@@ -289,6 +289,7 @@ class InferenceStack(Stack):
                 architecture=inference.architecture,
                 log_retention_days=inference.log_retention_days,
                 removal_policy=removal,
+                registry_table=None if self.registry is None else self.registry.table,
             )
 
         # Capture, the drift job and /feedback: the quality figures the alarms below watch.

@@ -12,7 +12,6 @@ from typing import Any
 import pytest
 
 from servekit.errors import ApiError
-from servekit.rollouts.chooser import ServedVersions
 from servekit.rollouts.local import LocalFigures
 from servekit.rollouts.plan import RolloutPlan
 from servekit.rollouts.runner import InMemoryRolloutStore, evaluate_rollouts
@@ -20,6 +19,7 @@ from servekit.rollouts.serving import RolloutServing
 from servekit.rollouts.shadow import ShadowRunner
 from servekit.rollouts.snapstart import register_snapstart_hooks, warm
 from servekit.runtime.errors import ModelRunError
+from servekit.runtime.served import ServedVersions
 from tests.helpers import example_request
 from tests.rollouts_support import (
     ALIAS,

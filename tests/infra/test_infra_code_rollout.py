@@ -17,7 +17,7 @@ from infra.stacks.inference_stack import InferenceStack
 from tests.infra.conftest import Synthesized, _synthesized, capabilities_off
 from tests.infra.test_infra_cfn_lint import REGIONS
 
-STORE = "servekit.rollouts.runner:InMemoryRolloutStore"
+STORE = "servekit.registry.rollouts:registry_rollouts"  # the default: the registry's
 
 
 def _ref(logical_id: str) -> dict[str, str]:
@@ -39,7 +39,8 @@ def canary(tmp_path_factory: pytest.TempPathFactory, model_dir: Path) -> Synthes
     scratch = tmp_path_factory.mktemp("canary-scratch")
     section = context[CONTEXT_KEY] = capabilities_off(context[CONTEXT_KEY], scratch)
     section["deploy"] = {"code_canary": "Canary10Percent5Minutes", "snapstart": True}
-    section["rollouts"] = {"enabled": True, "store": STORE}
+    section["registry"]["enabled"] = True
+    section["rollouts"] = {"enabled": True}
     app = build_app(context, outdir=str(tmp_path_factory.mktemp("cdk-out-canary")))
     stack = next(c for c in app.node.children if isinstance(c, InferenceStack))
     return _synthesized(app, stack)
@@ -139,7 +140,7 @@ def test_unknown_canary_config_names_the_key() -> None:
         parse_config(raw)
 
 
-def test_evaluator_runs_on_a_schedule_reading_metrics_only(canary: Synthesized) -> None:
+def test_evaluator_reads_metrics_and_writes_only_registry_items(canary: Synthesized) -> None:
     functions = {
         logical_id: fn
         for logical_id, fn in canary.resources("AWS::Lambda::Function").items()
@@ -156,25 +157,35 @@ def test_evaluator_runs_on_a_schedule_reading_metrics_only(canary: Synthesized) 
     alias = canary.template_json["Resources"][target["Ref"]]
     assert alias["Properties"]["FunctionName"] == _ref(function_id)
     role_id = props["Role"]["Fn::GetAtt"][0]
-    actions = {
-        action
+    granted = [
+        statement
         for logical_id, statement in canary.policy_statements()
         if role_id in str(canary.template_json["Resources"][logical_id]["Properties"].get("Roles"))
-        for action in _actions(statement)
-    }
+    ]
+    actions = {action for statement in granted for action in _actions(statement)}
     assert actions == {
         "logs:CreateLogStream",
         "logs:PutLogEvents",
         "xray:PutTraceSegments",
         "xray:PutTelemetryRecords",
         "cloudwatch:GetMetricData",
+        "dynamodb:GetItem",
+        "dynamodb:Query",
+        "dynamodb:Scan",
+        "dynamodb:PutItem",  # no delete, no update, no S3: the bucket is never touched
     }
+    table_id, _ = canary.one("AWS::DynamoDB::Table")
+    (registry,) = [s for s in granted if any(a.startswith("dynamodb:") for a in _actions(s))]
+    assert registry["Resource"] == {"Fn::GetAtt": [table_id, "Arn"]}  # that table, no index
+    variables = props["Environment"]["Variables"]
+    assert variables["SERVEKIT_REGISTRY_TABLE"] == _ref(table_id)
 
 
-def test_evaluator_needs_a_store_naming_the_key() -> None:
+def test_evaluator_needs_the_registry_naming_the_key() -> None:
     raw = copy.deepcopy(load_cdk_json_context())[CONTEXT_KEY]
     raw["rollouts"] = {"enabled": True}
-    with pytest.raises(ConfigError, match=r"servekit\.rollouts: .*rollouts\.store is required"):
+    raw["registry"] = {"enabled": False}
+    with pytest.raises(ConfigError, match=r"rollouts\.enabled is true but registry\.enabled"):
         parse_config(raw)
 
 

@@ -13,8 +13,9 @@ import sys
 import pytest
 
 from servekit.rollouts.assign import BUCKETS, Split, request_key
-from servekit.rollouts.chooser import ServedVersions, StickyChooser
+from servekit.rollouts.chooser import StickyChooser
 from servekit.rollouts.plan import RolloutPlan
+from servekit.runtime.served import ServedVersions
 
 KEYS = [f"user-{i}" for i in range(3000)]
 CHILD = (

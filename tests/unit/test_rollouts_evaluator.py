@@ -15,9 +15,11 @@ import pytest
 from moto import mock_aws
 
 from servekit.constants import METRICS_NAMESPACE, SERVICE_NAME
+from servekit.observability import names
 from servekit.rollouts import shapes as s
 from servekit.rollouts.errors import RolloutConflictError, RolloutStoreError
 from servekit.rollouts.evaluator import VersionFigures, decide
+from servekit.rollouts.local import LocalFigures
 from servekit.rollouts.plan import RolloutPlan
 from servekit.rollouts.readers import CloudWatchReader
 from servekit.rollouts.runner import InMemoryRolloutStore, evaluate_rollouts
@@ -70,17 +72,17 @@ def cloudwatch(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
 
 def _put(client: Any, version: str, requests: int, errors: int, latency_ms: float) -> None:
     when = datetime.now(UTC) - timedelta(seconds=30)  # EMF lands with a lag: never "now"
-    dims = [
-        {"Name": s.DIMENSION_MODEL, "Value": "digits"},
-        {"Name": s.DIMENSION_VERSION, "Value": version},
-        {"Name": s.DIMENSION_SERVICE, "Value": SERVICE_NAME},
-    ]
+    named = {"service": SERVICE_NAME, "capability": "api", "model": "digits", "version": version}
+    dims = [{"Name": key, "Value": named[key]} for key in names.VERSION_DIMENSIONS]
+    failed = errors // 2  # the service metrics split refusals by class: both count
     data = [
-        {"MetricName": s.METRIC_REQUESTS, "Dimensions": dims, "Value": 1, "Unit": "Count"}
+        {"MetricName": names.REQUESTS, "Dimensions": dims, "Value": 1, "Unit": "Count"}
     ] * requests + [
-        {"MetricName": s.METRIC_ERRORS, "Dimensions": dims, "Value": 1, "Unit": "Count"}
-    ] * errors + [
-        {"MetricName": s.METRIC_LATENCY, "Dimensions": dims, "Value": latency_ms,
+        {"MetricName": names.ERRORS_5XX, "Dimensions": dims, "Value": 1, "Unit": "Count"}
+    ] * failed + [
+        {"MetricName": names.ERRORS_4XX, "Dimensions": dims, "Value": 1, "Unit": "Count"}
+    ] * (errors - failed) + [
+        {"MetricName": names.LATENCY, "Dimensions": dims, "Value": latency_ms,
          "Unit": "Milliseconds"}
     ]  # fmt: skip
     data = [{**datum, "Timestamp": when} for datum in data]
@@ -149,3 +151,22 @@ def test_runner_with_no_rollouts_reads_nothing() -> None:
             raise AssertionError("read without a rollout")
 
     assert evaluate_rollouts(InMemoryRolloutStore(), Reader()) == []
+
+
+def test_a_full_step_is_judged_against_the_incumbent_before_it() -> None:
+    """At 100% the incumbent serves nobody in the step's window: its figures before the step
+    are the baseline, so a slow candidate is still rolled back rather than completed."""
+    figures = LocalFigures()
+    for _ in range(20):
+        figures.served("digits", "1", 2.0, failed=False)
+    full = RolloutPlan.from_json(
+        {"id": "p", "mode": "canary", "candidate": "2", "steps": [50, 100], "step": 1,
+         "since": time.time(), "thresholds": {"min_requests": 5}}
+    )  # fmt: skip
+    store = InMemoryRolloutStore()
+    store.set_alias("digits", "prod", "1", full)
+    for _ in range(10):
+        figures.served("digits", "2", 50.0, failed=False)
+    ((_, decision),) = evaluate_rollouts(store, figures, now=time.time() + 1)
+    assert decision.action == "rollback" and "p99 50.0 ms" in decision.reason
+    assert store.version("digits", "prod") == "1"

@@ -22,6 +22,7 @@ from servekit.registry.bucket import ArtifactBucket
 from servekit.registry.records import AliasRecord, VersionRecord
 from servekit.registry.store import RegistryStore
 from servekit_cli.models.add import AddOptions, add_model
+from servekit_cli.models.rollout_actions import describe_plan
 from servekit_cli.target import Target
 
 __all__ = ["Registry", "default_actor", "describe_change"]
@@ -80,14 +81,35 @@ class Registry:
                     f"{model}\t{record.version}\t{record.sha256[:12]}\t{record.created_at}\t"
                     f"{record.created_by}\t{marks}\t{record.notes}"
                 )
+            lines += [  # the rollouts under way, under the versions
+                f"{model}@{alias.alias}\trollout\t{describe_plan(alias.rollout)} beside "
+                f"{alias.version}"
+                for alias in self.store.aliases(model)
+                if alias.rollout is not None
+            ]
         return lines
 
     def history(self, name: str, alias: str | None) -> list[str]:
-        return [
+        lines = [
             f"{entry.at}\t{entry.alias}\trev {entry.revision}\t{entry.action}\t"
             f"{entry.from_version or '-'} -> {entry.to_version}\t{entry.actor}\t{entry.reason}"
+            + _plan_note(entry.action, entry.details)
             for entry in self.store.history(name, alias)
         ]
+        lines += [
+            f"now\t{record.alias}\trollout under way: {describe_plan(record.rollout)}"
+            for record in self.store.aliases(name)
+            if record.rollout is not None and alias in (None, record.alias)
+        ]
+        return lines
+
+
+def _plan_note(action: str, details: dict[str, Any]) -> str:
+    """A rollout entry's plan (or its end) in words."""
+    if action != "rollout":
+        return ""
+    plan = details.get("rollout")
+    return "\t(plan cleared)" if plan is None else f"\t({describe_plan(plan)})"
 
 
 def describe_change(record: AliasRecord, before: str | None) -> str:

@@ -1,4 +1,4 @@
-"""``servekit models push|list|promote|rollback|history``: the model registry's commands.
+"""``servekit models push|list|promote|rollback|rollout|history``: the registry's commands.
 
 Local stack by default (``make run``), ``--aws``/``--stage`` for a deployed one, like every
 command. See docs/registry.md.
@@ -16,6 +16,12 @@ from servekit.registry.shapes import DEFAULT_ALIAS
 from servekit_cli.commands import CommandError, one_line_errors
 from servekit_cli.models.add import AddOptions
 from servekit_cli.models.registry_actions import Registry, default_actor, describe_change
+from servekit_cli.models.rollout_actions import (
+    abort_rollout,
+    describe_plan,
+    parse_steps,
+    start_rollout,
+)
 from servekit_cli.models.shapes import parse_shapes
 from servekit_cli.models.tasks import AUTO, read_labels
 from servekit_cli.target import add_target_arguments, target_from_args
@@ -42,19 +48,37 @@ def add_registry_parsers(actions: Any) -> None:
     promote.add_argument("version")
     rollback = _command(actions, "rollback", "point an alias back at its previous version")
     rollback.add_argument("name")
+    rollout = _command(actions, "rollout", "canary, A/B or shadow a version beside the alias's")
+    rollout.add_argument("name")
+    rollout.add_argument("version", nargs="?", default=None)
+    mode = rollout.add_mutually_exclusive_group()
+    mode.add_argument("--canary", type=float, default=None, metavar="PERCENT")
+    mode.add_argument("--ab", type=float, default=None, metavar="WEIGHT")
+    mode.add_argument("--shadow", type=float, default=None, metavar="RATE")
+    mode.add_argument("--abort", action="store_true", help="end the rollout (incumbent stays)")
+    rollout.add_argument("--steps", default=None, metavar="P1,P2,...", help="canary steps")
+    rollout.add_argument(
+        "--min-requests", type=int, default=None, metavar="N",
+        help="candidate requests before each judgement (default 100)",
+    )  # fmt: skip
+    rollout.add_argument(
+        "--max-p99-ratio", type=float, default=None, metavar="X",
+        help="roll back when the candidate's p99 exceeds the incumbent's X times (default 1.5)",
+    )  # fmt: skip
     history = _command(actions, "history", "the audit trail of a model's aliases")
     history.add_argument("name")
-    for parser in (promote, rollback, history):
+    for parser in (promote, rollback, rollout, history):
         parser.add_argument("--alias", default=DEFAULT_ALIAS if parser is not history else None)
-    for parser in (promote, rollback):
+    for parser in (promote, rollback, rollout):
         parser.add_argument("--reason", default="", help="kept in the audit trail")
-    for parser in (push, promote, rollback):
+    for parser in (push, promote, rollback, rollout):
         parser.add_argument("--actor", default=None, help="who (default: your identity)")
     for parser, run in (
         (push, _push),
         (listing, _list),
         (promote, _promote),
         (rollback, _rollback),
+        (rollout, _rollout),
         (history, _history),
     ):
         parser.set_defaults(
@@ -127,6 +151,27 @@ def _rollback(args: argparse.Namespace, registry: Registry) -> int:
         expected_revision=None if before is None else before.revision,
     )
     print(describe_change(record, None if before is None else before.version))
+    return 0
+
+
+def _rollout(args: argparse.Namespace, registry: Registry) -> int:
+    if args.abort:
+        record = abort_rollout(registry.store, args)
+        print(f"{args.name}@{args.alias}: rollout aborted; {record.version} serves every request")
+        return 0
+    if args.version is None:
+        raise CommandError("give the VERSION to roll out (or --abort)")
+    if args.ab is not None:
+        record = start_rollout(registry.store, args, "ab", args.ab, None)
+    elif args.shadow is not None:
+        record = start_rollout(registry.store, args, "shadow", args.shadow, None)
+    else:
+        steps = parse_steps(args.canary, args.steps)
+        record = start_rollout(registry.store, args, "canary", None, steps)
+    print(
+        f"{args.name}@{args.alias}: {describe_plan(record.rollout)} beside {record.version} "
+        f"(revision {record.revision}); the evaluator advances it or rolls it back"
+    )
     return 0
 
 

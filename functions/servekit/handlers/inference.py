@@ -33,7 +33,10 @@ transport = LambdaHttpTransport(
 @metrics.log_metrics(capture_cold_start_metric=True)
 @logger.inject_lambda_context(clear_state=True)
 def _handle(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    return transport(event, context)
+    try:
+        return transport(event, context)
+    finally:  # a frozen environment holds no rollout figures back
+        service.rollouts.flush()
 
 
 handler = tracing.wrap_handler(_handle)

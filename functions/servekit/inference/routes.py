@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 from servekit.inference.codec import PREDICTION_BODY
 from servekit.monitoring.shapes import PREDICTION_ID_HEADER
 from servekit.observability import Tracing
+from servekit.rollouts.assign import request_key
 from servekit.transports.routing import HttpRequest, HttpResponse, Route, Router
 
 if TYPE_CHECKING:  # the infra reads ROUTES without importing the service
@@ -27,7 +28,8 @@ def router(service: InferenceService, tracing: Tracing | None = None) -> Router:
 
     def predict(request: HttpRequest) -> Any:
         with traced.subsegment("predict"):
-            body = service.predict(request.payload)
+            payload = request.payload
+            body = service.predict(payload, request_key(request.headers, payload.session))
         return HttpResponse(body, headers={PREDICTION_ID_HEADER: body["prediction_id"]})
 
     return Router(service.settings.max_body_bytes, on_error=service.metrics.rejected).bind(

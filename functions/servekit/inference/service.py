@@ -11,10 +11,10 @@ from servekit.errors import ApiError
 from servekit.inference.adapters import task_body
 from servekit.inference.codec import PredictionRequest, prediction_body
 from servekit.observability import logger
+from servekit.observability.service_metrics import note
 from servekit.runtime.catalog import ModelCatalog
 from servekit.runtime.errors import ModelRunError
 from servekit.runtime.model import LoadedModel
-from servekit.runtime.served import VersionChooser
 from servekit.runtime.validation import InvalidInputError, batch_size
 from servekit.settings import Settings
 
@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from servekit.cache import CacheWiring
     from servekit.inference.metrics import InferenceMetrics
     from servekit.monitoring.capture import Capture
+    from servekit.rollouts.serving import RolloutServing
 
 __all__ = ["InferenceService", "SessionForwarder"]
 
@@ -42,6 +43,7 @@ class InferenceService:
         forwarder: SessionForwarder | None = None,
         cache: CacheWiring | None = None,
         *,
+        rollouts: RolloutServing | None = None,
         capture: Capture | None = None,
     ) -> None:
         self.catalog = catalog
@@ -53,9 +55,12 @@ class InferenceService:
 
             cache = build_cache(CacheSettings())
         self.cache = cache
-        self.chooser: VersionChooser | None = None
-        """Picks the candidate or the incumbent while a rollout serves both (servekit.rollouts);
-        without one, the incumbent answers. See docs/registry.md."""
+        if rollouts is None:  # EMF shadow figures; the local stack passes LocalFigures
+            from servekit.rollouts.wiring import build_serving
+
+            rollouts = build_serving()
+        self.rollouts = rollouts
+        """Chooses, runs, records, shadows while a rollout serves two versions (rollouts.md)."""
         if capture is None:  # no capture: answers still carry a prediction id
             from servekit.monitoring.capture import Capture
             from servekit.monitoring.settings import MonitoringSettings
@@ -75,36 +80,50 @@ class InferenceService:
     def describe_model(self, name: str) -> dict[str, Any]:
         return self._describe(self.catalog.model(name))
 
-    def predict(self, request: PredictionRequest) -> dict[str, Any]:
-        """Validate and run one ``POST /predict`` request as one batched call."""
-        model = self._model(request)
+    def predict(self, request: PredictionRequest, key: str | None = None) -> dict[str, Any]:
+        """Validate and run one ``POST /predict`` request as one batched call; ``key`` (the
+        ``x-servekit-key`` header or session id) keeps a client on one version of a rollout."""
+        served = self.catalog.served(request.model)  # looked up once: a swap never splits it
         forward = self._forward(request.session)
-        if model.manifest.row_classifier:
-            response = self._predict_rows(request, model)
-        else:
-            response = self._predict_outputs(request, model)
+        if served.rolling_out:
+            response = self.rollouts.call(
+                served,
+                key,
+                lambda m: self._run(request, m),
+                shadow_run=lambda m: self._run(request, m, record=False),
+            )
+        else:  # the warm path without a rollout: one attribute read more
+            response = self._run(request, served.incumbent)
         if forward is not None:
             response["session"] = forward()  # never raises: the prediction stands
         return response
 
-    def _model(self, request: PredictionRequest) -> LoadedModel:
-        """The version that answers: looked up once, so the request ends on it even when the
-        registry swaps versions meanwhile."""
-        if self.chooser is None:
-            return self.catalog.model(request.model)
-        served = self.catalog.served(request.model)
-        return served.incumbent if served.candidate is None else self.chooser(served, request)
+    def _run(
+        self, request: PredictionRequest, model: LoadedModel, *, record: bool = True
+    ) -> dict[str, Any]:
+        """``request`` on ``model`` (the version chosen), its answer naming that version;
+        ``record=False`` for a shadow copy (its figures are the shadow runner's)."""
+        if record:
+            note(model.name, model.version)  # a failure counts against the version that failed
+        if model.manifest.row_classifier:
+            return self._predict_rows(request, model, record)
+        return self._predict_outputs(request, model, record)
 
-    def _predict_rows(self, request: PredictionRequest, model: LoadedModel) -> dict[str, Any]:
+    def _predict_rows(
+        self, request: PredictionRequest, model: LoadedModel, record: bool = True
+    ) -> dict[str, Any]:
         """A single-input classifier: rows through the cache's inference path."""
         tensor = self._tensor(request, model)
         started = time.perf_counter()
         rows = self.cache.inference_path.predict(model, tensor)
-        self.metrics.prediction(model, len(tensor), (time.perf_counter() - started) * 1000.0)
+        if record:
+            self.metrics.prediction(model, len(tensor), (time.perf_counter() - started) * 1000.0)
         body = prediction_body(model.manifest, rows.probabilities, rows.cached)
-        return self._captured(model, {model.manifest.input.name: tensor}, body)
+        return self._captured(model, {model.manifest.input.name: tensor}, body, record)
 
-    def _predict_outputs(self, request: PredictionRequest, model: LoadedModel) -> dict[str, Any]:
+    def _predict_outputs(
+        self, request: PredictionRequest, model: LoadedModel, record: bool = True
+    ) -> dict[str, Any]:
         """Any other model: named tensors in, through the cache's inference path (keys over
         every input, rows of every output), named outputs through its task adapter out."""
         if request.inputs_ref is not None:
@@ -123,16 +142,19 @@ class InferenceService:
                 logger.error("model failed", extra={"model": model.name, "reason": exc.reason})
             raise exc.for_model(model.name) from None
         rows = batch_size(feeds)
-        self.metrics.prediction(model, rows, (time.perf_counter() - started) * 1000.0)
+        if record:
+            self.metrics.prediction(model, rows, (time.perf_counter() - started) * 1000.0)
         return self._captured(
-            model, feeds, task_body(model.manifest, results.outputs, results.cached)
+            model, feeds, task_body(model.manifest, results.outputs, results.cached), record
         )
 
     def _captured(
-        self, model: LoadedModel, feeds: dict[str, Any], body: dict[str, Any]
+        self, model: LoadedModel, feeds: dict[str, Any], body: dict[str, Any], record: bool
     ) -> dict[str, Any]:
-        """``body`` with its prediction id (the request sampled for capture or not)."""
-        body["prediction_id"] = self.capture.record(model.name, model.version, feeds, body)
+        """``body`` with its prediction id (the request sampled for capture or not); a shadow
+        copy (``record`` false) is neither captured nor answered, so it gets none."""
+        if record:
+            body["prediction_id"] = self.capture.record(model.name, model.version, feeds, body)
         return body
 
     def _forward(self, session: Any) -> Callable[[], dict[str, Any]] | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from typing import TYPE_CHECKING
 
 from servekit.cache import build_cache
 from servekit.constants import MANIFEST_FILENAME, MODEL_FILENAME
@@ -14,11 +15,16 @@ from servekit.runtime.catalog import MISSING_MANIFEST_HINT, unmanifested
 from servekit.sessions.shapes import ENV_SESSION_EVENTS_QUEUE_URL
 from servekit.settings import Settings
 
+if TYPE_CHECKING:
+    from servekit.rollouts.serving import RolloutServing
+
 __all__ = ["build_inference_service"]
 
 
 def build_inference_service(
-    settings: Settings | None = None, metrics: InferenceMetrics | None = None
+    settings: Settings | None = None,
+    metrics: InferenceMetrics | None = None,
+    rollouts: RolloutServing | None = None,
 ) -> InferenceService:
     """Load every configured model (checksums verified) and wire the inference service."""
     settings = settings or Settings.from_env()
@@ -49,5 +55,11 @@ def build_inference_service(
     from servekit.monitoring.wiring import build_capture  # SERVEKIT_CAPTURE_*: sampled capture
 
     return InferenceService(
-        catalog, settings, metrics or InferenceMetrics(), forwarder, cache, capture=build_capture()
+        catalog,
+        settings,
+        metrics or InferenceMetrics(),
+        forwarder,
+        cache,
+        rollouts=rollouts,
+        capture=build_capture(),
     )

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from boto3.dynamodb.conditions import Key
+from boto3.dynamodb.conditions import Attr, Key
 
 from servekit.registry import shapes
 from servekit.registry.changes import write_change
@@ -77,6 +77,21 @@ class RegistryStore:
         """The alias (a strongly consistent read: the watcher's one read per interval)."""
         item = self._get(shapes.model_key(name), shapes.alias_key(alias))
         return None if item is None else AliasRecord.from_item(item)
+
+    def rollouts(self) -> list[AliasRecord]:
+        """Every alias with a rollout plan (a scan: for the evaluator, never the serving path)."""
+        kwargs: dict[str, Any] = {
+            "FilterExpression": Attr(_SK).begins_with(shapes.alias_key(""))
+            & Attr(shapes.ATTR_ROLLOUT).exists(),
+            "ConsistentRead": True,
+        }
+        found: list[AliasRecord] = []
+        while True:
+            page = self.table.scan(**kwargs)
+            found.extend(AliasRecord.from_item(item) for item in page["Items"])
+            if "LastEvaluatedKey" not in page:
+                return found
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
     def aliases(self, name: str) -> list[AliasRecord]:
         return [AliasRecord.from_item(i) for i in self._query(name, shapes.alias_key(""))]

@@ -17,6 +17,8 @@ from servekit.observability import logger
 from servekit.registry.errors import ArtifactRefusedError
 from servekit.registry.loading import load_version
 from servekit.registry.records import AliasRecord
+from servekit.rollouts.errors import RolloutPlanError
+from servekit.rollouts.plan import RolloutPlan
 from servekit.runtime.served import ServedVersions
 
 if TYPE_CHECKING:
@@ -90,14 +92,15 @@ class RegistryWatcher:
         """Serve what ``record`` names, unless it is served already or refused; True if the
         catalog changed."""
         current = self.catalog.served(record.name)
-        wanted = (record.version,) + (() if record.candidate is None else (record.candidate,))
-        if current.versions == wanted and current.rollout == record.rollout:
+        plan = self._plan(record)
+        wanted = (record.version,) + (() if plan is None else (plan.candidate,))
+        if current.versions == wanted and current.plan == plan:
             return False
         incumbent = self._model(current, record.version)
-        candidate = None if record.candidate is None else self._model(current, record.candidate)
-        if incumbent is None or (record.candidate is not None and candidate is None):
+        candidate = None if plan is None else self._model(current, plan.candidate)
+        if incumbent is None or (plan is not None and candidate is None):
             return False
-        self.catalog.serve(ServedVersions(incumbent, candidate, record.rollout))
+        self.catalog.serve(ServedVersions.of(incumbent, candidate, plan))
         logger.info(
             "model version swapped",
             extra={
@@ -111,7 +114,24 @@ class RegistryWatcher:
         self.metrics.swapped(record.name, record.version)
         return True
 
-    def _model(self, current: ServedVersions, version: str) -> LoadedModel | None:
+    def _plan(self, record: AliasRecord) -> RolloutPlan | None:
+        """The alias's rollout plan, parsed; a bad one is refused (the incumbent serves alone),
+        logged and counted once per alias revision."""
+        if record.rollout is None:
+            return None
+        try:
+            return RolloutPlan.from_json(record.rollout)
+        except RolloutPlanError as exc:
+            if (record.name, f"plan#{record.revision}") not in self._refused:
+                self._refused.add((record.name, f"plan#{record.revision}"))
+                logger.error(
+                    "rollout plan refused: serving the incumbent alone",
+                    extra={"model": record.name, "revision": record.revision, "detail": str(exc)},
+                )
+                self.metrics.refused(record.name, record.version, "plan")
+            return None
+
+    def _model(self, current: ServedVersions[LoadedModel], version: str) -> LoadedModel | None:
         """``version`` loaded: the one serving already, else from the registry; None when it
         is (or was before) refused."""
         name = current.name

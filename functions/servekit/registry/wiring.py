@@ -85,7 +85,7 @@ def registry_catalog(
         threads=settings.intra_op_threads,
     )
     for record in records:
-        if record.candidate is not None:  # a rollout under way: its candidate serves beside
+        if record.rollout is not None:  # a rollout under way: its candidate serves beside
             watcher.apply(record)
     logger.info(
         "models resolved in the registry",

@@ -1,10 +1,11 @@
 """The per-request choice between the versions an alias serves during a rollout.
 
-The seam with the registry: its watcher holds, per ``name@alias``, a :class:`ServedVersions`
-(the incumbent, and while the alias's ``rollout`` names a candidate, that version loaded
-beside it, with the parsed plan). The inference service asks a chooser, per request, which
-one answers and whether a copy goes to the shadow. ``M`` is whatever the watcher holds
-(``runtime.model.LoadedModel`` in the inference function); the chooser never runs it.
+The seam with the registry: its watcher holds, per ``name@alias``, a
+:class:`~servekit.runtime.served.ServedVersions` (the incumbent, and while the alias's
+``rollout`` names a candidate, that version loaded beside it, with the parsed plan). The
+inference service asks a chooser, per request, which one answers and whether a copy goes to
+the shadow. ``M`` is whatever the watcher holds (``runtime.model.LoadedModel`` in the
+inference function); the chooser never runs it.
 """
 
 from __future__ import annotations
@@ -14,32 +15,12 @@ from typing import Generic, Protocol, TypeVar
 
 from servekit.rollouts.assign import Split
 from servekit.rollouts.plan import RolloutPlan
+from servekit.runtime.served import ServedVersions
 
-__all__ = ["Choice", "Chooser", "ServedVersions", "StickyChooser"]
+__all__ = ["Choice", "Chooser", "StickyChooser"]
 
 M = TypeVar("M")
 _MAX_SPLITS = 64  # plans seen by one process; a new plan (or weight) builds a new Split
-
-
-@dataclass(frozen=True, slots=True)
-class ServedVersions(Generic[M]):
-    """One alias's loaded versions: ``name`` is the registry's model name."""
-
-    name: str
-    incumbent: M
-    incumbent_version: str
-    candidate: M | None = None
-    candidate_version: str | None = None
-    plan: RolloutPlan | None = None
-
-    @property
-    def rolling_out(self) -> bool:
-        """A plan whose candidate is loaded (while it loads, the incumbent serves alone)."""
-        return (
-            self.plan is not None
-            and self.candidate is not None
-            and self.candidate_version == self.plan.candidate
-        )
 
 
 @dataclass(frozen=True, slots=True)

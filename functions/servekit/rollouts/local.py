@@ -67,6 +67,9 @@ class LocalFigures:
         with self._lock:
             self.shadows[(name, version)].dropped += 1
 
+    def flush(self) -> None:
+        """Nothing pending: figures are read in place."""
+
     def figures(self, name: str, version: str, start: float, end: float) -> VersionFigures:
         """Requests, errors and p99 latency of ``version`` served in ``[start, end]``."""
         with self._lock:

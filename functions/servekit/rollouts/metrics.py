@@ -1,10 +1,11 @@
 """Per-version figures of a rollout: a method per thing that happens to a version.
 
-:class:`VersionRecorder` is what serving and the shadow runner call. :class:`RolloutMetrics`
-writes CloudWatch EMF (the format Powertools writes) with the ``Model`` and ``Version``
-dimensions (plus ``service``, like every servekit metric), which the CloudWatch reader reads back;
-:class:`~servekit.rollouts.local.LocalFigures` keeps them in process for the local stack and
-the tests.
+:class:`VersionRecorder` is what serving and the shadow runner call. In AWS
+(:class:`RolloutMetrics`) served requests need no figures of their own: the service metrics
+already count them per model version, and the evaluator reads those. Shadow runs are written
+here as CloudWatch EMF with the ``model``, ``version`` and ``service`` dimensions.
+:class:`~servekit.rollouts.local.LocalFigures` keeps all of them in process for the local
+stack and the tests (the evaluator's reader there).
 
 EMF blobs carry one dimension set each, so per-version figures cannot ride on the process's
 Metrics object; and a blob per request would cost ~0.2 ms. Figures are therefore summed in
@@ -43,6 +44,9 @@ class VersionRecorder(Protocol):
 
     def shadow_dropped(self, name: str, version: str) -> None: ...
 
+    def flush(self) -> None:
+        """Write what is pending (the handler calls it after each invocation)."""
+
 
 @dataclass
 class _Pending:
@@ -53,9 +57,6 @@ class _Pending:
 
 
 _UNITS = {
-    s.METRIC_REQUESTS: "Count",
-    s.METRIC_ERRORS: "Count",
-    s.METRIC_LATENCY: "Milliseconds",
     s.METRIC_SHADOW_AGREEMENT: "Percent",
     s.METRIC_SHADOW_DIFFERENCE: "None",
     s.METRIC_SHADOW_LATENCY: "Milliseconds",
@@ -74,8 +75,8 @@ class RolloutMetrics:
         self._flushed_at = time.monotonic()
 
     def served(self, name: str, version: str, latency_ms: float, *, failed: bool) -> None:
-        self._add(name, version, {s.METRIC_REQUESTS: 1, s.METRIC_ERRORS: int(failed)},
-                  {s.METRIC_LATENCY: latency_ms})  # fmt: skip
+        """Nothing to write: the service metrics already count every request per version
+        (``Requests``, ``Errors4xx``/``5xx``, ``Latency``), and the evaluator reads those."""
 
     def shadowed(self, name: str, version: str, latency_ms: float, agreed: Agreement) -> None:
         values = {

@@ -1,7 +1,10 @@
 """Where the evaluator reads per-version figures: CloudWatch in AWS (``GetMetricData``).
 
-The local stack and the tests read :class:`~servekit.rollouts.local.LocalFigures` through
-the same :class:`MetricsReader` protocol.
+In AWS these are the service metrics every request publishes per model version
+(:mod:`servekit.observability.service_metrics`: ``Requests``, ``Errors4xx``/``Errors5xx``,
+``Latency`` under the :data:`~servekit.observability.names.VERSION_DIMENSIONS`), read for the
+``api`` capability; rollouts publish no second copy of them. The local stack and the tests
+read :class:`~servekit.rollouts.local.LocalFigures` through the same protocol.
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from servekit.constants import METRICS_NAMESPACE, SERVICE_NAME
-from servekit.rollouts import shapes as s
+from servekit.observability import names
 from servekit.rollouts.evaluator import VersionFigures
 
 __all__ = ["CloudWatchReader", "MetricsReader"]
@@ -33,19 +36,23 @@ class CloudWatchReader:
         namespace: str = METRICS_NAMESPACE,
         latency_stat: str = "p99",
         service: str = SERVICE_NAME,
+        capability: str = names.API,
     ) -> None:
         self.client = client  # boto3 CloudWatch client
         self.namespace = namespace
         self.service = service  # Powertools' service dimension (POWERTOOLS_SERVICE_NAME)
+        self.capability = capability  # every HTTP request is "api" (its route tells apart)
         self.latency_stat = latency_stat  # moto computes no percentiles: its tests read Maximum
 
     def figures(self, name: str, version: str, start: float, end: float) -> VersionFigures:
         period = max(60, math.ceil((end - start) / 60) * 60)
-        dimensions = [  # exactly RolloutMetrics' set: CloudWatch matches dimension sets whole
-            {"Name": s.DIMENSION_MODEL, "Value": name},
-            {"Name": s.DIMENSION_VERSION, "Value": version},
-            {"Name": s.DIMENSION_SERVICE, "Value": self.service},
-        ]
+        named = {
+            names.SERVICE: self.service,
+            names.CAPABILITY: self.capability,
+            names.MODEL: name,
+            names.VERSION: version,
+        }  # exactly the service metrics' set: CloudWatch matches dimension sets whole
+        dimensions = [{"Name": key, "Value": named[key]} for key in names.VERSION_DIMENSIONS]
 
         def query(query_id: str, metric: str, stat: str) -> dict[str, Any]:
             return {
@@ -63,9 +70,10 @@ class CloudWatchReader:
 
         response = self.client.get_metric_data(
             MetricDataQueries=[
-                query("requests", s.METRIC_REQUESTS, "Sum"),
-                query("errors", s.METRIC_ERRORS, "Sum"),
-                query("p99", s.METRIC_LATENCY, self.latency_stat),
+                query("requests", names.REQUESTS, "Sum"),
+                query("errors4xx", names.ERRORS_4XX, "Sum"),
+                query("errors5xx", names.ERRORS_5XX, "Sum"),
+                query("p99", names.LATENCY, self.latency_stat),
             ],
             StartTime=datetime.fromtimestamp(start, UTC),
             EndTime=datetime.fromtimestamp(end, UTC),
@@ -77,6 +85,7 @@ class CloudWatchReader:
         p99 = values.get("p99") or []
         return VersionFigures(
             requests=int(sum(values.get("requests", []))),
-            errors=int(sum(values.get("errors", []))),
+            # every refusal counts: client mistakes hit both versions alike and cancel out
+            errors=int(sum(values.get("errors4xx", [])) + sum(values.get("errors5xx", []))),
             p99_ms=max(p99) if p99 else None,  # several periods: the worst one
         )

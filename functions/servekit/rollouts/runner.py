@@ -60,6 +60,10 @@ def evaluate_rollouts(
         plan = rollout.plan
         start = max(plan.since, now - max_window_s)
         incumbent = reader.figures(rollout.name, rollout.incumbent, start, now)
+        if incumbent.requests < plan.thresholds.min_requests:
+            # A step near 100% leaves the incumbent no traffic to compare with: its figures
+            # before the step (the whole window) stand in as the baseline.
+            incumbent = reader.figures(rollout.name, rollout.incumbent, now - max_window_s, now)
         candidate = reader.figures(rollout.name, plan.candidate, start, now)
         decision = decide(plan, incumbent, candidate)
         if decision.action == "advance":

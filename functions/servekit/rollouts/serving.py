@@ -18,9 +18,10 @@ import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from servekit.rollouts.chooser import Chooser, ServedVersions, StickyChooser
+from servekit.rollouts.chooser import Chooser, StickyChooser
 from servekit.rollouts.metrics import VersionRecorder
 from servekit.rollouts.shadow import Agreement, ShadowRunner, agreement
+from servekit.runtime.served import ServedVersions
 
 __all__ = ["RolloutServing"]
 
@@ -47,9 +48,11 @@ class RolloutServing:
         key: str | None,
         run: Callable[[M], R],
         compare: Callable[[Any, Any], Agreement] = agreement,
+        shadow_run: Callable[[M], Any] | None = None,
     ) -> R:
         """``run`` the chosen version and return its answer; a shadow copy (if chosen) is
-        queued after the answer exists and never changes or delays it."""
+        queued after the answer exists and never changes or delays it. ``shadow_run`` (else
+        ``run``) runs the copy: the service's records no request metrics for it."""
         choice = self.chooser.choose(served, key)
         started = time.perf_counter()
         try:
@@ -60,8 +63,13 @@ class RolloutServing:
         self.recorder.served(served.name, choice.version, _ms(started), failed=False)
         shadow, version = choice.shadow, choice.shadow_version
         if shadow is not None and version is not None:
-            self.shadow.submit(served.name, version, lambda: run(shadow), answer, compare)
+            copy = run if shadow_run is None else shadow_run
+            self.shadow.submit(served.name, version, lambda: copy(shadow), answer, compare)
         return answer
+
+    def flush(self) -> None:
+        """Write the recorder's pending figures (after each Lambda invocation)."""
+        self.recorder.flush()
 
 
 def _ms(started: float) -> float:

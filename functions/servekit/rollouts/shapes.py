@@ -2,13 +2,14 @@
 
 The registry's alias item carries an optional ``rollout`` attribute: the JSON of one
 :class:`~servekit.rollouts.plan.RolloutPlan`, opaque to the registry. The metric names below
-are the evaluator's input contract: whatever records per-version figures (the inference
-service through :mod:`servekit.rollouts.serving`) writes these, and the readers read them.
+are the shadow runner's; the served figures the evaluator judges are the service metrics.
 """
 
 from __future__ import annotations
 
 from typing import Final, Literal, TypeAlias
+
+from servekit.observability import names
 
 __all__ = [
     "ALIAS_ROLLOUT_FIELD",
@@ -20,9 +21,6 @@ __all__ = [
     "ENV_ROLLOUTS_STORE",
     "EVALUATOR_HANDLER",
     "KEY_HEADER",
-    "METRIC_ERRORS",
-    "METRIC_LATENCY",
-    "METRIC_REQUESTS",
     "METRIC_SHADOW_AGREEMENT",
     "METRIC_SHADOW_DIFFERENCE",
     "METRIC_SHADOW_DROPPED",
@@ -42,14 +40,12 @@ Mode: TypeAlias = Literal["canary", "ab", "shadow"]
 MODES: Final[tuple[Mode, ...]] = ("canary", "ab", "shadow")
 Action: TypeAlias = Literal["advance", "hold", "rollback", "complete"]
 
-# Per-version serving figures (namespace: servekit.constants.METRICS_NAMESPACE).
-DIMENSION_MODEL: Final = "Model"
-DIMENSION_VERSION: Final = "Version"
-DIMENSION_SERVICE: Final = "service"  # Powertools adds it to every servekit metric
-METRIC_REQUESTS: Final = "VersionRequests"
-METRIC_ERRORS: Final = "VersionErrors"
-METRIC_LATENCY: Final = "VersionLatency"
-# Shadow runs, per candidate version.
+# Served figures per version are the service metrics (observability/names.py: Requests,
+# Errors4xx/5xx, Latency per service, capability, model, version): the evaluator reads those.
+# Shadow runs, per candidate version, with the same names for the dimensions they share.
+DIMENSION_MODEL: Final = names.MODEL
+DIMENSION_VERSION: Final = names.VERSION
+DIMENSION_SERVICE: Final = names.SERVICE
 METRIC_SHADOW_AGREEMENT: Final = "ShadowAgreement"  # percent of rows with the same label
 METRIC_SHADOW_DIFFERENCE: Final = "ShadowValueDifference"  # largest |incumbent - shadow|
 METRIC_SHADOW_LATENCY: Final = "ShadowLatency"

@@ -91,7 +91,7 @@ class ModelCatalog:
             raise ModelLoadError("no models to serve")
         if len(self._manifests) != len(listed):
             raise ModelLoadError("two models share a name")
-        self._served = {m.name: ServedVersions(m) for m in loaded}
+        self._served = {m.name: ServedVersions.of(m) for m in loaded}
         self.max_rows = max_rows
         self.default_name = default_model or listed[0].name
         if self.default_name not in self._manifests:
@@ -137,7 +137,7 @@ class ModelCatalog:
         """The named (or default) loaded model; unknown → 404."""
         return self.served(name).incumbent
 
-    def served(self, name: str | None) -> ServedVersions:
+    def served(self, name: str | None) -> ServedVersions[LoadedModel]:
         """The named (or default) model's served versions; unknown → 404."""
         manifest = self.manifest(name)
         served = self._served.get(manifest.name)
@@ -145,7 +145,7 @@ class ModelCatalog:
             raise ModelLoadError(f"model {manifest.name!r} is listed but was not loaded")
         return served
 
-    def serve(self, versions: ServedVersions) -> None:
+    def serve(self, versions: ServedVersions[LoadedModel]) -> None:
         """Serve ``versions`` for its model from the next lookup on (the registry's swap).
 
         Copy, then assign: a reader sees the old mapping or the new one, never half of one,

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from servekit.observability import Tracing
+from servekit.rollouts.assign import request_key
 from servekit.transports.routing import HttpRequest, Route, RouteHandler, Router
 
 if TYPE_CHECKING:  # the infra reads ROUTES without importing the service
@@ -41,10 +42,11 @@ def router(service: V2Service, max_body_bytes: int, tracing: Tracing | None = No
 
     def infer(request: HttpRequest) -> Any:
         params = request.path_params
-        model = service.model(params["name"], params.get("version"))
+        name, version = params["name"], params.get("version")
+        service.model(name, version)  # an unknown model or version: 404 before the body
         decoded = decode_infer(request.body(), request.headers, max_body_bytes)
         with traced.subsegment("v2_infer"):
-            return service.infer(model, decoded)
+            return service.answer(name, version, decoded, request_key(request.headers))
 
     def metadata(request: HttpRequest) -> Any:
         params = request.path_params

@@ -19,6 +19,7 @@ from servekit.cache.types import DirectInference, InferencePath
 from servekit.inference.adapters import task_body
 from servekit.monitoring.capture import new_prediction_id
 from servekit.observability import logger
+from servekit.observability.service_metrics import note
 from servekit.runtime.errors import ModelRunError
 from servekit.runtime.model import LoadedModel, zipmap_probabilities
 from servekit.runtime.validation import batch_size
@@ -36,6 +37,7 @@ from servekit.v2.shapes import (
 if TYPE_CHECKING:
     from servekit.inference.metrics import InferenceMetrics
     from servekit.monitoring.capture import Capture
+    from servekit.rollouts.serving import RolloutServing
     from servekit.runtime.catalog import ModelCatalog
     from servekit.runtime.manifest import Manifest, TensorSpec
 
@@ -48,9 +50,11 @@ class V2Service:
         catalog: ModelCatalog,
         metrics: InferenceMetrics | None = None,
         inference: InferencePath | None = None,
+        rollouts: RolloutServing | None = None,
         capture: Capture | None = None,
     ) -> None:
         self.catalog = catalog
+        self.rollouts = rollouts  # the inference service's: one choice, one set of figures
         self.metrics = metrics
         self.inference = inference or DirectInference()
         """The inference Lambda's cache path (``/predict``'s), so V2 requests share its hits."""
@@ -69,15 +73,30 @@ class V2Service:
         return {"ready": True}
 
     def model(self, name: str, version: str | None = None) -> LoadedModel:
-        """The served model; an unknown name, or a version it does not serve, is a 404."""
-        model = self.catalog.model(name)
-        if version is not None and version != model.version:
+        """The served model (a rollout's candidate too, when asked for by version); an
+        unknown name, or a version it does not serve, is a 404."""
+        served = self.catalog.served(name)
+        model = served.incumbent if version is None else served.version(version)
+        if model is None:
             raise V2Error(
                 404,
                 "unknown_version",
-                f"model {name!r} has no version {version!r}; it serves version {model.version!r}",
+                f"model {name!r} has no version {version!r}; it serves version "
+                + " and ".join(repr(v) for v in served.versions),
             )
         return model
+
+    def answer(self, name: str, version: str | None, request: InferRequest, key: str | None) -> Any:
+        """Infer on the version asked for, else on the one a rollout chooses for ``key``."""
+        served = self.catalog.served(name)
+        if version is not None or not served.rolling_out or self.rollouts is None:
+            return self.infer(self.model(name, version), request)
+        return self.rollouts.call(
+            served,
+            key,
+            lambda model: self.infer(model, request),
+            shadow_run=lambda model: self.infer(model, request, record=False),
+        )
 
     def model_metadata(self, name: str, version: str | None = None) -> dict[str, Any]:
         manifest = self.model(name, version).manifest
@@ -92,9 +111,12 @@ class V2Service:
     def model_ready(self, name: str, version: str | None = None) -> dict[str, Any]:
         return {"name": self.model(name, version).name, "ready": True}
 
-    def infer(self, model: LoadedModel, request: InferRequest) -> Any:
-        """One inference: the request's inputs validated, every (or each requested) output."""
+    def infer(self, model: LoadedModel, request: InferRequest, *, record: bool = True) -> Any:
+        """One inference: the request's inputs validated, every (or each requested) output;
+        ``record=False`` for a rollout's shadow copy (no request metrics)."""
         manifest = model.manifest
+        if record:
+            note(model.name, model.version)  # a failure counts against the version that failed
         specs = {spec.name: spec for spec in manifest.inputs}
         values: dict[str, Any] = {}
         for tensor in request.inputs:
@@ -111,10 +133,10 @@ class V2Service:
             if not exc.rejected:
                 logger.error("model failed", extra={"model": model.name, "reason": exc.reason})
             raise exc.for_model(model.name) from None
-        if self.metrics is not None:
+        if record and self.metrics is not None:
             elapsed_ms = (time.perf_counter() - started) * 1000.0
             self.metrics.prediction(model, batch_size(feeds), elapsed_ms)
-        if self.capture is not None and self.capture.drawn():  # drift sees V2 traffic too
+        if record and self.capture is not None and self.capture.drawn():  # drift sees V2 too
             answer = task_body(manifest, outputs).get("predictions", [])
             self.capture.keep(new_prediction_id(), model.name, model.version, feeds, answer)
         answered = [

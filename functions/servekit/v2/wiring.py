@@ -29,7 +29,11 @@ def include_v2(router: Router, service: InferenceService, tracing: Tracing | Non
         from servekit.v2.service import V2Service
 
         v2 = V2Service(
-            service.catalog, service.metrics, service.cache.inference_path, service.capture
+            service.catalog,
+            service.metrics,
+            service.cache.inference_path,
+            service.rollouts,
+            service.capture,
         )
         return routes.router(v2, service.settings.max_body_bytes, tracing)
 

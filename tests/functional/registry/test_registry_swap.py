@@ -17,7 +17,6 @@ from servekit.inference.metrics import InferenceMetrics
 from servekit.inference.service import InferenceService
 from servekit.registry.shapes import artifact_key
 from servekit.runtime.catalog import ModelCatalog
-from servekit.runtime.served import ServedVersions
 from servekit.settings import Settings
 from tests.helpers import MODEL_DIR, example_request
 from tests.registry_support import Registry, push_version, registry
@@ -163,26 +162,3 @@ def test_a_version_that_does_not_load_is_refused(registry: Registry) -> None:
     registry.store.promote(NAME, "prod", "4.0.0", actor="ci")
     assert watcher.poll_once() == []
     assert catalog.model(NAME).version == "1.0.0"
-
-
-def test_a_rollout_candidate_serves_beside_the_incumbent(registry: Registry) -> None:
-    _two_versions(registry)
-    catalog, watcher = registry.serve()
-    service = _service(catalog)
-    registry.store.set_rollout(
-        NAME, "prod", {"candidate": "2.0.0", "weight": 50}, expected_revision=1, actor="ci"
-    )
-    assert watcher.poll_once() == [NAME]
-    served = catalog.served(NAME)
-    assert served.versions == ("1.0.0", "2.0.0") and served.rollout == {
-        "candidate": "2.0.0",
-        "weight": 50,
-    }
-    request = PredictionRequest(inputs=ROWS, model=NAME)
-    assert service.predict(request)["model"]["version"] == "1.0.0"  # no chooser: incumbent
-
-    def chooser(versions: ServedVersions, _: Any) -> Any:
-        return versions.candidate
-
-    service.chooser = chooser
-    assert service.predict(request)["model"]["version"] == "2.0.0"
