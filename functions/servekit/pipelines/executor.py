@@ -23,6 +23,7 @@ from servekit.pipelines.remote import RemoteSteps
 from servekit.pipelines.values import Deadline, TraceEntry, Value
 from servekit.runtime.catalog import ModelCatalog
 from servekit.runtime.errors import ModelRunError
+from servekit.runtime.manifest import TensorSpec
 from servekit.runtime.model import zipmap_probabilities
 from servekit.runtime.validation import InvalidInputError
 
@@ -37,7 +38,7 @@ class Executor:
         self, catalog: ModelCatalog, threads: int = 16, remote: RemoteSteps | None = None
     ) -> None:
         self.catalog = catalog
-        self.ensembles = Ensembles(self.run, threads)
+        self.ensembles = Ensembles(self.run, self.step, self.shared_feeds, threads)
         self.remote = remote
         """Runs ``function``-placed steps in their own Lambda; ``None``: every step inline
         (as in a step's own Lambda, which runs its step with the same code)."""
@@ -87,6 +88,31 @@ class Executor:
             entry.status = "timed_out"
             raise step_timeout(node.name, deadline.remaining_ms())
         return value
+
+    def shared_feeds(self, node: EnsembleNode, given: Input, request: Any) -> dict[str, Value]:
+        """The request's tensors for each of ``node``'s inline model branches that reads it
+        raw, converted once per input signature the branches share (not once per branch).
+        A conversion that fails is left to each branch, which refuses it naming its model."""
+        converted: dict[tuple[int, tuple[TensorSpec, ...]], Value | None] = {}
+        shared: dict[str, Value] = {}
+        for branch in node.branches:
+            step = branch.node
+            if not isinstance(step, ModelNode) or (step.placement and self.remote is not None):
+                continue
+            raw = request if step.from_request else given
+            if isinstance(raw, Value):
+                continue
+            manifest = self.catalog.manifest(step.model)
+            key = (id(raw), manifest.inputs)
+            if key not in converted:
+                try:
+                    converted[key] = Value(self.catalog.feeds(manifest, raw))
+                except ApiError:
+                    converted[key] = None
+            tensors = converted[key]
+            if tensors is not None:
+                shared[branch.name] = tensors
+        return shared
 
     def _labels(self, node: ModelNode | FunctionNode) -> tuple[tuple[str, ...], str | None]:
         """A step's labels and probabilities output, which a placed step's answer lacks."""
