@@ -24,7 +24,6 @@ from collections.abc import Sequence
 from aws_cdk import CfnOutput, RemovalPolicy
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
-from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
@@ -136,27 +135,24 @@ class BatchPipeline(Construct):
             (self.worker, shapes.ENV_BATCH_CHUNK_DLQ_URL, r.chunk_dlq),
         ):
             fn.function.add_environment(env_name, dlq.queue_url)
-            _allow(fn, "DeadLetters", ["sqs:SendMessage"], [dlq.queue_arn])
+            fn.allow("DeadLetters", ["sqs:SendMessage"], [dlq.queue_arn])
 
         records = [r.table.table_arn]
         objects = r.bucket.arn_for_objects("*")
         batch_files = r.bucket.arn_for_objects("batches/*")
-        _allow(
-            self.api_function,
+        self.api_function.allow(
             "BatchRecords",
             ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query"],
             records,
         )
-        _allow(self.api_function, "ReadInputs", ["s3:GetObject"], [objects])
-        _allow(self.api_function, "TellMissingInputs", ["s3:ListBucket"], [r.bucket.bucket_arn])
-        _allow(
-            self.api_function,
+        self.api_function.allow("ReadInputs", ["s3:GetObject"], [objects])
+        self.api_function.allow("TellMissingInputs", ["s3:ListBucket"], [r.bucket.bucket_arn])
+        self.api_function.allow(
             "QueueWork",
             ["sqs:SendMessage"],
             [r.split_queue.queue_arn, r.chunk_queue.queue_arn],
         )
-        _allow(
-            self.splitter,
+        self.splitter.allow(
             "BatchRecords",
             [
                 "dynamodb:GetItem",
@@ -166,17 +162,16 @@ class BatchPipeline(Construct):
             ],
             records,
         )
-        _allow(self.splitter, "ReadInputs", ["s3:GetObject"], [objects])
-        _allow(self.splitter, "TellMissingInputs", ["s3:ListBucket"], [r.bucket.bucket_arn])
-        _allow(self.splitter, "WriteChunks", ["s3:PutObject", "s3:DeleteObject"], [batch_files])
-        _allow(self.splitter, "QueueChunks", ["sqs:SendMessage"], [r.chunk_queue.queue_arn])
-        _allow(
-            self.worker,
+        self.splitter.allow("ReadInputs", ["s3:GetObject"], [objects])
+        self.splitter.allow("TellMissingInputs", ["s3:ListBucket"], [r.bucket.bucket_arn])
+        self.splitter.allow("WriteChunks", ["s3:PutObject", "s3:DeleteObject"], [batch_files])
+        self.splitter.allow("QueueChunks", ["sqs:SendMessage"], [r.chunk_queue.queue_arn])
+        self.worker.allow(
             "BatchRecords",
             ["dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:Query"],
             records,
         )
-        _allow(self.worker, "ReadChunksWriteParts", ["s3:GetObject", "s3:PutObject"], [batch_files])
+        self.worker.allow("ReadChunksWriteParts", ["s3:GetObject", "s3:PutObject"], [batch_files])
 
         self.splitter.alias.add_event_source(
             sqs_event_source(r.split_queue, batch_size=1, max_concurrency=config.max_concurrency)
@@ -204,26 +199,23 @@ class BatchPipeline(Construct):
                 _SCHEDULE_TIMEOUT_S,
             )
             prefix = config.schedule.input_prefix
-            _allow(
-                fn,
+            fn.allow(
                 "BatchRecords",
                 ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"],
                 records,
             )
-            _allow(
-                fn,
+            fn.allow(
                 "ListScheduledInputs",
                 ["s3:ListBucket"],
                 [r.bucket.bucket_arn],
                 conditions={"StringLike": {"s3:prefix": [f"{prefix}*"]}},
             )
-            _allow(
-                fn,
+            fn.allow(
                 "ReadScheduledInputs",
                 ["s3:GetObject"],
                 [r.bucket.arn_for_objects(f"{prefix}*")],
             )
-            _allow(fn, "QueueWork", ["sqs:SendMessage"], [r.split_queue.queue_arn])
+            fn.allow("QueueWork", ["sqs:SendMessage"], [r.split_queue.queue_arn])
             self.schedule_rule = events.Rule(
                 self,
                 BATCH_SCHEDULE_RULE_ID,
@@ -241,15 +233,3 @@ class BatchPipeline(Construct):
             (shapes.OUTPUT_BATCH_CHUNK_DLQ_URL, r.chunk_dlq.queue_url, "batch chunk DLQ"),
         ):
             CfnOutput(self, key, value=value, description=description).override_logical_id(key)
-
-
-def _allow(
-    fn: ServekitFunction,
-    sid: str,
-    actions: list[str],
-    resources: list[str],
-    conditions: dict[str, dict[str, list[str]]] | None = None,
-) -> None:
-    fn.role.add_to_policy(
-        iam.PolicyStatement(sid=sid, actions=actions, resources=resources, conditions=conditions)
-    )

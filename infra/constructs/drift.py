@@ -20,7 +20,6 @@ from collections.abc import Sequence
 from aws_cdk import CfnOutput, Duration, RemovalPolicy
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
-from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
@@ -88,8 +87,7 @@ class ModelMonitoring(Construct):
         }
         for key, value in capture_env.items():
             inference_function.function.add_environment(key, value)
-        _allow(
-            inference_function,
+        inference_function.allow(
             "WriteCaptures",
             ["s3:PutObject"],
             [
@@ -97,8 +95,7 @@ class ModelMonitoring(Construct):
                 for p in (shapes.CAPTURE_PREFIX, shapes.FEEDBACK_PREFIX)
             ],
         )
-        _allow(
-            inference_function,
+        inference_function.allow(
             "PredictionIds",
             ["dynamodb:BatchWriteItem", "dynamodb:GetItem"],
             [self.table.table_arn],
@@ -127,21 +124,18 @@ class ModelMonitoring(Construct):
             removal_policy=removal_policy,
         )
         readable = (shapes.CAPTURE_PREFIX, shapes.FEEDBACK_PREFIX)
-        _allow(
-            self.drift_job,
+        self.drift_job.allow(
             "ListCaptures",
             ["s3:ListBucket"],
             [self.bucket.bucket_arn],
             conditions={"StringLike": {"s3:prefix": [f"{p}/*" for p in readable]}},
         )
-        _allow(
-            self.drift_job,
+        self.drift_job.allow(
             "ReadCaptures",
             ["s3:GetObject"],
             [self.bucket.arn_for_objects(f"{p}/*") for p in readable],
         )
-        _allow(
-            self.drift_job,
+        self.drift_job.allow(
             "WriteReports",
             ["s3:PutObject"],
             [self.bucket.arn_for_objects(f"{shapes.REPORTS_PREFIX}/*")],
@@ -167,15 +161,3 @@ class ModelMonitoring(Construct):
         ):
             output = CfnOutput(self, key, value=value, description=description)
             output.override_logical_id(key)  # the CLI reads these exact keys
-
-
-def _allow(
-    fn: ServekitFunction,
-    sid: str,
-    actions: list[str],
-    resources: list[str],
-    conditions: dict[str, dict[str, list[str]]] | None = None,
-) -> None:
-    fn.role.add_to_policy(
-        iam.PolicyStatement(sid=sid, actions=actions, resources=resources, conditions=conditions)
-    )

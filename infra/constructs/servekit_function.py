@@ -152,3 +152,18 @@ class ServekitFunction(Construct):
         self.alias = lambda_.Alias(
             self, FUNCTION_ALIAS_ID, alias_name=LIVE_ALIAS, version=self.function.current_version
         )
+
+    def allow(
+        self,
+        sid: str,
+        actions: list[str],
+        resources: list[str],
+        conditions: dict[str, dict[str, list[str]]] | None = None,
+    ) -> None:
+        """One named statement on this function's role: its least-privilege grants read as
+        a list of what it may do, each under a ``sid`` the tests and cdk-nag pin."""
+        self.role.add_to_policy(
+            iam.PolicyStatement(
+                sid=sid, actions=actions, resources=resources, conditions=conditions
+            )
+        )

@@ -35,6 +35,7 @@ from servekit.container.shapes import (
     SAGEMAKER_PORT_ENV,
 )
 from servekit.envvars import env_bool as _bool
+from servekit.envvars import env_float
 from servekit.envvars import env_int as _int
 from servekit.settings import SettingsError, default_threads
 
@@ -128,7 +129,7 @@ class ContainerSettings:
             torch_device=cast(Literal["auto", "cuda", "cpu"], device),
             batching=_bool(env, ENV_BATCHING, True),
             max_batch_rows=_int(env, ENV_MAX_BATCH_ROWS, 64, 1),
-            max_wait_ms=_float(env, ENV_MAX_WAIT_MS, 5.0),
+            max_wait_ms=env_float(env, ENV_MAX_WAIT_MS, 5.0, 0.0, 60_000.0),
             max_queue=_int(env, ENV_MAX_QUEUE, 512, 1),
             batch_concurrency=_int(env, ENV_BATCH_CONCURRENCY, 1, 1),
             request_timeout_ms=_int(env, ENV_REQUEST_TIMEOUT_MS, 30_000, 1),
@@ -137,16 +138,3 @@ class ContainerSettings:
             intra_op_threads=_int(env, ENV_INTRA_OP_THREADS, default_threads(env), 1),
             stats_interval_s=_int(env, ENV_STATS_INTERVAL_S, 60, 0),
         )
-
-
-def _float(env: Mapping[str, str], name: str, default: float) -> float:
-    raw = env.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        raise SettingsError(f"{name} must be a number, got {raw!r}") from None
-    if not 0 <= value < 60_000:
-        raise SettingsError(f"{name} must be between 0 and 60000, got {value}")
-    return value

@@ -6,7 +6,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from servekit.envvars import SettingsError, env_int
+from servekit.envvars import env_float, env_int
 from servekit.monitoring import shapes
 
 __all__ = ["DEFAULT_CAPTURE_RATE", "MonitoringSettings"]
@@ -55,26 +55,13 @@ class MonitoringSettings:
         env = os.environ if environ is None else environ
         return cls(
             bucket=env.get(shapes.ENV_CAPTURE_BUCKET) or None,
-            rate=_share(env, shapes.ENV_CAPTURE_RATE, DEFAULT_CAPTURE_RATE),
+            rate=env_float(env, shapes.ENV_CAPTURE_RATE, DEFAULT_CAPTURE_RATE, 0.0, 1.0),
             predictions_table=env.get(shapes.ENV_PREDICTIONS_TABLE) or None,
             predictions_ttl_days=env_int(env, shapes.ENV_PREDICTIONS_TTL_DAYS, 30),
             flush_rows=env_int(env, shapes.ENV_CAPTURE_FLUSH_ROWS, 500),
             flush_seconds=env_int(env, shapes.ENV_CAPTURE_FLUSH_SECONDS, 60),
             max_buffered=env_int(env, shapes.ENV_CAPTURE_MAX_BUFFERED, 5000),
             window_hours=env_int(env, shapes.ENV_DRIFT_WINDOW_HOURS, 24),
-            alpha=_share(env, shapes.ENV_DRIFT_ALPHA, 0.05),
+            alpha=env_float(env, shapes.ENV_DRIFT_ALPHA, 0.05, 0.0, 1.0),
             min_rows=env_int(env, shapes.ENV_DRIFT_MIN_ROWS, 100),
         )
-
-
-def _share(env: Mapping[str, str], name: str, default: float) -> float:
-    raw = env.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        raise SettingsError(f"{name} must be a number between 0 and 1, got {raw!r}") from None
-    if not 0.0 <= value <= 1.0:
-        raise SettingsError(f"{name} must be between 0 and 1, got {value}")
-    return value
