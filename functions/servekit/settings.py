@@ -25,6 +25,8 @@ LAMBDA_MAX_VCPUS = 6  # ...and at most six.
 
 @dataclass(frozen=True, slots=True)
 class Settings:
+    """The inference function's configuration, read from ``SERVEKIT_*``."""
+
     model_dir: Path
     """SERVEKIT_MODEL_DIR: directory holding one ``<name>/`` folder per model."""
 

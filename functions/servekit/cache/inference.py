@@ -55,12 +55,17 @@ class CachedInference(ReadThrough):
             return _decode(value, labels) is not None
 
         def compute(keys: Sequence[str], first: list[int]) -> list[bytes]:
-            probabilities = model.predict(tensor[first]).probabilities
-            return [np.ascontiguousarray(row, dtype="<f4").tobytes() for row in probabilities]
+            whole = len(first) == len(tensor) and first == list(range(len(tensor)))
+            probabilities = model.predict(tensor if whole else tensor[first]).probabilities
+            data = np.ascontiguousarray(probabilities, dtype="<f4").tobytes()  # one copy
+            size = labels * 4
+            return [data[i * size : (i + 1) * size] for i in range(len(first))]
 
         keys = row_keys(self.settings.key_prefix, model.name, _artifact(model), tensor)
         misses = Misses(model.name, accept, compute)
         found = self._lookup(keys, misses)
+        if misses.local and found.count(None) == len(found) == len(set(keys)):
+            return self._uncached_rows(model, tensor, keys)
         out = np.empty((len(tensor), labels), dtype=np.float32)
         cached = [False] * len(tensor)
         corrupt = 0
@@ -81,6 +86,20 @@ class CachedInference(ReadThrough):
             misses.mark_shared(cached)
         self._record(model.name, len(tensor), hits, corrupt)
         return RowResults(out, cached, computed)
+
+    def _uncached_rows(
+        self, model: LoadedModel, tensor: npt.NDArray[Any], keys: list[str]
+    ) -> RowResults:
+        """A request of a model admission keeps local, none of whose rows the near cache has
+        (every request at a 0% hit ratio): run as uncached, then kept near. No single flight:
+        such a model costs less per row than coordinating threads would."""
+        started = self.clock()
+        out = np.ascontiguousarray(model.predict(tensor).probabilities, dtype="<f4")
+        self._learn(model.name, (self.clock() - started) * 1000 / len(keys))
+        data, size = out.tobytes(), out.shape[1] * 4
+        self._keep_near([(key, data[i * size : (i + 1) * size]) for i, key in enumerate(keys)])
+        self._record(model.name, len(keys), 0, 0)
+        return RowResults(out, [False] * len(keys), len(keys))
 
     def run(self, model: LoadedModel, feeds: dict[str, npt.NDArray[Any]]) -> OutputResults:
         manifest = model.manifest

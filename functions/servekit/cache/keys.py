@@ -12,6 +12,7 @@ cache); a row's stampede lease is its key plus ``:lease``.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -24,11 +25,17 @@ __all__ = ["data_key", "input_keys", "lease_key", "row_keys"]
 _DIGEST_BYTES = 16
 
 
-def _model_tag(name: str, version: str) -> str:
-    # Names and versions are free text: length-prefix them so "a:b" + "c" != "a" + "b:c".
-    # Braces would end the cluster hash tag early; they are replaced (the length stays).
-    tag = f"{len(name)}.{name}.{len(version)}.{version}"
-    return tag.replace("{", "(").replace("}", ")")
+@functools.lru_cache(maxsize=256)
+def _key_tag(prefix: str, space: str, name: str, version: str) -> str:
+    """A key's fixed start, built once per model version (it is on every request's path).
+
+    Names and versions are free text: length-prefixed so "a:b" + "c" != "a" + "b:c". Braces
+    would end the cluster hash tag early; they are replaced (the length stays). The {hash tag}
+    puts a model version in one cluster slot, so one MGET/script/pipeline serves a whole
+    request on a cluster-mode cache (ElastiCache Serverless) without CROSSSLOT errors.
+    """
+    tag = f"{len(name)}.{name}.{len(version)}.{version}".replace("{", "(").replace("}", ")")
+    return f"{prefix}:{space}:{{{tag}}}:"
 
 
 def row_keys(prefix: str, name: str, version: str, tensor: npt.NDArray[Any]) -> list[str]:
@@ -37,13 +44,14 @@ def row_keys(prefix: str, name: str, version: str, tensor: npt.NDArray[Any]) -> 
     dtype = rows.dtype.newbyteorder("<")
     rows = rows.astype(dtype, copy=False)
     header = f"{dtype.str}|{'x'.join(map(str, rows.shape[1:]))}|".encode()
-    # {hash tag}: one cluster slot per model version, so one MGET/script/pipeline serves a
-    # whole request on a cluster-mode cache (ElastiCache Serverless) without CROSSSLOT errors.
-    tag = f"{prefix}:p:{{{_model_tag(name, version)}}}:"
+    tag = _key_tag(prefix, "p", name, version)
+    start = hashlib.blake2b(header, digest_size=_DIGEST_BYTES)
+    data = rows.tobytes()  # one copy of the whole tensor, sliced per row
+    size = len(data) // len(rows) if len(rows) else 0
     keys = []
-    for row in rows:
-        digest = hashlib.blake2b(header, digest_size=_DIGEST_BYTES)
-        digest.update(row.tobytes())
+    for index in range(len(rows)):
+        digest = start.copy()
+        digest.update(data[index * size : (index + 1) * size])
         keys.append(tag + digest.hexdigest())
     return keys
 
@@ -79,7 +87,7 @@ def input_keys(
             size = len(data) // count
             columns.append([data[i * size : (i + 1) * size] for i in range(count)])
     start = hashlib.blake2b(b"".join(headers), digest_size=_DIGEST_BYTES)
-    tag = f"{prefix}:o:{{{_model_tag(name, version)}}}:"
+    tag = _key_tag(prefix, "o", name, version)
     keys = []
     for index in range(count):
         digest = start.copy()

@@ -5,28 +5,46 @@ saved is each hit's share of the model time a miss of the same model costs in th
 (an estimate, from a moving average). A degradation is any cache call that failed or was
 skipped by the open breaker: the request was still answered, only slower. A corrupt value
 (one that is not a valid row of the model) is counted, and answered as a miss.
+
+The per-request figures (hits, misses, latency saved, rows kept local) are summed in memory
+and written once per flush (``observability/counters.py``): three Powertools ``add_metric``
+calls were ~15% of a 0.25 ms request. The rare ones (degradations, the breaker) stay on
+Powertools, with their metadata.
 """
 
 from __future__ import annotations
 
+from aws_lambda_powertools import Metrics
+from aws_lambda_powertools.metrics import MetricUnit
+
 from servekit.observability import logger
+from servekit.observability.counters import COUNT, MILLISECONDS, counters
 from servekit.observability.metrics import MetricsRecorder
 
 __all__ = ["CacheMetrics"]
 
 
 class CacheMetrics(MetricsRecorder):
+    def __init__(self, sink: Metrics | None = None) -> None:
+        super().__init__(sink)
+        # A sink of the caller's own (tests) gets every metric; the process's sums the hot ones.
+        self._add = counters.add if sink is None else self._add_to_sink
+
     def lookup(self, space: str, hits: int, misses: int, saved_ms: float) -> None:
         # space "" = predictions (CacheHits), "Data" = input tensors (DataCacheHits).
-        self.count(f"{space}CacheHits", hits)
-        self.count(f"{space}CacheMisses", misses)
+        add = self._add
+        add(f"{space}CacheHits", hits, COUNT)
+        add(f"{space}CacheMisses", misses, COUNT)
         if hits:
-            self.milliseconds(f"{space}CacheLatencySaved", saved_ms)
+            add(f"{space}CacheLatencySaved", saved_ms, MILLISECONDS)
 
     def local_only(self, rows: int) -> None:
         # Rows of a model cheaper than the shared cache's round trips (admission.py): looked
         # up in the near cache only, neither read from nor written to the shared cache.
-        self.count("CacheLocalOnlyRows", rows)
+        self._add("CacheLocalOnlyRows", rows, COUNT)
+
+    def _add_to_sink(self, name: str, value: float, unit: str) -> None:
+        self.sink.add_metric(name=name, unit=MetricUnit(unit), value=value)
 
     def degraded(self, operation: str, reason: str) -> None:
         self.sink.add_metadata("cache_degraded", f"{operation}: {reason}")

@@ -46,6 +46,7 @@ class Misses:
     compute: Compute
     usable: bool = True  # False: the cache failed on this request, do not touch it again
     leased: bool = False  # looked up with leases (to release on write-back)
+    local: bool = False  # admission kept this request off the shared cache
     rows: dict[str, list[int]] = field(default_factory=dict)
     values: dict[str, bytes] = field(default_factory=dict)
     claimed: set[str] = field(default_factory=set)  # leases this caller holds
@@ -116,6 +117,7 @@ class ReadThrough:
         wanted = [keys[index] for index in remote]
         if self.admission is not None and not self.admission.shared(misses.model):
             # Cheaper to run the model than to go to the shared cache: near cache only.
+            misses.local = True
             misses.usable = False
             self.cache.metrics.local_only(len(wanted))
             return found
@@ -157,6 +159,10 @@ class ReadThrough:
 
     def _resolve(self, misses: Misses) -> int:
         """Fill ``misses.values`` for every missing key; return the rows the model ran."""
+        if misses.local:
+            # A model admission keeps local costs less per row than coordinating threads (it
+            # is cheaper than a round trip): no single flight, the model runs on them all.
+            return self._compute(misses, list(misses.rows))
         flight, waiting = self.flights.claim(list(misses.rows))
         led = flight.keys
         computed = 0
@@ -195,12 +201,7 @@ class ReadThrough:
         values = misses.compute(keys, [misses.rows[key][0] for key in keys])
         self._learn(misses.model, (self.clock() - started) * 1000 / len(keys))
         misses.values.update(zip(keys, values, strict=True))
-        cap = self.settings.max_value_bytes
-        items = [(key, misses.values[key]) for key in keys if len(misses.values[key]) <= cap]
-        if len(items) < len(keys):
-            self.cache.metrics.too_large(len(keys) - len(items))
-        if self.near is not None and items:
-            self.near.set_many(items, self._near_ttl_ms)
+        items = self._keep_near([(key, misses.values[key]) for key in keys])
         leases = [lease_key(key) for key in keys] if misses.leased else []
         if misses.usable and items and not leases and self.behind is not None:
             self.behind.put(misses.model, items, self.settings.ttl_s * 1000)
@@ -211,6 +212,16 @@ class ReadThrough:
                 elapsed = (self.clock() - started) * 1000
                 self.admission.write(misses.model, elapsed / len(items))
         return len(keys)
+
+    def _keep_near(self, items: list[tuple[str, bytes]]) -> list[tuple[str, bytes]]:
+        """``items`` within the size cap (the others counted), kept in the near cache."""
+        cap = self.settings.max_value_bytes
+        kept = [item for item in items if len(item[1]) <= cap]
+        if len(kept) < len(items):
+            self.cache.metrics.too_large(len(items) - len(kept))
+        if self.near is not None and kept:
+            self.near.set_many(kept, self._near_ttl_ms)
+        return kept
 
     def _learn(self, model_name: str, row_ms: float) -> None:
         if self.admission is not None:

@@ -27,6 +27,8 @@ ADMISSIONS = ("auto", "always", "never")
 
 @dataclass(frozen=True, slots=True)
 class CacheSettings:
+    """The cache's configuration, read from ``SERVEKIT_CACHE_*``."""
+
     backend: Backend = "none"
     """SERVEKIT_CACHE_BACKEND: none, memory or redis (default: redis when a URL is set)."""
 

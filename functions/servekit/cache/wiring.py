@@ -19,6 +19,8 @@ __all__ = ["CacheWiring", "build_backend", "build_cache"]
 
 @dataclass(frozen=True, slots=True)
 class CacheWiring:
+    """The cache's parts, built once per process from its settings."""
+
     settings: CacheSettings
     inference_path: InferencePath
     inputs: InputLoader

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from servekit.monitoring.codec import FEEDBACK_BODY
 from servekit.transports.routing import Route, Router
 
 if TYPE_CHECKING:  # the infra reads ROUTES without importing the service
@@ -16,6 +15,8 @@ ROUTES = (Route("POST", "/feedback", "feedback"),)
 
 
 def router(service: FeedbackService, max_body_bytes: int) -> Router:
+    from servekit.monitoring.codec import FEEDBACK_BODY  # with the service, on first use
+
     return Router(max_body_bytes).bind(
         ROUTES, {"feedback": (lambda request: service.feedback(request.payload), FEEDBACK_BODY)}
     )

@@ -18,6 +18,8 @@ windows, for a few microseconds per request on average (bench/capture_overhead.p
 
 @dataclass(frozen=True, slots=True)
 class MonitoringSettings:
+    """Capture and feedback configuration, read from ``SERVEKIT_CAPTURE_*``."""
+
     bucket: str | None = None
     """SERVEKIT_CAPTURE_BUCKET: where captures, feedback and reports go; unset: no capture
     (prediction ids are still returned)."""

@@ -1,20 +1,25 @@
 """Builds capture and feedback from settings and AWS clients, for the inference Lambda and
-``servekit serve``; without a capture bucket both are inert (ids are still returned)."""
+``servekit serve``; without a capture bucket both are inert (ids are still returned).
+
+``POST /feedback`` is claimed at once and its modules (the service, the bucket and table
+codecs) imported on its first request (``transports/lazy_routes.py``): the capture, which
+every request may use, is all the cold start imports."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
 from servekit.monitoring import routes
-from servekit.monitoring.bucket import CaptureBucket, CaptureFiles
 from servekit.monitoring.capture import Capture, Captured
-from servekit.monitoring.service import FeedbackService
 from servekit.monitoring.settings import MonitoringSettings
-from servekit.monitoring.store import PredictionStore
+from servekit.transports.lazy_routes import include_lazy
 from servekit.transports.routing import Router
 
 if TYPE_CHECKING:
     from servekit.inference.service import InferenceService
+    from servekit.monitoring.bucket import CaptureBucket, CaptureFiles
+    from servekit.monitoring.service import FeedbackService
+    from servekit.monitoring.store import PredictionStore
 
 __all__ = ["build_capture", "build_feedback", "include_monitoring"]
 
@@ -23,6 +28,9 @@ def _clients(settings: MonitoringSettings) -> tuple[CaptureBucket | None, Predic
     if settings.bucket is None:
         return None, None
     import boto3
+
+    from servekit.monitoring.bucket import CaptureBucket
+    from servekit.monitoring.store import PredictionStore
 
     bucket = CaptureBucket(boto3.client("s3"), settings.bucket)
     store = None
@@ -42,6 +50,8 @@ class _LazyFiles:
 
     def write(self, batch: list[Captured]) -> None:
         if self.files is None:
+            from servekit.monitoring.bucket import CaptureFiles
+
             bucket, store = _clients(self.settings)
             assert bucket is not None  # a writer exists only with a bucket
             self.files = CaptureFiles(bucket, store)
@@ -55,11 +65,16 @@ def build_capture(settings: MonitoringSettings | None = None) -> Capture:
 
 
 def build_feedback(settings: MonitoringSettings | None = None) -> FeedbackService:
+    from servekit.monitoring.service import FeedbackService
+
     configured = settings or MonitoringSettings.from_env()
     return FeedbackService(None, None, connect=lambda: _clients(configured))
 
 
 def include_monitoring(router: Router, service: InferenceService) -> Router:
     """``router`` (the inference routes) with ``POST /feedback`` added."""
-    router.include(routes.router(build_feedback(), service.settings.max_body_bytes))
-    return router
+    settings = MonitoringSettings.from_env()  # read now: a bad setting fails the cold start
+    max_body_bytes = service.settings.max_body_bytes
+    return include_lazy(
+        router, routes.ROUTES, lambda: routes.router(build_feedback(settings), max_body_bytes)
+    )

@@ -15,6 +15,8 @@ __all__ = ["RegistrySettings"]
 
 @dataclass(frozen=True, slots=True)
 class RegistrySettings:
+    """Where models come from: bundled, or the registry."""
+
     source: str = "bundled"
     """SERVEKIT_MODEL_SOURCE: ``bundled`` (default) or ``registry``."""
     table: str = ""

@@ -11,11 +11,13 @@ inference function); the chooser never runs it.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Generic, Protocol, TypeVar
+from typing import TYPE_CHECKING, Generic, Protocol, TypeVar
 
 from servekit.rollouts.assign import Split
-from servekit.rollouts.plan import RolloutPlan
 from servekit.runtime.served import ServedVersions
+
+if TYPE_CHECKING:  # a plan arrives parsed, with its ServedVersions: no import at cold start
+    from servekit.rollouts.plan import RolloutPlan
 
 __all__ = ["Choice", "Chooser", "StickyChooser"]
 

@@ -14,6 +14,8 @@ __all__ = ["RolloutSettings"]
 
 @dataclass(frozen=True, slots=True)
 class RolloutSettings:
+    """Rollout serving's configuration, read from ``SERVEKIT_ROLLOUTS_*``."""
+
     shadow_workers: int = 1
     """SERVEKIT_ROLLOUTS_SHADOW_WORKERS: threads running shadow copies."""
 

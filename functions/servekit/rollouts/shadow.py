@@ -64,6 +64,8 @@ def _predictions(body: Any) -> Sequence[Any]:
 
 @dataclass(frozen=True, slots=True)
 class _Copy:
+    """One queued shadow run."""
+
     name: str
     version: str
     run: Callable[[], Any]

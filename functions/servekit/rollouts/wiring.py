@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import importlib
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from servekit.rollouts.errors import RolloutStoreError
 from servekit.rollouts.metrics import RolloutMetrics, VersionRecorder
-from servekit.rollouts.runner import RolloutStore
 from servekit.rollouts.serving import RolloutServing
 from servekit.rollouts.settings import RolloutSettings
 from servekit.rollouts.shadow import ShadowRunner
 from servekit.rollouts.shapes import ENV_ROLLOUTS_STORE
+
+if TYPE_CHECKING:  # the runner (and the evaluator it drives) is the evaluator job's, not serving's
+    from servekit.rollouts.runner import RolloutStore
 
 __all__ = ["build_serving", "rollout_store"]
 

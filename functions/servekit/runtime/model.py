@@ -25,6 +25,8 @@ class Prediction:
 
 @dataclass(frozen=True, slots=True)
 class LoadedModel:
+    """A model's manifest and its onnxruntime session."""
+
     manifest: Manifest
     session: Any  # onnxruntime.InferenceSession (untyped library)
 

@@ -108,6 +108,8 @@ RouteHandler = Callable[[HttpRequest], Any]
 
 @dataclass(frozen=True, slots=True)
 class _Endpoint:
+    """A route bound to its handler and its body codec."""
+
     route: Route
     handler: RouteHandler
     body: BodyCodec | None
@@ -115,6 +117,8 @@ class _Endpoint:
 
 @dataclass(frozen=True, slots=True)
 class _Path:
+    """The endpoints of one path pattern, by method."""
+
     segments: tuple[str, ...]
     endpoints: dict[str, _Endpoint]
     pattern: str
