@@ -22,6 +22,7 @@ from infra.config import ConfigError, MonitoringConfig, load_cdk_json_context, p
 from infra.constants import CONTEXT_KEY
 from infra.constructs.dashboard import ROW_TITLES
 from infra.constructs.monitoring import Monitoring
+from infra.constructs.servekit_function import powertools_environment
 from infra.stacks.inference_stack import InferenceStack
 from servekit.batch import routes as batch_routes
 from servekit.gpu_proxy import routes as gpu_routes
@@ -45,8 +46,13 @@ WORKER_CAPABILITIES = {names.JOBS, names.BATCH, names.STREAMS}
 
 
 def emitted() -> dict[tuple[str, str], set[frozenset[str]]]:
-    """(namespace, metric) -> dimension sets, as the runtime's recorder prints them."""
-    recorder, out = ServiceMetrics(), io.StringIO()
+    """(namespace, metric) -> dimension sets, as the runtime's recorder prints them in a
+    deployed function (its environment's namespace, not the one tests run under)."""
+    deployed = powertools_environment()
+    recorder = ServiceMetrics(
+        deployed["POWERTOOLS_METRICS_NAMESPACE"], deployed["POWERTOOLS_SERVICE_NAME"]
+    )
+    out = io.StringIO()
     recorder.record(names.API, "POST /predict", 200, 1.0, model="m", version="1")
     with redirect_stdout(out):
         recorder.flush()
