@@ -7,15 +7,13 @@ from pathlib import Path
 from typing import Any
 
 from servekit_cli.commands import CommandError, one_line_errors
-from servekit_cli.models.add import DEFAULT_DIR, AddOptions, add_model
+from servekit_cli.models.add import DEFAULT_DIR, add_model
+from servekit_cli.models.arguments import add_model_arguments, model_options
 from servekit_cli.models.registry_command import add_registry_parsers
 from servekit_cli.models.report import report
-from servekit_cli.models.shapes import parse_shapes
-from servekit_cli.models.tasks import AUTO, read_labels
 
 __all__ = ["add_parser"]
 
-_TASKS = (AUTO, "classification", "regression", "embedding", "tensor")
 _ADD_DESCRIPTION = """\
 Add an ONNX model to the folder servekit serves: inspect it with onnxruntime, write
 DIR/NAME/ (model.onnx, manifest.json with its sha256, example_request.json), run one smoke
@@ -35,9 +33,7 @@ def add_parser(commands: Any) -> None:
         description=_ADD_DESCRIPTION,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    add.add_argument("path", type=Path, metavar="PATH.onnx", help="the ONNX file")
-    add.add_argument("--name", required=True, help="the model's name in requests")
-    add.add_argument("--version", required=True, help="its version, e.g. 1.0.0")
+    add_model_arguments(add)
     add.add_argument(
         "--into",
         type=Path,
@@ -46,24 +42,6 @@ def add_parser(commands: Any) -> None:
         help=f"the model folder (default: {DEFAULT_DIR}, where `servekit serve`, `make run` "
         "and the CDK stack look)",
     )
-    add.add_argument(
-        "--task", choices=_TASKS, default=AUTO, help="what the outputs mean (default: auto)"
-    )
-    add.add_argument(
-        "--labels",
-        default=None,
-        metavar="L",
-        help="class labels, comma-separated or a file with one per line (classification)",
-    )
-    add.add_argument(
-        "--shape",
-        action="append",
-        default=[],
-        metavar="INPUT=D1,D2,...",
-        help="the dimensions of INPUT after the batch one, each an int or a name (kept "
-        "free); needed for each free dimension the graph leaves besides the batch",
-    )
-    add.add_argument("--description", default="", help="a line saying what the model does")
     add.add_argument("--force", action="store_true", help="replace DIR/NAME if it exists")
     add.add_argument(
         "--reference",
@@ -98,16 +76,7 @@ def _reference(path: Path | None) -> Any:
 
 
 def _run(args: argparse.Namespace) -> int:
-    options = AddOptions(
-        name=args.name,
-        version=args.version,
-        task=args.task,
-        labels=read_labels(args.labels),
-        shapes=parse_shapes(args.shape),
-        description=args.description,
-        force=args.force,
-        reference=_reference(args.reference),
-    )
+    options = model_options(args, force=args.force, reference=_reference(args.reference))
     added = add_model(args.path, args.into, options)
     print(report(added, args.url.rstrip("/"), args.into))
     return 0

@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 from servekit.registry.errors import RegistryError
 from servekit.registry.shapes import DEFAULT_ALIAS
 from servekit_cli.commands import CommandError, one_line_errors
-from servekit_cli.models.add import AddOptions
+from servekit_cli.models.arguments import add_model_arguments, model_options
 from servekit_cli.models.registry_actions import Registry, default_actor, describe_change
 from servekit_cli.models.rollout_actions import (
     abort_rollout,
@@ -22,24 +21,14 @@ from servekit_cli.models.rollout_actions import (
     parse_steps,
     start_rollout,
 )
-from servekit_cli.models.shapes import parse_shapes
-from servekit_cli.models.tasks import AUTO, read_labels
 from servekit_cli.target import add_target_arguments, target_from_args
 
 __all__ = ["add_registry_parsers"]
 
-_TASKS = (AUTO, "classification", "regression", "embedding", "tensor")
-
 
 def add_registry_parsers(actions: Any) -> None:
     push = _command(actions, "push", "check a model as `models add` does and push a version")
-    push.add_argument("path", type=Path, metavar="PATH.onnx")
-    push.add_argument("--name", required=True)
-    push.add_argument("--version", required=True)
-    push.add_argument("--task", choices=_TASKS, default=AUTO)
-    push.add_argument("--labels", default=None, metavar="L")
-    push.add_argument("--shape", action="append", default=[], metavar="INPUT=D1,D2,...")
-    push.add_argument("--description", default="")
+    add_model_arguments(push)
     push.add_argument("--notes", default="", help="kept with the version")
     listing = _command(actions, "list", "versions in the registry, with their aliases")
     listing.add_argument("name", nargs="?", default=None)
@@ -106,15 +95,7 @@ def _registry_errors(run: Callable[[argparse.Namespace, Registry], int]) -> Any:
 
 
 def _push(args: argparse.Namespace, registry: Registry) -> int:
-    options = AddOptions(
-        name=args.name,
-        version=args.version,
-        task=args.task,
-        labels=read_labels(args.labels),
-        shapes=parse_shapes(args.shape),
-        description=args.description,
-    )
-    record = registry.push(args.path, options, args.actor, args.notes)
+    record = registry.push(args.path, model_options(args), args.actor, args.notes)
     print(
         f"pushed {record.name} {record.version} (sha256 {record.sha256[:12]}…); "
         f"serve it with: servekit models promote {record.name} {record.version}"
