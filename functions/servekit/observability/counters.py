@@ -13,13 +13,12 @@ list of one value per call (CloudWatch's Sum is the same).
 from __future__ import annotations
 
 import json
-import os
 import sys
 import threading
 import time
 from typing import Final
 
-from servekit.constants import METRICS_NAMESPACE, SERVICE_NAME
+from servekit.observability.names import destination
 
 __all__ = ["COUNT", "MILLISECONDS", "Counters", "counters"]
 
@@ -32,10 +31,7 @@ class Counters:
     """The process's summed counters; units are fixed by each name's first use."""
 
     def __init__(self, namespace: str | None = None, service: str | None = None) -> None:
-        self.namespace = (
-            namespace or os.environ.get("POWERTOOLS_METRICS_NAMESPACE") or METRICS_NAMESPACE
-        )
-        self.service = service or os.environ.get("POWERTOOLS_SERVICE_NAME") or SERVICE_NAME
+        self.namespace, self.service = destination(namespace, service)
         self._sums: dict[str, float] = {}
         self._units: dict[str, str] = {}
         # Requests of a long-running server add from several threads while one flushes.

@@ -24,9 +24,10 @@ nothing. Values, all in the :data:`NAMESPACE` namespace:
 
 from __future__ import annotations
 
+import os
 from typing import Final
 
-from servekit.constants import METRICS_NAMESPACE
+from servekit.constants import METRICS_NAMESPACE, SERVICE_NAME
 
 __all__ = [
     "ACCURACY",
@@ -64,9 +65,20 @@ __all__ = [
     "VERSION",
     "VERSION_DIMENSIONS",
     "WORKER",
+    "destination",
 ]
 
 NAMESPACE: Final = METRICS_NAMESPACE
+
+
+def destination(namespace: str | None = None, service: str | None = None) -> tuple[str, str]:
+    """The namespace and ``service`` dimension of the EMF lines this process writes by hand:
+    as given, else Powertools' environment (what its own metrics use), else servekit's."""
+    return (
+        namespace or os.environ.get("POWERTOOLS_METRICS_NAMESPACE") or NAMESPACE,
+        service or os.environ.get("POWERTOOLS_SERVICE_NAME") or SERVICE_NAME,
+    )
+
 
 # --- dimensions ----------------------------------------------------------------------------
 SERVICE: Final = "service"  # Powertools' own dimension, on every servekit metric

@@ -16,14 +16,12 @@ copy of the context) still fills the transport's slot.
 from __future__ import annotations
 
 import json
-import os
 import sys
 import threading
 import time
 from contextvars import ContextVar
 from typing import Final
 
-from servekit.constants import METRICS_NAMESPACE, SERVICE_NAME
 from servekit.observability import names
 
 __all__ = ["Noted", "ServiceMetrics", "begin", "note", "service_metrics"]
@@ -80,10 +78,7 @@ class ServiceMetrics:
     """The process's tallies; ``enabled = False`` records nothing (the overhead bench)."""
 
     def __init__(self, namespace: str | None = None, service: str | None = None) -> None:
-        self.namespace = (
-            namespace or os.environ.get("POWERTOOLS_METRICS_NAMESPACE") or (METRICS_NAMESPACE)
-        )
-        self.service = service or os.environ.get("POWERTOOLS_SERVICE_NAME") or SERVICE_NAME
+        self.namespace, self.service = names.destination(namespace, service)
         self.enabled = True
         self._tallies: dict[_Key, _Tally] = {}
         # A long-running process (servekit serve, the local stack's pollers) records from
