@@ -124,3 +124,55 @@ def test_registry_refuses_an_unknown_default(model_dir: Path) -> None:
 def test_an_empty_model_dir_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ModelLoadError, match="no model under"):
         ModelCatalog.from_settings(Settings(model_dir=tmp_path), load=True)
+
+
+def _env(model_dir: Path, **extra: str) -> dict[str, str]:
+    return {
+        "SERVEKIT_MODEL_DIR": str(model_dir),
+        "SERVEKIT_MODELS": "digits-logreg",
+        "SERVEKIT_INTRA_OP_THREADS": "1",
+        **extra,
+    }
+
+
+def test_the_catalog_takes_the_preloaded_model_instead_of_loading_it_again(
+    model_copy: Path,
+) -> None:
+    from servekit.runtime import preload
+
+    env = _env(model_copy.parent)
+    preload.start(env)
+    catalog = ModelCatalog.from_settings(Settings.from_env(env), load=True)
+    model = catalog.model("digits-logreg")
+    assert preload.take(model_copy, 1) is None  # taken once, by the catalog
+    # A model the catalog loads itself is another session: the one it has was preloaded.
+    again = ModelCatalog.from_settings(Settings.from_env(env), load=True).model("digits-logreg")
+    assert again.session is not model.session
+    feeds = {"input": [[0.0] * 64]}
+    assert model.session.run(None, feeds)[0].tolist() == again.session.run(None, feeds)[0].tolist()
+
+
+def test_a_preload_that_fails_raises_its_error_where_the_catalog_loads(model_copy: Path) -> None:
+    from servekit.runtime import preload
+
+    data = bytearray((model_copy / "model.onnx").read_bytes())
+    data[-1] ^= 0xFF
+    (model_copy / "model.onnx").write_bytes(bytes(data))
+    env = _env(model_copy.parent)
+    preload.start(env)  # starts, does not raise: the failure belongs to the load
+    with pytest.raises(ModelLoadError, match="checksum mismatch"):
+        ModelCatalog.from_settings(Settings.from_env(env), load=True)
+    assert preload.take(model_copy, 1) is None
+
+
+def test_nothing_is_preloaded_for_bad_settings_or_registry_models(model_copy: Path) -> None:
+    from servekit.runtime import preload
+
+    preload.start({"SERVEKIT_MODELS": "digits-logreg"})  # no model dir: the load says so
+    registry = {
+        "SERVEKIT_MODEL_SOURCE": "registry",
+        "SERVEKIT_REGISTRY_TABLE": "t",
+        "SERVEKIT_REGISTRY_BUCKET": "b",
+    }
+    preload.start(_env(model_copy.parent, **registry))  # resolved through the registry
+    assert preload.take(model_copy, 1) is None

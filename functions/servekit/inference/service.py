@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol
@@ -55,12 +56,8 @@ class InferenceService:
 
             cache = build_cache(CacheSettings())
         self.cache = cache
-        if rollouts is None:  # EMF shadow figures; the local stack passes LocalFigures
-            from servekit.rollouts.wiring import build_serving
-
-            rollouts = build_serving()
-        self.rollouts = rollouts
-        """Chooses, runs, records, shadows while a rollout serves two versions (rollouts.md)."""
+        self._rollouts = rollouts
+        self._rollouts_lock = threading.Lock()
         if capture is None:  # no capture: answers still carry a prediction id
             from servekit.monitoring.capture import Capture
             from servekit.monitoring.settings import MonitoringSettings
@@ -79,6 +76,26 @@ class InferenceService:
 
     def describe_model(self, name: str) -> dict[str, Any]:
         return self._describe(self.catalog.model(name))
+
+    @property
+    def rollouts(self) -> RolloutServing:
+        """Chooses, runs, records, shadows while a rollout serves two versions (rollouts.md).
+
+        Built on first use (EMF figures; the local stack passes LocalFigures): a function that
+        never serves a rollout never imports the rollout modules on its cold start.
+        """
+        if self._rollouts is None:
+            with self._rollouts_lock:
+                if self._rollouts is None:
+                    from servekit.rollouts.wiring import build_serving
+
+                    self._rollouts = build_serving()
+        return self._rollouts
+
+    def flush_rollouts(self) -> None:
+        """Write the rollout figures still pending (after each Lambda invocation)."""
+        if self._rollouts is not None:
+            self._rollouts.flush()
 
     def predict(self, request: PredictionRequest, key: str | None = None) -> dict[str, Any]:
         """Validate and run one ``POST /predict`` request as one batched call; ``key`` (the

@@ -106,9 +106,11 @@ class ModelCatalog:
         if not load:
             manifests = [Manifest.read(f / MANIFEST_FILENAME) for f in folders]
             return cls(manifests, settings.default_model, max_rows=settings.max_rows)
+        from servekit.runtime import preload
         from servekit.runtime.loader import load_model
 
-        models = [load_model(folder, settings.intra_op_threads) for folder in folders]
+        threads = settings.intra_op_threads
+        models = [preload.take(f, threads) or load_model(f, threads) for f in folders]
         return cls.of_models(models, settings.default_model, max_rows=settings.max_rows)
 
     @classmethod
