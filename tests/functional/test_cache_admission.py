@@ -15,11 +15,13 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from types import ModuleType
+from typing import Any
 
 import pytest
 import redis
 
 from servekit.cache.admission import PROBE_EVERY, WINDOW, Admission
+from servekit.cache.neargate import WINDOW_ROWS, NearGate
 from tests.functional.test_cache_redis import CACHE_ENV, emitted_metrics, predict
 from tests.helpers import MODEL_DIR, REPO_ROOT, LambdaContext, event_for
 from tests.redis_server import RedisServer, redis_server
@@ -63,6 +65,7 @@ def measured(redis_server: RedisServer, handler: ModuleType) -> Admission:
     path = handler.service.cache.inference_path
     path.near.close()
     path.clock = lambda: 0.0  # these requests' own timings: nothing, so the window holds
+    path.gate = NearGate(path.settings.near_items)
     path.admission = admission = Admission("auto")
     for _ in range(WINDOW):
         for model, row_ms in COSTS.items():
@@ -113,6 +116,42 @@ def test_a_local_model_probes_redis_once_in_a_while_without_a_lease(
     assert stats["cmdstat_mget"]["calls"] == 1  # a plain lookup: no lease script
     evalsha = stats["cmdstat_evalsha"]  # the write-back (once more if the script was unloaded)
     assert evalsha["calls"] - evalsha.get("failed_calls", 0) == 1
+    assert cache_modes(handler)[CHEAP] == "local"
+
+
+def distinct_rows(start: int, count: int) -> list[list[float]]:
+    return [[float((start + i) // 17**k % 17) for k in range(4)] + ROW[4:] for i in range(count)]
+
+
+def predict_all(handler: ModuleType, rows: list[list[float]]) -> list[dict[str, Any]]:
+    """``rows`` in requests of at most the 8 rows CACHE_ENV allows."""
+    return [
+        prediction
+        for start in range(0, len(rows), 8)
+        for prediction in predict(handler, rows[start : start + 8], CHEAP)["predictions"]
+    ]
+
+
+def test_a_local_models_near_cache_pauses_while_its_rows_do_not_repeat(
+    handler: ModuleType, capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
+) -> None:
+    answers = predict_all(handler, distinct_rows(0, WINDOW_ROWS))  # a window of new rows
+    assert not any(p["cached"] for p in answers)
+    capsys.readouterr()
+    # Paused: a repeat runs on the model (same answer), counted as a paused row.
+    again = predict(handler, distinct_rows(0, 1), CHEAP)["predictions"][0]
+    assert not again["cached"]
+    first = predict(handler, distinct_rows(0, 1), CHEAP)["predictions"][0]
+    assert (first["label"], first["probabilities"]) == (again["label"], again["probabilities"])
+    assert emitted_metrics(capsys)["CacheNearPausedRows"] == 2
+    # Rows seen while paused, again: a window in which enough of them repeat resumes it (the
+    # probes of the shared cache, one request in PROBE_EVERY, are not counted), and repeats
+    # are answered near again.
+    for _ in range(3):
+        predict_all(handler, distinct_rows(10_000, WINDOW_ROWS))
+    predict(handler, [ROW], CHEAP)
+    assert predict(handler, [ROW], CHEAP)["predictions"][0]["cached"]
+    assert {"near cache paused", "near cache resumed"} <= set(caplog.messages)
     assert cache_modes(handler)[CHEAP] == "local"
 
 

@@ -34,7 +34,7 @@ Mode = Literal["auto", "always", "never"]
 MODES: tuple[Mode, ...] = ("auto", "always", "never")  # settings.py keeps its own copy: cheaper
 WINDOW = 31  # observations per moving median
 MIN_SAMPLES = 5
-PROBE_EVERY = 64
+PROBE_EVERY = 256  # a probe is a round trip and a write-back: ~1% of the requests' time at 64
 HYSTERESIS = 1.25
 
 

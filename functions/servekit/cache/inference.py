@@ -49,6 +49,9 @@ class CachedInference(ReadThrough):
         return "shared"
 
     def predict(self, model: LoadedModel, tensor: npt.NDArray[Any]) -> RowResults:
+        shared = self._begin(model.name)
+        if not shared and (self.near is None or not self.gate.is_open(model.name)):
+            return self._model_rows(model, tensor)  # no near cache, or paused: the model
         labels = len(model.manifest.labels)
 
         def accept(key: str, value: bytes) -> bool:
@@ -62,10 +65,21 @@ class CachedInference(ReadThrough):
             return [data[i * size : (i + 1) * size] for i in range(len(first))]
 
         keys = row_keys(self.settings.key_prefix, model.name, _artifact(model), tensor)
+        if not shared and self.near is not None:  # the lean path of a model kept local
+            # (admission), whose requests are mostly all repeats or all new rows
+            near = self.near.get_many(keys)
+            if None not in near:
+                data = b"".join(near)  # type: ignore[arg-type]
+                if len(data) == len(keys) * labels * 4:  # near values are whole rows
+                    self.gate.served(model.name, len(keys), len(keys))
+                    self._record(model.name, len(keys), len(keys), 0)
+                    out = np.frombuffer(data, dtype="<f4").reshape(len(keys), labels).copy()
+                    return RowResults(out, [True] * len(keys), 0)
+            elif near.count(None) == len(keys) == len(set(keys)):
+                self.gate.served(model.name, len(keys), 0)
+                return self._uncached_rows(model, tensor, keys)
         misses = Misses(model.name, accept, compute)
-        found = self._lookup(keys, misses)
-        if misses.local and found.count(None) == len(found) == len(set(keys)):
-            return self._uncached_rows(model, tensor, keys)
+        found = self._lookup(keys, misses, shared)
         out = np.empty((len(tensor), labels), dtype=np.float32)
         cached = [False] * len(tensor)
         corrupt = 0
@@ -84,8 +98,19 @@ class CachedInference(ReadThrough):
             for key, indices in misses.rows.items():
                 out[indices] = np.frombuffer(misses.values[key], dtype="<f4")
             misses.mark_shared(cached)
+        if not shared and self.near is not None:
+            self.gate.served(model.name, len(tensor), hits)
         self._record(model.name, len(tensor), hits, corrupt)
         return RowResults(out, cached, computed)
+
+    def _model_rows(self, model: LoadedModel, tensor: npt.NDArray[Any]) -> RowResults:
+        """A request of a model kept local with no near cache, or one paused (neargate.py):
+        the model on every row; a paused gate watches the rows for repeats."""
+        if self.near is not None:
+            self.gate.watch(model.name, tensor.tobytes(), len(tensor))
+        out = model.predict(tensor).probabilities
+        self.cache.metrics.model_rows(len(tensor), paused=self.near is not None)
+        return RowResults(out, [False] * len(tensor), len(tensor))
 
     def _uncached_rows(
         self, model: LoadedModel, tensor: npt.NDArray[Any], keys: list[str]
@@ -96,9 +121,10 @@ class CachedInference(ReadThrough):
         started = self.clock()
         out = np.ascontiguousarray(model.predict(tensor).probabilities, dtype="<f4")
         self._learn(model.name, (self.clock() - started) * 1000 / len(keys))
-        data, size = out.tobytes(), out.shape[1] * 4
-        self._keep_near([(key, data[i * size : (i + 1) * size]) for i, key in enumerate(keys)])
-        self._record(model.name, len(keys), 0, 0)
+        if self.near is not None:
+            data, size = out.tobytes(), out.shape[1] * 4
+            self._keep_near([(key, data[i * size : (i + 1) * size]) for i, key in enumerate(keys)])
+        self._record(model.name, len(keys), 0, 0, local=len(keys))
         return RowResults(out, [False] * len(keys), len(keys))
 
     def run(self, model: LoadedModel, feeds: dict[str, npt.NDArray[Any]]) -> OutputResults:
@@ -128,9 +154,10 @@ class CachedInference(ReadThrough):
         names = [spec.name for spec in manifest.inputs]
         keys = input_keys(self.settings.key_prefix, model.name, _artifact(model), names, feeds)
         misses = Misses(model.name, accept, compute)
+        found = self._lookup(keys, misses, self._begin(model.name))
         cached = [False] * count
         corrupt = 0
-        for index, (key, value) in enumerate(zip(keys, self._lookup(keys, misses), strict=True)):
+        for index, (key, value) in enumerate(zip(keys, found, strict=True)):
             if key in decoded or (isinstance(value, bytes) and accept(key, value)):
                 cached[index] = True
                 continue

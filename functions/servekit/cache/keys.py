@@ -40,20 +40,30 @@ def _key_tag(prefix: str, space: str, name: str, version: str) -> str:
 
 def row_keys(prefix: str, name: str, version: str, tensor: npt.NDArray[Any]) -> list[str]:
     """One key per row of ``tensor`` (rows in order)."""
-    rows = np.ascontiguousarray(tensor)
-    dtype = rows.dtype.newbyteorder("<")
-    rows = rows.astype(dtype, copy=False)
-    header = f"{dtype.str}|{'x'.join(map(str, rows.shape[1:]))}|".encode()
-    tag = _key_tag(prefix, "p", name, version)
-    start = hashlib.blake2b(header, digest_size=_DIGEST_BYTES)
-    data = rows.tobytes()  # one copy of the whole tensor, sliced per row
-    size = len(data) // len(rows) if len(rows) else 0
+    if tensor.dtype.byteorder == ">":  # keys hash little-endian bytes, whatever the host
+        tensor = tensor.astype(tensor.dtype.newbyteorder("<"))
+    tag, start = _row_start(prefix, name, version, tensor.dtype.str, tensor.shape[1:])
+    data = tensor.tobytes()  # C order, one copy of the whole tensor, sliced per row
+    if len(tensor) == 1:  # the usual request: this runs on every one, so it stays short
+        digest = start.copy()
+        digest.update(data)
+        return [tag + digest.hexdigest()]
+    size = len(data) // len(tensor) if len(tensor) else 0
     keys = []
-    for index in range(len(rows)):
+    for index in range(len(tensor)):
         digest = start.copy()
         digest.update(data[index * size : (index + 1) * size])
         keys.append(tag + digest.hexdigest())
     return keys
+
+
+@functools.lru_cache(maxsize=256)
+def _row_start(
+    prefix: str, name: str, version: str, dtype: str, row_shape: tuple[int, ...]
+) -> tuple[str, Any]:
+    """A row key's tag and its hash of the dtype and row shape, once per model and signature."""
+    header = f"{dtype}|{'x'.join(map(str, row_shape))}|".encode()
+    return _key_tag(prefix, "p", name, version), hashlib.blake2b(header, digest_size=_DIGEST_BYTES)
 
 
 def input_keys(

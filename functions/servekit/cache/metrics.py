@@ -14,6 +14,8 @@ Powertools, with their metadata.
 
 from __future__ import annotations
 
+import functools
+
 from aws_lambda_powertools import Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
@@ -23,28 +25,59 @@ from servekit.observability.metrics import MetricsRecorder
 
 __all__ = ["CacheMetrics"]
 
+_Counts = tuple[tuple[str, float, str], ...]  # (name, value, unit) each
+
+
+@functools.lru_cache(maxsize=64)
+def _model_rows_counts(rows: int, paused: bool) -> _Counts:
+    """What ``model_rows`` adds: built once per row count (it runs on every such request)."""
+    counts: _Counts = (("CacheHits", 0, COUNT), ("CacheMisses", rows, COUNT))
+    counts += (("CacheLocalOnlyRows", rows, COUNT),)
+    if paused:
+        counts += (("CacheNearPausedRows", rows, COUNT),)
+    return counts
+
+
+_NAMES = {
+    space: (f"{space}CacheHits", f"{space}CacheMisses", f"{space}CacheLatencySaved")
+    for space in ("", "Data")
+}
+
 
 class CacheMetrics(MetricsRecorder):
     def __init__(self, sink: Metrics | None = None) -> None:
         super().__init__(sink)
         # A sink of the caller's own (tests) gets every metric; the process's sums the hot ones.
-        self._add = counters.add if sink is None else self._add_to_sink
+        self._add_many = counters.add_many if sink is None else self._add_many_to_sink
 
-    def lookup(self, space: str, hits: int, misses: int, saved_ms: float) -> None:
-        # space "" = predictions (CacheHits), "Data" = input tensors (DataCacheHits).
-        add = self._add
-        add(f"{space}CacheHits", hits, COUNT)
-        add(f"{space}CacheMisses", misses, COUNT)
+    def lookup(self, space: str, hits: int, misses: int, saved_ms: float, local: int = 0) -> None:
+        """A request's rows: ``hits`` and ``misses``, the model time the hits saved, and how
+        many were ``local`` (admission kept them off the shared cache: near cache only).
+
+        ``space`` "" = predictions (CacheHits), "Data" = input tensors (DataCacheHits).
+        """
+        hit_name, miss_name, saved_name = _NAMES[space]
+        counts: _Counts = ((hit_name, hits, COUNT), (miss_name, misses, COUNT))
         if hits:
-            add(f"{space}CacheLatencySaved", saved_ms, MILLISECONDS)
+            counts += ((saved_name, saved_ms, MILLISECONDS),)
+        if local:
+            # Rows of a model cheaper than the shared cache's round trips (admission.py):
+            # looked up in the near cache only, neither read from nor written to the shared one.
+            counts += (("CacheLocalOnlyRows", local, COUNT),)
+        self._add_many(counts)
+
+    def model_rows(self, rows: int, paused: bool) -> None:
+        """A request of a model kept local that ran on the model with no near-cache lookup:
+        none is configured, or it is ``paused`` (neargate.py: too few of its rows repeat)."""
+        self._add_many(_model_rows_counts(rows, paused))
 
     def local_only(self, rows: int) -> None:
-        # Rows of a model cheaper than the shared cache's round trips (admission.py): looked
-        # up in the near cache only, neither read from nor written to the shared cache.
-        self._add("CacheLocalOnlyRows", rows, COUNT)
+        """Rows kept local on a request whose hits and misses are counted apart."""
+        self._add_many((("CacheLocalOnlyRows", rows, COUNT),))
 
-    def _add_to_sink(self, name: str, value: float, unit: str) -> None:
-        self.sink.add_metric(name=name, unit=MetricUnit(unit), value=value)
+    def _add_many_to_sink(self, values: _Counts) -> None:
+        for name, value, unit in values:
+            self.sink.add_metric(name=name, unit=MetricUnit(unit), value=value)
 
     def degraded(self, operation: str, reason: str) -> None:
         self.sink.add_metadata("cache_degraded", f"{operation}: {reason}")

@@ -24,6 +24,7 @@ from servekit.cache.admission import Admission
 from servekit.cache.backends.memory import MemoryBackend
 from servekit.cache.failopen import FailOpenCache
 from servekit.cache.keys import lease_key
+from servekit.cache.neargate import NearGate
 from servekit.cache.settings import CacheSettings
 from servekit.cache.singleflight import SingleFlight
 from servekit.cache.writeback import WriteBehind
@@ -89,6 +90,8 @@ class ReadThrough:
         self.near: MemoryBackend | None = None
         if cache.shared and settings.near_items > 0:
             self.near = MemoryBackend(settings.near_items)
+        # For models admission keeps local: whether their near cache pays now (neargate.py).
+        self.gate = NearGate(settings.near_items)
         self._row_ms: dict[str, float] = {}  # moving average of model time per row, per model
         # Per model: whether the shared cache's round trips are worth it (admission.py).
         self.admission = Admission(settings.admission) if cache.shared else None
@@ -103,10 +106,17 @@ class ReadThrough:
         if self.behind is not None:
             self.behind.flush()
 
-    def _lookup(self, keys: list[str], misses: Misses) -> list[bytes | bool | None]:
-        """Per key: the cached value, or whether this caller holds its lease (None: no lease)."""
-        if self.behind is not None:
-            self.behind.report()  # what the writer thread saw since, in this request's metrics
+    def _begin(self, model_name: str) -> bool:
+        """Start a request of the model: whether it goes to the shared cache (admission.py);
+        ``False`` keeps its rows in the near cache (cheaper to run the model)."""
+        behind = self.behind
+        if behind is not None and behind.reports:
+            behind.report()  # what the writer thread saw since, in this request's metrics
+        return self.admission is None or self.admission.shared(model_name)
+
+    def _lookup(self, keys: list[str], misses: Misses, shared: bool) -> list[bytes | bool | None]:
+        """Per key: the cached value, or whether this caller holds its lease (None: no lease);
+        ``shared`` is what ``_begin`` said."""
         found: list[bytes | bool | None] = [None] * len(keys)
         remote = list(range(len(keys)))
         if self.near is not None:
@@ -115,8 +125,7 @@ class ReadThrough:
             if not remote:
                 return found
         wanted = [keys[index] for index in remote]
-        if self.admission is not None and not self.admission.shared(misses.model):
-            # Cheaper to run the model than to go to the shared cache: near cache only.
+        if not shared:  # near cache only
             misses.local = True
             misses.usable = False
             self.cache.metrics.local_only(len(wanted))
@@ -229,8 +238,8 @@ class ReadThrough:
         previous = self._row_ms.get(model_name)
         self._row_ms[model_name] = row_ms if previous is None else 0.8 * previous + 0.2 * row_ms
 
-    def _record(self, model_name: str, rows: int, hits: int, corrupt: int) -> None:
-        saved = hits * self._row_ms.get(model_name, 0.0)
-        self.cache.metrics.lookup("", hits=hits, misses=rows - hits, saved_ms=saved)
+    def _record(self, model_name: str, rows: int, hits: int, corrupt: int, local: int = 0) -> None:
+        saved = hits * self._row_ms.get(model_name, 0.0) if hits else 0.0
+        self.cache.metrics.lookup("", hits=hits, misses=rows - hits, saved_ms=saved, local=local)
         if corrupt:
             self.cache.metrics.corrupt(corrupt)

@@ -45,7 +45,12 @@ class _Queued(CacheMetrics):
     def breaker_opened(self, error: str) -> None:
         self._calls.append(("breaker_opened", (error,)))
 
+    def __len__(self) -> int:
+        return len(self._calls)
+
     def replay(self, into: CacheMetrics) -> None:
+        if not self._calls:  # the usual case, on every request: no exception raised
+            return
         while True:
             try:
                 name, args = self._calls.popleft()
@@ -88,6 +93,11 @@ class WriteBehind:
                 self._cond.notify()
                 return
         self._send([(model, items, ttl_ms)], self._direct)
+
+    @property
+    def reports(self) -> bool:
+        """Whether the writer thread has metrics for ``report`` to record."""
+        return len(self._queued_metrics) > 0
 
     def report(self) -> None:
         """Record the writer's metrics in the request's sink (call on the request's thread)."""

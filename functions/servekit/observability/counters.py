@@ -44,6 +44,14 @@ class Counters:
             if name not in self._units:
                 self._units[name] = unit
 
+    def add_many(self, values: tuple[tuple[str, float, str], ...]) -> None:
+        """``(name, value, unit)`` each, under one lock (a request's several counters)."""
+        with self._lock:
+            for name, value, unit in values:
+                self._sums[name] = self._sums.get(name, 0) + value
+                if name not in self._units:
+                    self._units[name] = unit
+
     def discard(self) -> None:
         """Drop the sums unwritten (metrics switched off, or cleared)."""
         with self._lock:
