@@ -65,21 +65,23 @@ class CachedInference(ReadThrough):
             return [data[i * size : (i + 1) * size] for i in range(len(first))]
 
         keys = row_keys(self.settings.key_prefix, model.name, _artifact(model), tensor)
-        if not shared and self.near is not None:  # the lean path of a model kept local
-            # (admission), whose requests are mostly all repeats or all new rows
+        near: list[bytes | None] | None = None
+        if self.near is not None:  # the lean paths: every row near, or (a model kept local)
+            # none of them; most requests of one row or of a model kept local are either
             near = self.near.get_many(keys)
             if None not in near:
                 data = b"".join(near)  # type: ignore[arg-type]
                 if len(data) == len(keys) * labels * 4:  # near values are whole rows
-                    self.gate.served(model.name, len(keys), len(keys))
+                    if not shared:
+                        self.gate.served(model.name, len(keys), len(keys))
                     self._record(model.name, len(keys), len(keys), 0)
                     out = np.frombuffer(data, dtype="<f4").reshape(len(keys), labels).copy()
                     return RowResults(out, [True] * len(keys), 0)
-            elif near.count(None) == len(keys) == len(set(keys)):
+            elif not shared and near.count(None) == len(keys) == len(set(keys)):
                 self.gate.served(model.name, len(keys), 0)
                 return self._uncached_rows(model, tensor, keys)
         misses = Misses(model.name, accept, compute)
-        found = self._lookup(keys, misses, shared)
+        found = self._lookup(keys, misses, shared, near)
         out = np.empty((len(tensor), labels), dtype=np.float32)
         cached = [False] * len(tensor)
         corrupt = 0

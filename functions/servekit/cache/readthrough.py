@@ -114,13 +114,19 @@ class ReadThrough:
             behind.report()  # what the writer thread saw since, in this request's metrics
         return self.admission is None or self.admission.shared(model_name)
 
-    def _lookup(self, keys: list[str], misses: Misses, shared: bool) -> list[bytes | bool | None]:
+    def _lookup(
+        self,
+        keys: list[str],
+        misses: Misses,
+        shared: bool,
+        near: Sequence[bytes | None] | None = None,
+    ) -> list[bytes | bool | None]:
         """Per key: the cached value, or whether this caller holds its lease (None: no lease);
-        ``shared`` is what ``_begin`` said."""
+        ``shared`` is what ``_begin`` said, ``near`` what the near cache had, if looked up."""
         found: list[bytes | bool | None] = [None] * len(keys)
         remote = list(range(len(keys)))
         if self.near is not None:
-            found = list(self.near.get_many(keys))
+            found = list(self.near.get_many(keys) if near is None else near)
             remote = [index for index, value in enumerate(found) if value is None]
             if not remote:
                 return found
