@@ -209,7 +209,8 @@ class ModelDescription(Body):
     cache: Literal["off", "local", "shared"] = Field(
         description="How its rows are cached now: off (never), local (in this process only: "
         "no cache backend but the in-process one, or the model costs less than the shared "
-        "cache's round trips) or shared (the shared cache, Redis, too)"
+        "cache's round trips; its near cache pauses while fewer than 5% of its rows repeat) "
+        "or shared (the shared cache, Redis, too)"
     )
 
 
