@@ -12,9 +12,10 @@ The wirings take turns on the sequence, ``CHUNKS`` slices each, in a rotating or
 machine whose load changes during the run slows them alike (one after the other, a change of
 load between two wirings reads as a difference between them). Each wiring keeps its own keys
 in Redis (Bench gives ``redis_auto`` its own prefix), so taking turns shares no answers. The
-whole sequence runs ``ROUNDS`` times (caches emptied before each); each figure is the median
-round's, and every round's ratios are listed beside it, so one burst of load on a shared
-machine moves no figure alone.
+measurement runs ``ROUNDS`` times, each on a sequence of its own (caches emptied before each;
+new rows, since a process also remembers rows it saw without caching them: the near cache's
+pause, cache/neargate.py); each figure is the median round's, and every round's ratios are
+listed beside it, so one burst of load on a shared machine moves no figure alone.
 """
 
 from __future__ import annotations
@@ -58,10 +59,10 @@ def ratios(
         for row in hit_ratio_rows(WARMUP, 0.0, seed - 1):
             call(event([row]), wiring)
     for ratio in RATIOS:
-        sequence = [
-            event([row]) for row in hit_ratio_rows(requests, ratio, seed + int(ratio * 100))
-        ]
-        rounds = [_round(call, flush, sequence) for _ in range(ROUNDS)]
+        rounds = []
+        for turn in range(ROUNDS):  # new rows each round: a process remembers what it saw
+            rows = hit_ratio_rows(requests, ratio, seed + int(ratio * 100) + 1000 * turn)
+            rounds.append(_round(call, flush, [event([row]) for row in rows]))
         middle = sorted(rounds, key=lambda r: r["none_rps"])[ROUNDS // 2]
         figures = {f"{w}_rps": middle[f"{w}_rps"] for w in WIRINGS}
         for wiring in WIRINGS[1:]:
