@@ -9,6 +9,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from servekit.constants import BLAS_ENVIRONMENT
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 MODEL_DIR = REPO_ROOT / "models" / "artifacts"
 EVENTS_DIR = REPO_ROOT / "tests" / "events"
@@ -24,6 +26,7 @@ LAMBDA_ENV = {
     "AWS_REGION": "eu-west-1",
     "POWERTOOLS_SERVICE_NAME": "servekit",
     "POWERTOOLS_METRICS_NAMESPACE": "Servekit",
+    **BLAS_ENVIRONMENT,
 }
 
 

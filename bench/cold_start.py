@@ -95,8 +95,11 @@ def main() -> None:
     samples: dict[str, list[tuple[float, float]]] = {name: [] for name in VARIANTS}
     for code, extra in VARIANTS.values():
         run_once(code, extra)  # warm the page cache and .pyc files
-    for _ in range(ROUNDS):
-        for name, (code, extra) in VARIANTS.items():
+    names = list(VARIANTS)
+    for turn in range(ROUNDS):  # a rotating order: no variant always follows the same one
+        shift = turn % len(names)
+        for name in names[shift:] + names[:shift]:
+            code, extra = VARIANTS[name]
             samples[name].append(run_once(code, extra))
     wall = {name: statistics.median(w for w, _ in values) for name, values in samples.items()}
     cpu = {name: statistics.median(c for _, c in values) for name, values in samples.items()}

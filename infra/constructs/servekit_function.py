@@ -39,7 +39,7 @@ from infra.constants import (
 )
 from infra.constructs.dependencies_layer import RUNTIME, Architecture, lambda_architecture
 from infra.constructs.log_groups import retained_log_group
-from servekit.constants import METRICS_NAMESPACE, SERVICE_NAME
+from servekit.constants import BLAS_ENVIRONMENT, METRICS_NAMESPACE, SERVICE_NAME
 
 __all__ = ["LOG_LEVEL", "ServekitFunction", "powertools_environment"]
 
@@ -130,7 +130,7 @@ class ServekitFunction(Construct):
             memory_size=memory_mb,
             timeout=Duration.seconds(timeout_s),
             reserved_concurrent_executions=reserved_concurrency,
-            environment={**powertools_environment(), **environment},
+            environment={**powertools_environment(), **BLAS_ENVIRONMENT, **environment},
             role=self.role,
             tracing=lambda_.Tracing.ACTIVE,
             log_group=self.log_group,

@@ -22,6 +22,7 @@ from infra.constants import (
 from infra.constructs.http_api import ACCESS_LOG_FORMAT
 from layers.builder import bytecode_interpreter
 from servekit.constants import (
+    BLAS_ENVIRONMENT,
     ENV_DEFAULT_MODEL,
     ENV_INTRA_OP_THREADS,
     ENV_MAX_BODY_BYTES,
@@ -104,7 +105,17 @@ def test_environment_is_exactly_the_runtime_contract(synth: Synthesized) -> None
         "POWERTOOLS_SERVICE_NAME": SERVICE_NAME,
         "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
         "POWERTOOLS_LOG_LEVEL": "INFO",
+        **BLAS_ENVIRONMENT,
     }
+
+
+def test_every_function_keeps_numpy_to_one_blas_thread(synth: Synthesized) -> None:
+    # OpenBLAS's spinning pool would spend the function's CPU share at each cold start.
+    functions = synth.resources("AWS::Lambda::Function")
+    assert functions
+    for function in functions.values():
+        variables = function["Properties"]["Environment"]["Variables"]
+        assert variables["OPENBLAS_NUM_THREADS"] == "1"
 
 
 def test_function_logs_to_its_own_group_with_retention_in_json(synth: Synthesized) -> None:
