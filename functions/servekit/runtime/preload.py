@@ -4,8 +4,8 @@ A cold start spends ~30 ms in onnxruntime building sessions and ~90 ms importing
 (Powertools, the routes, every capability's wiring). onnxruntime releases the GIL while it
 builds a session, as hashlib does while it hashes the file, so ``start()`` at the top of a
 handler runs ``load_model`` for each bundled model on a thread while the imports go on, and the
-catalog ``take``s each loaded model (or its error) instead of loading it again. Where the
-function has more than one vCPU (or Lambda's init phase lets it burst), the two overlap.
+catalog ``take``s each loaded model (or its error) instead of loading it again. The two
+overlap as far as the function has CPU beyond one vCPU (Lambda: one vCPU's share per 1,769 MB).
 
 Models followed from the registry are resolved through DynamoDB and S3 when the catalog loads
 (``registry/wiring.py``); they are not preloaded.
