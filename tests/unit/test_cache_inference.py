@@ -28,15 +28,21 @@ class Recorded:
     oversized: int = 0
     corrupted: int = 0
 
-    def lookup(self, space: str, hits: int, misses: int, saved_ms: float, local: int = 0) -> None:
-        assert saved_ms >= 0 and 0 <= local <= misses
+    def lookup(
+        self,
+        space: str,
+        hits: int,
+        misses: int,
+        saved_ms: float,
+        *,
+        local: int = 0,
+        paused: int = 0,
+    ) -> None:
+        assert saved_ms >= 0 and 0 <= paused <= local <= misses
         self.lookups.append((space, hits, misses))
 
     def local_only(self, rows: int) -> None:
         pass
-
-    def model_rows(self, rows: int, paused: bool) -> None:
-        self.lookups.append(("", 0, rows))
 
     def degraded(self, operation: str, reason: str) -> None:
         self.degradations.append((operation, reason))

@@ -108,11 +108,12 @@ class CachedInference(ReadThrough):
     def _model_rows(self, model: LoadedModel, tensor: npt.NDArray[Any]) -> RowResults:
         """A request of a model kept local with no near cache, or one paused (neargate.py):
         the model on every row; a paused gate watches the rows for repeats."""
-        if self.near is not None:
-            self.gate.watch(model.name, tensor.tobytes(), len(tensor))
+        rows, paused = len(tensor), self.near is not None
+        if paused:
+            self.gate.watch(model.name, tensor.tobytes(), rows)
         out = model.predict(tensor).probabilities
-        self.cache.metrics.model_rows(len(tensor), paused=self.near is not None)
-        return RowResults(out, [False] * len(tensor), len(tensor))
+        self._record(model.name, rows, 0, 0, local=rows, paused=rows if paused else 0)
+        return RowResults(out, [False] * rows, rows)
 
     def _uncached_rows(
         self, model: LoadedModel, tensor: npt.NDArray[Any], keys: list[str]
@@ -123,9 +124,8 @@ class CachedInference(ReadThrough):
         started = self.clock()
         out = np.ascontiguousarray(model.predict(tensor).probabilities, dtype="<f4")
         self._learn(model.name, (self.clock() - started) * 1000 / len(keys))
-        if self.near is not None:
-            data, size = out.tobytes(), out.shape[1] * 4
-            self._keep_near([(key, data[i * size : (i + 1) * size]) for i, key in enumerate(keys)])
+        data, size = out.tobytes(), out.shape[1] * 4
+        self._keep_near([(key, data[i * size : (i + 1) * size]) for i, key in enumerate(keys)])
         self._record(model.name, len(keys), 0, 0, local=len(keys))
         return RowResults(out, [False] * len(keys), len(keys))
 

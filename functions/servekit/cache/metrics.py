@@ -14,8 +14,6 @@ Powertools, with their metadata.
 
 from __future__ import annotations
 
-import functools
-
 from aws_lambda_powertools import Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
@@ -26,16 +24,6 @@ from servekit.observability.metrics import MetricsRecorder
 __all__ = ["CacheMetrics"]
 
 _Counts = tuple[tuple[str, float, str], ...]  # (name, value, unit) each
-
-
-@functools.lru_cache(maxsize=64)
-def _model_rows_counts(rows: int, paused: bool) -> _Counts:
-    """What ``model_rows`` adds: built once per row count (it runs on every such request)."""
-    counts: _Counts = (("CacheHits", 0, COUNT), ("CacheMisses", rows, COUNT))
-    counts += (("CacheLocalOnlyRows", rows, COUNT),)
-    if paused:
-        counts += (("CacheNearPausedRows", rows, COUNT),)
-    return counts
 
 
 _NAMES = {
@@ -50,9 +38,19 @@ class CacheMetrics(MetricsRecorder):
         # A sink of the caller's own (tests) gets every metric; the process's sums the hot ones.
         self._add_many = counters.add_many if sink is None else self._add_many_to_sink
 
-    def lookup(self, space: str, hits: int, misses: int, saved_ms: float, local: int = 0) -> None:
-        """A request's rows: ``hits`` and ``misses``, the model time the hits saved, and how
-        many were ``local`` (admission kept them off the shared cache: near cache only).
+    def lookup(
+        self,
+        space: str,
+        hits: int,
+        misses: int,
+        saved_ms: float,
+        *,
+        local: int = 0,
+        paused: int = 0,
+    ) -> None:
+        """A request's rows: ``hits`` and ``misses``, the model time the hits saved, how many
+        were ``local`` (admission kept them off the shared cache: near cache only) and how many
+        of those ran with the near cache ``paused`` (neargate.py: too few of its rows repeat).
 
         ``space`` "" = predictions (CacheHits), "Data" = input tensors (DataCacheHits).
         """
@@ -64,12 +62,9 @@ class CacheMetrics(MetricsRecorder):
             # Rows of a model cheaper than the shared cache's round trips (admission.py):
             # looked up in the near cache only, neither read from nor written to the shared one.
             counts += (("CacheLocalOnlyRows", local, COUNT),)
+        if paused:
+            counts += (("CacheNearPausedRows", paused, COUNT),)
         self._add_many(counts)
-
-    def model_rows(self, rows: int, paused: bool) -> None:
-        """A request of a model kept local that ran on the model with no near-cache lookup:
-        none is configured, or it is ``paused`` (neargate.py: too few of its rows repeat)."""
-        self._add_many(_model_rows_counts(rows, paused))
 
     def local_only(self, rows: int) -> None:
         """Rows kept local on a request whose hits and misses are counted apart."""

@@ -244,8 +244,19 @@ class ReadThrough:
         previous = self._row_ms.get(model_name)
         self._row_ms[model_name] = row_ms if previous is None else 0.8 * previous + 0.2 * row_ms
 
-    def _record(self, model_name: str, rows: int, hits: int, corrupt: int, local: int = 0) -> None:
+    def _record(
+        self,
+        model_name: str,
+        rows: int,
+        hits: int,
+        corrupt: int,
+        *,
+        local: int = 0,
+        paused: int = 0,
+    ) -> None:
         saved = hits * self._row_ms.get(model_name, 0.0) if hits else 0.0
-        self.cache.metrics.lookup("", hits=hits, misses=rows - hits, saved_ms=saved, local=local)
+        self.cache.metrics.lookup(
+            "", hits=hits, misses=rows - hits, saved_ms=saved, local=local, paused=paused
+        )
         if corrupt:
             self.cache.metrics.corrupt(corrupt)

@@ -49,8 +49,6 @@ class _Queued(CacheMetrics):
         return len(self._calls)
 
     def replay(self, into: CacheMetrics) -> None:
-        if not self._calls:  # the usual case, on every request: no exception raised
-            return
         while True:
             try:
                 name, args = self._calls.popleft()

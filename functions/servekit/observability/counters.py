@@ -39,10 +39,7 @@ class Counters:
         self._heads: dict[tuple[str, ...], str] = {}
 
     def add(self, name: str, value: float, unit: str = COUNT) -> None:
-        with self._lock:
-            self._sums[name] = self._sums.get(name, 0) + value
-            if name not in self._units:
-                self._units[name] = unit
+        self.add_many(((name, value, unit),))
 
     def add_many(self, values: tuple[tuple[str, float, str], ...]) -> None:
         """``(name, value, unit)`` each, under one lock (a request's several counters)."""
