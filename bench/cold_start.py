@@ -9,6 +9,9 @@ of the CPU time the process has used by then (all its threads, user + system): o
 loaded machine the wall time mostly measures the scheduler, the CPU time still measures the
 work. The process then exits without its interpreter teardown, which no request ever waits on.
 
+``floor_with_powertools`` is the floor plus Powertools' Logger and Metrics: what of the gap is
+Powertools' own import rather than servekit's (``ratio_to_floor_with_powertools``).
+
 Run: python bench/cold_start.py [--baseline DIR]   (target: handler <= 1.2 x the floor)
 ``--baseline`` adds ``handler_baseline``: the same handler imported from another checkout's
 ``functions/`` (e.g. ``git worktree add /tmp/before main``), measured in the same rounds.
@@ -41,12 +44,18 @@ for name in {MODELS!r}:
     ort.InferenceSession(f"{MODEL_DIR}/{{name}}/model.onnx", options,
                          providers=["CPUExecutionProvider"])
 """
+# The floor plus Powertools' Logger and Metrics, which every servekit function uses: the part
+# of the handler's time that is Powertools' own import, not servekit's.
+FLOOR_WITH_POWERTOOLS = (
+    FLOOR + "from aws_lambda_powertools import Logger, Metrics\nLogger(); Metrics()\n"
+)
 HANDLER = "import servekit.handlers.inference"
 # The FastAPI app, as the handler would build it for its first non-hot request.
 HANDLER_WITH_FASTAPI = HANDLER + "; servekit.handlers.inference.transport._fallback_factory()"
 
 VARIANTS = {
     "floor": (FLOOR, {}),
+    "floor_with_powertools": (FLOOR_WITH_POWERTOOLS, {}),
     "handler": (HANDLER, {}),
     "handler_fastapi_loaded": (HANDLER_WITH_FASTAPI, {}),
     "handler_xray_subsegments": (HANDLER, {"SERVEKIT_XRAY_SUBSEGMENTS": "true"}),
@@ -124,6 +133,9 @@ def main() -> None:
             "rounds": ROUNDS,
             "variants": figures,
             "ratio_to_floor": figures["handler"]["ratio_to_floor"],
+            "ratio_to_floor_with_powertools": round(
+                wall["handler"] / wall["floor_with_powertools"], 3
+            ),
             "cpu_ratio_to_floor": figures["handler"]["cpu_ratio_to_floor"],
             "target_ratio": TARGET_RATIO,
             "within_target": figures["handler"]["ratio_to_floor"] <= TARGET_RATIO,

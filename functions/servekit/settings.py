@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from servekit import constants
 from servekit.envvars import SettingsError
@@ -23,8 +23,7 @@ LAMBDA_VCPU_MEMORY_MB = 1769  # Lambda allots about one vCPU per 1,769 MB of mem
 LAMBDA_MAX_VCPUS = 6  # ...and at most six.
 
 
-@dataclass(frozen=True, slots=True)
-class Settings:
+class Settings(NamedTuple):
     """The inference function's configuration, read from ``SERVEKIT_*``."""
 
     model_dir: Path

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -109,7 +108,7 @@ def test_failed_chunk_is_recorded_and_rerun_redoes_only_that_chunk(
     batch_id = submit(env, env.upload("inputs/flaky.jsonl", jsonl(rows)), chunk_rows=300)
     worker = env.modules["batch_worker"].worker
     # The chunk queue's last receive: a transient failure there is recorded as FAILED.
-    monkeypatch.setattr(worker, "settings", replace(worker.settings, max_receive=1))
+    monkeypatch.setattr(worker, "settings", worker.settings._replace(max_receive=1))
     real_predict = worker._predict
     ran: list[int] = []
 
@@ -291,7 +290,7 @@ def test_bad_line_past_the_checked_sample_fails_the_batch_before_any_chunk(
     env: BatchStack, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     service = env.modules["batch_api"].service
-    monkeypatch.setattr(service, "settings", replace(service.settings, validate_rows=10))
+    monkeypatch.setattr(service, "settings", service.settings._replace(validate_rows=10))
     rows = digits_rows(40, seed=5).tolist()
     rows[33] = rows[33][:10]
     batch_id = submit(env, env.upload("inputs/late-error.jsonl", jsonl_list(rows)), chunk_rows=8)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -146,7 +145,7 @@ def test_a_bad_line_past_the_sample_fails_the_batch_with_the_line(
     env: BatchStack, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     service = env.modules["batch_api"].service
-    monkeypatch.setattr(service, "settings", replace(service.settings, validate_rows=5))
+    monkeypatch.setattr(service, "settings", service.settings._replace(validate_rows=5))
     documents: list[Any] = [GOOD] * 12
     documents[9] = {"features": FEATURES[0]}
     batch_id = run(env, TWO, "inputs/late.jsonl", lines(documents), chunk_rows=4)

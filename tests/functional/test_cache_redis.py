@@ -19,6 +19,7 @@ import pytest
 import redis
 
 from servekit.cache.inference import CachedInference
+from servekit.runtime.served import ServedVersions
 from tests.helpers import LambdaContext, event_for, example_request
 from tests.redis_server import RedisServer, redis_server
 
@@ -119,11 +120,13 @@ def test_mixed_request_runs_the_model_on_the_misses_only(handler: ModuleType) ->
         calls.append(len(feeds["input"]))
         return original(outputs, feeds)
 
-    object.__setattr__(model, "session", _Wrapped(model.session, counting_run))
+    served = service.catalog.served("digits-mlp")
+    counted = model._replace(session=_Wrapped(model.session, counting_run))
+    service.catalog.serve(ServedVersions.of(counted))  # the registry's swap, to count the runs
     try:
         mixed = predict(handler, [ROWS[1], ROWS[0], ROWS[3], ROWS[2], ROWS[1]])
     finally:
-        object.__setattr__(model, "session", model.session.inner)
+        service.catalog.serve(served)
     assert [p["cached"] for p in mixed["predictions"]] == [False, True, False, True, False]
     assert calls == [2]  # one batched call over the two distinct missing rows
     alone = predict(handler, [ROWS[1], ROWS[0], ROWS[3], ROWS[2], ROWS[1]])

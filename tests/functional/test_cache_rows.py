@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import threading
 import time
 from collections.abc import Iterator
@@ -80,7 +79,7 @@ def test_a_new_version_does_not_see_the_old_versions_answers(
     server: RedisServer, mlp: LoadedModel
 ) -> None:
     wiring = build_cache(settings(server), CacheMetrics())
-    upgraded = dataclasses.replace(mlp, manifest=dataclasses.replace(mlp.manifest, version="1.1.0"))
+    upgraded = mlp._replace(manifest=mlp.manifest._replace(version="1.1.0"))
     assert wiring.inference_path.predict(mlp, ROW).cached == [False]
     assert wiring.inference_path.predict(upgraded, ROW).cached == [False]
     assert wiring.inference_path.predict(upgraded, ROW).cached == [True]
@@ -108,7 +107,7 @@ def test_a_hot_key_burst_runs_the_model_once(
     Lambda environments would have: only the lease in Redis keeps them from all computing.
     """
     session = SlowCountingSession(mlp.session)
-    slow = dataclasses.replace(mlp, session=session)
+    slow = mlp._replace(session=session)
     wirings = [build_cache(settings(server), CacheMetrics()) for _ in range(processes)]
     start = threading.Barrier(8)
     results: list[Any] = [None] * 8

@@ -25,6 +25,7 @@ from onnx import TensorProto, helper
 
 from servekit.cache import CacheSettings, build_cache
 from servekit.observability import metrics
+from servekit.runtime.served import ServedVersions
 from tests.functional.test_cache_redis import CACHE_ENV, JSON, emitted_metrics
 from tests.helpers import MODEL_DIR, LambdaContext, event_for, example_request
 from tests.redis_server import RedisServer, redis_server
@@ -179,11 +180,12 @@ def test_mixed_batches_run_the_model_once_on_the_distinct_misses_in_order(
     handler.service.cache = handler.wirings[backend]
     predict(handler, TWO, named(0, 2))
     counting = CountingSession(model.session)
-    object.__setattr__(model, "session", counting)
+    served = handler.service.catalog.served(TWO)
+    handler.service.catalog.serve(ServedVersions.of(model._replace(session=counting)))
     try:
         mixed = predict(handler, TWO, named(1, 0, 3, 2, 1))
     finally:
-        object.__setattr__(model, "session", counting.inner)
+        handler.service.catalog.serve(served)
     assert [p["cached"] for p in mixed] == [False, True, False, True, False]
     assert counting.calls == [2]  # one batched run over the two distinct missing rows
     assert without_cached(mixed) == expected

@@ -3,7 +3,6 @@ environments) on one redis-server, and `servekit serve --redis-url`."""
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import threading
 from pathlib import Path
@@ -51,7 +50,7 @@ def test_a_hot_row_burst_runs_the_model_once(
     inference paths (eight Lambda environments) only the lease in Redis keeps them apart."""
     model = catalog.model(TWO)
     session = SlowCountingSession(model.session)
-    slow = dataclasses.replace(model, session=session)
+    slow = model._replace(session=session)
     settings = CacheSettings.from_env({"SERVEKIT_CACHE_URL": server.url})
     wirings = [build_cache(settings, CacheMetrics()) for _ in range(processes)]
     feeds = catalog.feeds(model.manifest, named(7))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -89,7 +88,7 @@ class WriteFailingBackend(MemoryBackend):
 
 def toy(version: str = "2.0.0") -> tuple[LoadedModel, FakeSession]:
     session = FakeSession()
-    manifest = dataclasses.replace(Manifest.from_dict(MANIFEST), version=version)
+    manifest = Manifest.from_dict(MANIFEST)._replace(version=version)
     return LoadedModel(manifest=manifest, session=session), session
 
 
@@ -97,7 +96,7 @@ def cached_inference(
     backend: MemoryBackend, **overrides: object
 ) -> tuple[CachedInference, Recorded]:
     recorded = Recorded()
-    settings = dataclasses.replace(CacheSettings(backend="memory"), **overrides)  # type: ignore[arg-type]
+    settings = CacheSettings(backend="memory")._replace(**overrides)
     cache = FailOpenCache(backend, CircuitBreaker(2, 60), recorded)
     return CachedInference(cache, settings), recorded
 
@@ -145,7 +144,7 @@ def test_a_new_model_version_never_reads_the_old_versions_rows() -> None:
 
 def test_a_version_rebuilt_with_other_weights_never_reads_the_old_rows() -> None:
     old, _ = toy("1.0.0")
-    rebuilt = dataclasses.replace(old, manifest=dataclasses.replace(old.manifest, sha256="f" * 64))
+    rebuilt = old._replace(manifest=old.manifest._replace(sha256="f" * 64))
     cached, _ = cached_inference(MemoryBackend())
     cached.predict(old, rows((2, 1)))
     assert cached.predict(rebuilt, rows((2, 1))).cached == [False]  # same version, other file

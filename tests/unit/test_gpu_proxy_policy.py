@@ -5,7 +5,6 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import replace
 from typing import Any
 
 import orjson
@@ -83,7 +82,7 @@ def test_retries_are_bounded_and_end_in_429_with_retry_after() -> None:
 
 
 def test_backoff_never_outlasts_the_budget() -> None:
-    settings = replace(SETTINGS, max_attempts=10, backoff_base_s=0.4, budget_s=1.0)
+    settings = SETTINGS._replace(max_attempts=10, backoff_base_s=0.4, budget_s=1.0)
     clock = [0.0]
     sleeps: list[float] = []
 
@@ -195,7 +194,7 @@ def _slow(seconds: float, answer: Invocation) -> Callable[[], Invocation]:
 def test_hedging_sends_a_second_request_and_the_first_answer_wins() -> None:
     hedge_answer = Invocation(b"{}", "application/json", "hedge")
     invoker = ScriptedInvoker(_slow(1.0, ANSWER), hedge_answer)
-    policy, _ = _policy(replace(SETTINGS, hedge_delay_s=0.05))
+    policy, _ = _policy(SETTINGS._replace(hedge_delay_s=0.05))
     started = time.monotonic()
     outcome = policy.call(lambda t: invoker(BODY, None, t))
     assert time.monotonic() - started < 0.9  # did not wait for the slow first call
@@ -206,14 +205,14 @@ def test_hedging_sends_a_second_request_and_the_first_answer_wins() -> None:
 
 def test_no_hedge_when_the_first_answer_is_quick() -> None:
     invoker = ScriptedInvoker(ANSWER)
-    policy, _ = _policy(replace(SETTINGS, hedge_delay_s=0.5))
+    policy, _ = _policy(SETTINGS._replace(hedge_delay_s=0.5))
     outcome = policy.call(lambda t: invoker(BODY, None, t))
     assert (outcome.hedged, len(invoker.calls)) == (False, 1)
 
 
 def test_a_failed_hedge_leaves_the_slow_first_call_to_answer() -> None:
     invoker = ScriptedInvoker(_slow(0.3, ANSWER), InvokeError("unavailable", "x"))
-    policy, _ = _policy(replace(SETTINGS, hedge_delay_s=0.05))
+    policy, _ = _policy(SETTINGS._replace(hedge_delay_s=0.05))
     outcome = policy.call(lambda t: invoker(BODY, None, t))
     assert outcome.invocation is ANSWER
     assert outcome.hedged is False

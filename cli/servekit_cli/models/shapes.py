@@ -10,7 +10,6 @@ may send any length, and inputs sharing the name must agree).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import replace
 
 from servekit.runtime.manifest import Dim, TensorSpec
 from servekit_cli.commands import CommandError
@@ -89,7 +88,7 @@ def _shaped(spec: TensorSpec, given: tuple[Dim, ...] | None) -> TensorSpec:
                 f"--shape {spec.name}=: dimension {axis} is fixed at {graph} in the graph, "
                 f"not {wanted}"
             )
-    return replace(spec, shape=(spec.shape[0], *given))
+    return spec._replace(shape=(spec.shape[0], *given))
 
 
 def _word(dim: Dim) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from servekit.batch import shapes
 from servekit.envvars import env_int as _int
@@ -22,8 +22,7 @@ DEFAULT_INFERENCE_ROWS = 1024
 off for much larger calls (cache pressure), measured on digits-mlp."""
 
 
-@dataclass(frozen=True, slots=True)
-class BatchSettings:
+class BatchSettings(NamedTuple):
     table: str
     """SERVEKIT_BATCH_TABLE: the batch-jobs DynamoDB table (batch + chunk records)."""
 

@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, NamedTuple
 
 from servekit.cache import shapes as names
 from servekit.envvars import env_bool as _bool
@@ -25,8 +24,7 @@ Admission = Literal["auto", "always", "never"]  # servekit.cache.admission, impo
 ADMISSIONS = ("auto", "always", "never")
 
 
-@dataclass(frozen=True, slots=True)
-class CacheSettings:
+class CacheSettings(NamedTuple):
     """The cache's configuration, read from ``SERVEKIT_CACHE_*``."""
 
     backend: Backend = "none"

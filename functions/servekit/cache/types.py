@@ -3,8 +3,7 @@ the path with no cache, kept apart so that a service without a cache imports not
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, NamedTuple, Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -17,8 +16,7 @@ CacheMode = Literal["off", "local", "shared"]
 """off: never cached; local: in this process only; shared: in the shared cache (Redis) too."""
 
 
-@dataclass(frozen=True, slots=True)
-class RowResults:
+class RowResults(NamedTuple):
     """Probabilities per row (in request order), whether each came from the cache, model rows."""
 
     probabilities: npt.NDArray[np.float32]
@@ -31,8 +29,7 @@ class RowResults:
         return indices
 
 
-@dataclass(frozen=True, slots=True)
-class OutputResults:
+class OutputResults(NamedTuple):
     """Every declared output by name (rows in request order, as one model run returns them),
     whether each row came from the cache, and the rows the model ran on."""
 

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from servekit.cache.data_cache import InputLoader
 from servekit.cache.settings import CacheSettings
@@ -17,8 +16,7 @@ if TYPE_CHECKING:
 __all__ = ["CacheWiring", "build_backend", "build_cache"]
 
 
-@dataclass(frozen=True, slots=True)
-class CacheWiring:
+class CacheWiring(NamedTuple):
     """The cache's parts, built once per process from its settings."""
 
     settings: CacheSettings

@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Final, Literal, cast
+from typing import Final, Literal, NamedTuple, cast
 
 from servekit.container.shapes import (
     ENV_BACKEND,
@@ -46,8 +45,7 @@ _BACKENDS: Final = ("onnxruntime", "torch")
 _DEVICES: Final = ("auto", "cuda", "cpu")
 
 
-@dataclass(frozen=True, slots=True)
-class ContainerSettings:
+class ContainerSettings(NamedTuple):
     model_dir: Path = Path(SAGEMAKER_MODEL_DIR)
     """SERVEKIT_CONTAINER_MODEL_DIR: the model artifact root (SageMaker: /opt/ml/model), either
     one model (``manifest.json`` + ``model.onnx``) or one ``<name>/`` folder per model."""

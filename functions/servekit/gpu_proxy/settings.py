@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from servekit.envvars import env_int as _int
 from servekit.gpu_proxy.shapes import (
@@ -25,8 +25,7 @@ from servekit.settings import SettingsError
 __all__ = ["GpuProxySettings"]
 
 
-@dataclass(frozen=True, slots=True)
-class GpuProxySettings:
+class GpuProxySettings(NamedTuple):
     endpoint_name: str | None = None
     """SERVEKIT_GPU_ENDPOINT_NAME: the SageMaker endpoint to invoke."""
 

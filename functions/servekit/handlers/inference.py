@@ -8,18 +8,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from servekit.runtime import preload
-
-preload.start()  # the models load on threads while the imports below run (runtime/preload.py)
-
-from servekit.inference import routes  # noqa: E402
-from servekit.inference.wiring import build_inference_service  # noqa: E402
-from servekit.monitoring.wiring import include_monitoring  # noqa: E402
-from servekit.observability import Tracing, logger, metrics  # noqa: E402
-from servekit.pipelines.wiring import include_pipelines  # noqa: E402
-from servekit.rollouts.snapstart import register_snapstart_hooks  # noqa: E402
-from servekit.transports.lambda_http import LambdaHttpTransport, fastapi_fallback  # noqa: E402
-from servekit.v2.wiring import include_v2  # noqa: E402
+from servekit.inference import routes
+from servekit.inference.wiring import build_inference_service
+from servekit.monitoring.wiring import include_monitoring
+from servekit.observability import Tracing, logger, metrics
+from servekit.pipelines.wiring import include_pipelines
+from servekit.rollouts.snapstart import register_snapstart_hooks
+from servekit.transports.lambda_http import LambdaHttpTransport, fastapi_fallback
+from servekit.v2.wiring import include_v2
 
 __all__ = ["handler"]
 

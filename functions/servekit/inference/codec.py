@@ -8,8 +8,7 @@ inference Lambda, jobs, the GPU proxy and container) decodes it with :data:`PRED
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -34,8 +33,7 @@ PREDICTION_FIELDS = frozenset({"inputs", "inputs_ref", "model", "session"})
 PREDICTION_OBJECT_MESSAGE = "request body must be a JSON object with an 'inputs' field"
 
 
-@dataclass(frozen=True, slots=True)
-class PredictionRequest:
+class PredictionRequest(NamedTuple):
     """A ``POST /predict`` body, shape-checked (values are checked against the model later)."""
 
     inputs: Any

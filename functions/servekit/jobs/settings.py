@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from servekit.envvars import env_int as _int
 from servekit.envvars import env_required as _required
@@ -17,8 +17,7 @@ from servekit.jobs import shapes as c
 __all__ = ["JobsSettings"]
 
 
-@dataclass(frozen=True, slots=True)
-class JobsSettings:
+class JobsSettings(NamedTuple):
     table_name: str
     """SERVEKIT_JOBS_TABLE: the DynamoDB jobs table."""
 

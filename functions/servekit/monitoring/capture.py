@@ -16,9 +16,8 @@ import secrets
 import threading
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from servekit.monitoring.metrics import MonitoringMetrics
 from servekit.monitoring.settings import MonitoringSettings
@@ -27,8 +26,7 @@ from servekit.observability import logger
 __all__ = ["Capture", "CaptureWriter", "Captured", "new_prediction_id"]
 
 
-@dataclass(frozen=True, slots=True)
-class Captured:
+class Captured(NamedTuple):
     """One sampled request, as buffered (serialized by the writer)."""
 
     prediction_id: str

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from servekit.envvars import env_float, env_int
 from servekit.monitoring import shapes
@@ -16,8 +16,7 @@ DEFAULT_CAPTURE_RATE = 0.05
 windows, for a few microseconds per request on average (bench/capture_overhead.py)."""
 
 
-@dataclass(frozen=True, slots=True)
-class MonitoringSettings:
+class MonitoringSettings(NamedTuple):
     """Capture and feedback configuration, read from ``SERVEKIT_CAPTURE_*``."""
 
     bucket: str | None = None

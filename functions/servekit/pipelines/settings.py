@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 from servekit.envvars import SettingsError, env_int
 from servekit.pipelines.shapes import ENV_PIPELINE_STEP_FUNCTIONS, ENV_PIPELINES_SPEC
@@ -16,15 +16,14 @@ __all__ = ["ENV_PIPELINES_THREADS", "PipelinesSettings"]
 ENV_PIPELINES_THREADS = "SERVEKIT_PIPELINES_THREADS"
 
 
-@dataclass(frozen=True, slots=True)
-class PipelinesSettings:
+class PipelinesSettings(NamedTuple):
     spec: Path | None = None
     """SERVEKIT_PIPELINES_SPEC: the pipeline spec file; unset, the function serves none."""
 
     threads: int = 16
     """SERVEKIT_PIPELINES_THREADS: threads running ensemble branches side by side."""
 
-    step_functions: dict[str, str] | None = field(default=None)
+    step_functions: dict[str, str] | None = None
     """SERVEKIT_PIPELINE_STEP_FUNCTIONS: step id -> its Lambda; unset, the local invoker."""
 
     @classmethod

@@ -8,7 +8,6 @@ left, or the Lambda's own remaining time (less a margin to answer in) when short
 
 from __future__ import annotations
 
-import dataclasses
 import os
 from typing import Any
 
@@ -81,6 +80,6 @@ def step_host_from_env() -> StepHost:
         )
     node = placed[step]
     if isinstance(node, ModelNode):
-        only = dataclasses.replace(settings, models=(node.model,), default_model=node.model)
+        only = settings._replace(models=(node.model,), default_model=node.model)
         catalog = ModelCatalog.from_settings(only, load=True)
     return StepHost(node, Executor(catalog, threads=1))

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from servekit.envvars import SettingsError, env_int
 from servekit.registry import shapes
@@ -13,8 +13,7 @@ from servekit.registry import shapes
 __all__ = ["RegistrySettings"]
 
 
-@dataclass(frozen=True, slots=True)
-class RegistrySettings:
+class RegistrySettings(NamedTuple):
     """Where models come from: bundled, or the registry."""
 
     source: str = "bundled"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from servekit.envvars import env_int
 from servekit.rollouts import shapes as s
@@ -12,8 +12,7 @@ from servekit.rollouts import shapes as s
 __all__ = ["RolloutSettings"]
 
 
-@dataclass(frozen=True, slots=True)
-class RolloutSettings:
+class RolloutSettings(NamedTuple):
     """Rollout serving's configuration, read from ``SERVEKIT_ROLLOUTS_*``."""
 
     shadow_workers: int = 1

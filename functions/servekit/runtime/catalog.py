@@ -106,11 +106,9 @@ class ModelCatalog:
         if not load:
             manifests = [Manifest.read(f / MANIFEST_FILENAME) for f in folders]
             return cls(manifests, settings.default_model, max_rows=settings.max_rows)
-        from servekit.runtime import preload
         from servekit.runtime.loader import load_model
 
-        threads = settings.intra_op_threads
-        models = [preload.take(f, threads) or load_model(f, threads) for f in folders]
+        models = [load_model(f, settings.intra_op_threads) for f in folders]
         return cls.of_models(models, settings.default_model, max_rows=settings.max_rows)
 
     @classmethod

@@ -43,9 +43,8 @@ memory to schema 2. :meth:`Manifest.to_dict` is the schema 2 form (GET /models a
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from servekit.runtime.errors import ModelLoadError
 
@@ -83,8 +82,7 @@ Dim = int | str | None
 """A dimension: fixed (int), free (None) or symbolic (its name; free as well)."""
 
 
-@dataclass(frozen=True, slots=True)
-class TensorSpec:
+class TensorSpec(NamedTuple):
     """One named tensor of the model's signature. ``None`` or a string in ``shape`` is a free
     dimension (a string names it)."""
 
@@ -118,8 +116,7 @@ def _dim(raw: Any) -> Dim:
     return raw
 
 
-@dataclass(frozen=True, slots=True)
-class Manifest:
+class Manifest(NamedTuple):
     """Identity and signature of one servable model."""
 
     name: str

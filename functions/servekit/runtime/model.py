@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -15,16 +14,14 @@ from servekit.runtime.manifest import Manifest
 __all__ = ["LoadedModel", "Prediction", "zipmap_probabilities"]
 
 
-@dataclass(frozen=True, slots=True)
-class Prediction:
+class Prediction(NamedTuple):
     """Outputs of one vectorized inference call, row-aligned with its input."""
 
     class_indices: npt.NDArray[np.int64]
     probabilities: npt.NDArray[np.float32]
 
 
-@dataclass(frozen=True, slots=True)
-class LoadedModel:
+class LoadedModel(NamedTuple):
     """A model's manifest and its onnxruntime session."""
 
     manifest: Manifest

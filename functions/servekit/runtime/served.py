@@ -10,8 +10,7 @@ alias's rollout plan names a candidate that is loaded, the inference service ask
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Generic, TypeVar
+from typing import TYPE_CHECKING, Generic, NamedTuple, TypeVar
 
 if TYPE_CHECKING:  # the plan is the rollouts' (a layer above): typed here, never imported
     from servekit.rollouts.plan import RolloutPlan
@@ -22,8 +21,7 @@ __all__ = ["ServedVersions"]
 M = TypeVar("M")
 
 
-@dataclass(frozen=True, slots=True)
-class ServedVersions(Generic[M]):
+class ServedVersions(NamedTuple, Generic[M]):
     """One ``name@alias``'s loaded versions: the incumbent (what the alias points at) and,
     during a rollout, the plan's candidate loaded beside it, with the parsed plan."""
 

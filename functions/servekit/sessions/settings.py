@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from servekit.envvars import env_int as _int
 from servekit.sessions import shapes
@@ -13,8 +13,7 @@ from servekit.settings import SettingsError
 __all__ = ["SessionSettings"]
 
 
-@dataclass(frozen=True, slots=True)
-class SessionSettings:
+class SessionSettings(NamedTuple):
     table: str
     """SERVEKIT_SESSIONS_TABLE: the DynamoDB table holding one record per session."""
 

@@ -3,7 +3,6 @@ server, tests). boto3 is imported here, on the session functions' import chain o
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from servekit.runtime.catalog import ModelCatalog
@@ -45,7 +44,7 @@ def build_service(
     settings = settings or Settings.from_env()
     sessions = sessions or SessionSettings.from_env()
     if catalog is None:
-        only = replace(settings, models=(sessions.model,), default_model=sessions.model)
+        only = settings._replace(models=(sessions.model,), default_model=sessions.model)
         catalog = ModelCatalog.from_settings(only, load=True)
     if sessions.model not in catalog.names:
         raise ModelLoadError(

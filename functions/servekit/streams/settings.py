@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from servekit.envvars import env_int, env_required
 from servekit.streams import shapes as c
@@ -16,8 +16,7 @@ from servekit.streams import shapes as c
 __all__ = ["StreamsSettings"]
 
 
-@dataclass(frozen=True, slots=True)
-class StreamsSettings:
+class StreamsSettings(NamedTuple):
     output_stream: str
     """SERVEKIT_STREAMS_OUTPUT_STREAM: the Kinesis stream results are written to (empty
     when they go to a delivery stream)."""

@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
-from typing import Any
+from types import MappingProxyType
+from typing import Any, NamedTuple
 
 from servekit.errors import ApiError
 from servekit.transports.codec import check_content_type, decode_json_object
@@ -31,8 +31,7 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True, slots=True)
-class Route:
+class Route(NamedTuple):
     """One route of a capability, declared once: read by the Router and the HTTP API construct."""
 
     method: str
@@ -42,8 +41,7 @@ class Route:
     """The operation id: unique across the API, the key of the route's OpenAPI documentation."""
 
 
-@dataclass(frozen=True, slots=True)
-class BodyCodec:
+class BodyCodec(NamedTuple):
     """Turns a route's JSON object body into the typed request its service takes."""
 
     fields: frozenset[str]
@@ -55,24 +53,55 @@ class BodyCodec:
     """``False``: an empty body reads as ``{}``."""
 
 
-@dataclass(slots=True)
 class HttpRequest:
     """One request, independent of the transport it arrived on (the router fills in
-    ``path_params`` and ``payload`` as it dispatches; no copy on the hot path)."""
+    ``path_params``, ``payload`` and ``route`` as it dispatches; no copy on the hot path).
 
-    method: str
-    path: str
-    headers: Mapping[str, str]
-    """Header names in lower case (API Gateway HTTP API payload v2 lower-cases them)."""
-    path_params: Mapping[str, str] = field(default_factory=dict)
-    query: Mapping[str, str] = field(default_factory=dict)
-    raw_body: str | bytes | None = None
-    is_base64: bool = False
-    payload: Any = None
-    """The typed request the route's :class:`BodyCodec` decoded (``None`` without a body)."""
-    route: str | None = None
-    """The matched route's template (``/jobs/{job_id}``), set by the router: a metric
-    dimension, unlike the path itself."""
+    A plain slotted class, not a dataclass: it is defined on every cold start (see
+    ``docs/architecture.md``, "Types on the cold-start path").
+    """
+
+    __slots__ = (
+        "headers",
+        "is_base64",
+        "method",
+        "path",
+        "path_params",
+        "payload",
+        "query",
+        "raw_body",
+        "route",
+    )
+
+    def __init__(
+        self,
+        method: str,
+        path: str,
+        headers: Mapping[str, str],
+        path_params: Mapping[str, str] | None = None,
+        *,
+        query: Mapping[str, str] | None = None,
+        raw_body: str | bytes | None = None,
+        is_base64: bool = False,
+        payload: Any = None,
+        route: str | None = None,
+    ) -> None:
+        self.method = method
+        self.path = path
+        self.headers = headers
+        """Header names in lower case (API Gateway HTTP API payload v2 lower-cases them)."""
+        self.path_params: Mapping[str, str] = {} if path_params is None else path_params
+        self.query: Mapping[str, str] = {} if query is None else query
+        self.raw_body = raw_body
+        self.is_base64 = is_base64
+        self.payload = payload
+        """The typed request the route's :class:`BodyCodec` decoded (``None`` without a body)."""
+        self.route = route
+        """The matched route's template (``/jobs/{job_id}``), set by the router: a metric
+        dimension, unlike the path itself."""
+
+    def __repr__(self) -> str:
+        return f"HttpRequest({self.method} {self.path}, route={self.route!r})"
 
     def body(self) -> bytes:
         """The body as bytes; a base64 body that does not decode is a 400."""
@@ -93,21 +122,19 @@ class HttpRequest:
         return self.headers.get("content-type")
 
 
-@dataclass(frozen=True, slots=True)
-class HttpResponse:
+class HttpResponse(NamedTuple):
     """A route's answer when it is not a plain 200 (202 Accepted, a Location header...)."""
 
     body: Any
     status: int = 200
-    headers: Mapping[str, str] = field(default_factory=dict)
+    headers: Mapping[str, str] = MappingProxyType({})
 
 
 RouteHandler = Callable[[HttpRequest], Any]
 """Returns the JSON body of a 200, or an :class:`HttpResponse`; raises :class:`ApiError`."""
 
 
-@dataclass(frozen=True, slots=True)
-class _Endpoint:
+class _Endpoint(NamedTuple):
     """A route bound to its handler and its body codec."""
 
     route: Route
@@ -115,8 +142,7 @@ class _Endpoint:
     body: BodyCodec | None
 
 
-@dataclass(frozen=True, slots=True)
-class _Path:
+class _Path(NamedTuple):
     """The endpoints of one path pattern, by method."""
 
     segments: tuple[str, ...]

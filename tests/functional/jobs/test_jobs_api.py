@@ -3,7 +3,6 @@ with the worker handler fed real SQS events: the whole async path against moto."
 
 from __future__ import annotations
 
-import dataclasses
 import http.server
 import threading
 from collections.abc import Iterator
@@ -137,7 +136,7 @@ def test_bad_job_fields_are_refused(
 def test_queue_failure_answers_503_and_leaves_no_record(
     aws: JobsAws, invoke: Invoke, jobs_api: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    settings = dataclasses.replace(jobs_api.service.settings, queue_url=aws.queue_url + "-x")
+    settings = jobs_api.service.settings._replace(queue_url=aws.queue_url + "-x")
     monkeypatch.setattr(jobs_api.service, "settings", settings)
     status, headers, body = invoke("POST", "/jobs", {"inputs": [ROW]})
     assert (status, body["error"]["code"]) == (503, "queue_unavailable")
