@@ -74,11 +74,13 @@ class Admission:
         figures = self._models.get(model)
         return figures is None or figures.shared
 
-    def row(self, model: str, ms: float) -> None:
-        """The model ran: ``ms`` per row."""
+    def row(self, model: str, ms: float) -> float:
+        """The model ran: ``ms`` per row. Returns the moving median of its cost per row."""
         figures = self._figures(model)
         figures.row_ms.append(ms)
-        self._decide(model, figures)
+        row = _median(figures.row_ms)
+        self._decide(model, figures, row)
+        return row
 
     def lookup(self, model: str, ms: float) -> None:
         """A shared-cache lookup: ``ms`` per key looked up."""
@@ -92,7 +94,7 @@ class Admission:
         figures.write_ms.append(ms)
         figures.round_trips = None
 
-    def _decide(self, model: str, figures: _Figures) -> None:
+    def _decide(self, model: str, figures: _Figures, row: float) -> None:
         samples = (figures.row_ms, figures.lookup_ms, figures.write_ms)
         if self.mode != "auto" or min(map(len, samples)) < MIN_SAMPLES:
             return
@@ -101,7 +103,6 @@ class Admission:
         if figures.round_trips is None:
             figures.round_trips = (_median(figures.lookup_ms), _median(figures.write_ms))
         lookup, write = figures.round_trips
-        row = _median(figures.row_ms)
         cost = 2 * lookup + write
         # Switch only when clearly on the other side, so noise near the threshold is no flip.
         shared = row > cost / HYSTERESIS if figures.shared else row > cost * HYSTERESIS
