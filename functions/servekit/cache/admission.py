@@ -21,6 +21,7 @@ model, ``never`` for none (near cache only), ``auto`` decides as above.
 
 from __future__ import annotations
 
+from bisect import bisect_left, insort
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -41,6 +42,7 @@ HYSTERESIS = 1.25
 @dataclass(slots=True)
 class _Figures:
     row_ms: deque[float] = field(default_factory=lambda: deque(maxlen=WINDOW))
+    row_sorted: list[float] = field(default_factory=list)  # row_ms in order: a miss's median
     lookup_ms: deque[float] = field(default_factory=lambda: deque(maxlen=WINDOW))
     write_ms: deque[float] = field(default_factory=lambda: deque(maxlen=WINDOW))
     shared: bool = True
@@ -77,8 +79,12 @@ class Admission:
     def row(self, model: str, ms: float) -> float:
         """The model ran: ``ms`` per row. Returns the moving median of its cost per row."""
         figures = self._figures(model)
-        figures.row_ms.append(ms)
-        row = _median(figures.row_ms)
+        window, ordered = figures.row_ms, figures.row_sorted
+        if len(window) == WINDOW:  # the oldest leaves the window (sorting it all took longer)
+            del ordered[bisect_left(ordered, window[0])]
+        window.append(ms)
+        insort(ordered, ms)
+        row = _middle(ordered)
         self._decide(model, figures, row)
         return row
 
@@ -122,6 +128,9 @@ class Admission:
 
 def _median(values: Sequence[float]) -> float:
     # Not statistics.median: importing statistics (fractions, decimal, random) costs a cold start.
-    ordered = sorted(values)
+    return _middle(sorted(values))
+
+
+def _middle(ordered: Sequence[float]) -> float:
     middle = len(ordered) // 2
     return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2

@@ -13,7 +13,7 @@ Two kinds of rows, one machinery (:mod:`servekit.cache.readthrough`):
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -54,8 +54,8 @@ class CachedInference(ReadThrough):
             return self._model_rows(model, tensor)  # no near cache, or paused: the model
         labels = len(model.manifest.labels)
 
-        def accept(key: str, value: bytes) -> bool:
-            return _decode(value, labels) is not None
+        def accept(key: str, value: bytes) -> bool:  # a row: little-endian float32 per label
+            return len(value) == labels * 4
 
         def compute(keys: Sequence[str], first: list[int]) -> list[bytes]:
             whole = len(first) == len(tensor) and first == list(range(len(tensor)))
@@ -82,13 +82,10 @@ class CachedInference(ReadThrough):
                 return self._uncached_rows(model, tensor, keys)
         misses = Misses(model.name, accept, compute)
         found = self._lookup(keys, misses, shared, near)
-        out = np.empty((len(tensor), labels), dtype=np.float32)
         cached = [False] * len(tensor)
         corrupt = 0
         for index, (key, value) in enumerate(zip(keys, found, strict=True)):
-            row = _decode(value, labels) if isinstance(value, bytes) else None
-            if row is not None:
-                out[index] = row
+            if isinstance(value, bytes) and accept(key, value):
                 cached[index] = True
                 continue
             corrupt += isinstance(value, bytes)
@@ -98,11 +95,15 @@ class CachedInference(ReadThrough):
         if misses.rows:
             computed = self._resolve(misses)
             for key, indices in misses.rows.items():
-                out[indices] = np.frombuffer(misses.values[key], dtype="<f4")
+                for index in indices:
+                    found[index] = misses.values[key]
             misses.mark_shared(cached)
         if not shared and self.near is not None:
             self.gate.served(model.name, len(tensor), hits)
         self._record(model.name, len(tensor), hits, corrupt)
+        # Every row's value now, in request order: one array of them all, one copy.
+        data = b"".join(cast("list[bytes]", found))
+        out = np.frombuffer(data, dtype="<f4").reshape(len(keys), labels).copy()
         return RowResults(out, cached, computed)
 
     def _model_rows(self, model: LoadedModel, tensor: npt.NDArray[Any]) -> RowResults:
@@ -189,10 +190,3 @@ def _artifact(model: LoadedModel) -> str:
     rebuilt under the same number. That is what makes the near cache correct across processes.
     """
     return f"{model.version}+{model.manifest.sha256[:16]}"
-
-
-def _decode(value: bytes | None, labels: int) -> npt.NDArray[np.float32] | None:
-    """A cached row (little-endian float32 probabilities), or ``None`` if absent or corrupt."""
-    if value is None or len(value) != labels * 4:
-        return None
-    return np.frombuffer(value, dtype="<f4")

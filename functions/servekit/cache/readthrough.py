@@ -93,6 +93,7 @@ class ReadThrough:
         self.near: MemoryBackend | None = None
         if cache.shared and settings.near_items > 0:
             self.near = MemoryBackend(settings.near_items)
+        self.near_ttl_ms = min(settings.near_ttl_s, settings.ttl_s) * 1000
         # For models admission keeps local: whether their near cache pays now (neargate.py).
         self.gate = NearGate(settings.near_items)
         self._row_ms: dict[str, float] = {}  # moving average of model time per row, per model
@@ -169,12 +170,8 @@ class ReadThrough:
                 if isinstance(value, bytes) and misses.accept(keys[index], value):
                     near_items.append((keys[index], value))
             if self.near is not None and near_items:
-                self.near.set_many(near_items, self._near_ttl_ms)
+                self.near.set_many(near_items, self.near_ttl_ms)
         return found
-
-    @property
-    def _near_ttl_ms(self) -> int:
-        return min(self.settings.near_ttl_s, self.settings.ttl_s) * 1000
 
     def _resolve(self, misses: Misses) -> int:
         """Fill ``misses.values`` for every missing key; return the rows the model ran."""
@@ -239,7 +236,7 @@ class ReadThrough:
         if len(kept) < len(items):
             self.cache.metrics.too_large(len(items) - len(kept))
         if self.near is not None and kept:
-            self.near.set_many(kept, self._near_ttl_ms)
+            self.near.set_many(kept, self.near_ttl_ms)
         return kept
 
     def _learn(self, model_name: str, row_ms: float) -> None:
