@@ -6,7 +6,8 @@ per-command work.
 wrapper, observability hooks. On a miss that is paid twice (lookup and write-back), on the one
 vCPU a Lambda function of 1,769 MB has, and the writer thread's share competes with the request
 for the GIL. Here a command is packed and sent on a connection taken from a list of idle ones
-(``list.pop``/``append`` are atomic: no lock), and its replies read back.
+(``list.pop``/``append`` are atomic: no lock), packed by hiredis's C packer, and its replies
+read back (hiredis's parser, as through the client).
 
 A connection is only put back with nothing left to read: any failure (a timeout, a dropped
 connection, an error reply) disconnects it, and it reconnects on its next use. One reconnect is
@@ -21,6 +22,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import redis
+from hiredis import pack_command  # C: a third of redis-py's packer's time (a runtime pin)
 
 __all__ = ["Wire"]
 
@@ -40,7 +42,7 @@ class Wire:
             connection = self._idle.pop()
         except IndexError:
             connection = self._pool.connection_class(**self._pool.connection_kwargs)
-        packed = connection.pack_commands(commands)
+        packed = [b"".join([pack_command(command) for command in commands])]
 
         def attempt() -> list[Any]:
             connection.send_packed_command(packed, check_health=False)
