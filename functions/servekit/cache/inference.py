@@ -57,11 +57,15 @@ class CachedInference(ReadThrough):
         def accept(key: str, value: bytes) -> bool:  # a row: little-endian float32 per label
             return len(value) == labels * 4
 
+        ran: list[npt.NDArray[Any]] = []  # the model's output, if it ran on every row in order
+
         def compute(keys: Sequence[str], first: list[int]) -> list[bytes]:
             whole = len(first) == len(tensor) and first == list(range(len(tensor)))
             probabilities = model.predict(tensor if whole else tensor[first]).probabilities
-            data = np.ascontiguousarray(probabilities, dtype="<f4").tobytes()  # one copy
-            size = labels * 4
+            rows = np.ascontiguousarray(probabilities, dtype="<f4")
+            if whole:
+                ran.append(rows)
+            data, size = rows.tobytes(), labels * 4  # one copy
             return [data[i * size : (i + 1) * size] for i in range(len(first))]
 
         keys = row_keys(self.settings.key_prefix, model.name, _artifact(model), tensor)
@@ -101,10 +105,7 @@ class CachedInference(ReadThrough):
         if not shared and self.near is not None:
             self.gate.served(model.name, len(tensor), hits)
         self._record(model.name, len(tensor), hits, corrupt)
-        # Every row's value now, in request order: one array of them all, one copy.
-        data = b"".join(cast("list[bytes]", found))
-        out = np.frombuffer(data, dtype="<f4").reshape(len(keys), labels).copy()
-        return RowResults(out, cached, computed)
+        return RowResults(_answer(found, ran, labels), cached, computed)
 
     def _model_rows(self, model: LoadedModel, tensor: npt.NDArray[Any]) -> RowResults:
         """A request of a model kept local with no near cache, or one paused (neargate.py):
@@ -190,3 +191,15 @@ def _artifact(model: LoadedModel) -> str:
     rebuilt under the same number. That is what makes the near cache correct across processes.
     """
     return f"{model.version}+{model.manifest.sha256[:16]}"
+
+
+def _answer(
+    found: list[bytes | bool | None], ran: list[npt.NDArray[Any]], labels: int
+) -> npt.NDArray[Any]:
+    """Every row's probabilities in request order, once ``found`` holds every row's value: the
+    model's own output if it ran on every row (a request that missed them all), else one array
+    of the values (one copy)."""
+    if ran:
+        return ran[0]
+    data = b"".join(cast("list[bytes]", found))
+    return np.frombuffer(data, dtype="<f4").reshape(len(found), labels).copy()
