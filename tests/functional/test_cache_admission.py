@@ -166,6 +166,7 @@ def test_the_override_forces_either_way(
         assert cache_modes(handler) == {CHEAP: expected, HEAVY: expected}
         for model in (CHEAP, HEAVY):
             predict(handler, [ROW], model)
+            path.flush()  # the writer thread has sent the write-back, if any
             assert redis_keys(redis_server, model) == (expected == "shared")
     finally:
         path.admission = measured

@@ -174,6 +174,7 @@ def test_redis_killed_mid_run_costs_latency_never_an_error(
     assert breaker.state == "half_open"
     assert predict(handler, [unseen[5]])["predictions"][0]["cached"] is False  # the trial call
     assert breaker.state == "closed"
+    handler.service.cache.inference_path.flush()  # the writer thread has sent the write-back
     assert redis.Redis.from_url(redis_server.url).dbsize() == 1  # written back to Redis again
 
 

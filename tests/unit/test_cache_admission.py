@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+
 import pytest
 
 from servekit.cache import CacheSettings
@@ -83,3 +85,16 @@ def test_the_override_forces_it_whatever_the_figures(mode: str, expected: bool) 
 def test_a_bad_override_fails_the_cold_start_naming_the_variable() -> None:
     with pytest.raises(SettingsError, match="SERVEKIT_CACHE_ADMISSION must be one of auto"):
         CacheSettings.from_env({"SERVEKIT_CACHE_ADMISSION": "sometimes"})
+
+
+def test_the_row_median_is_the_median_of_the_last_window_of_runs() -> None:
+    admission = Admission("always")
+    rng = random.Random(7)
+    seen: list[float] = []
+    for _ in range(3 * WINDOW):
+        ms = rng.choice([rng.uniform(0.1, 9.0), 4.5])  # repeated values leave the window too
+        seen.append(ms)
+        last = sorted(seen[-WINDOW:])
+        middle = len(last) // 2
+        expected = last[middle] if len(last) % 2 else (last[middle - 1] + last[middle]) / 2
+        assert admission.row("m", ms) == expected

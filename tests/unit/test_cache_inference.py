@@ -227,3 +227,42 @@ def test_a_cache_that_cannot_be_written_still_answers_and_counts_each_failed_wri
     assert recorded.degradations == [("set", "ConnectionError")]
     assert len(backend) == 0 and len(session.batches) == 2  # (one of them was `expected`)
     assert cached.cache.breaker.state == "closed"  # one failure: reads still go to the cache
+
+
+def test_leases_follow_the_models_median_cost_with_hysteresis() -> None:
+    """A lease is for a model whose rows cost more than a wait's 5 ms poll. The decision
+    follows the median cost per row and switches only clearly past it (above 6.25 ms, below
+    4 ms), so a model near it on a loaded machine does not lease every slower miss."""
+    model, _ = toy()
+    backend = MemoryBackend()
+    backend.name = "shared"  # behave like Redis: leases are honoured
+    claims: list[int] = []
+    plain = backend.get_or_claim
+
+    def claim(keys: Sequence[str], leases: Sequence[str], ttl_ms: int) -> list[bytes | bool]:
+        claims.append(len(keys))
+        return plain(keys, leases, ttl_ms)
+
+    backend.get_or_claim = claim  # type: ignore[method-assign]
+    cached, _ = cached_inference(backend, admission="always")
+    now, step_ms = [0.0], [0.0]
+
+    def clock() -> float:  # each reading one model run later: a run costs step_ms
+        now[0] += step_ms[0] / 1000
+        return now[0]
+
+    cached.clock = clock
+    fresh = iter(range(10**6))
+
+    def leased(ms: float, requests: int) -> int:
+        step_ms[0], before = ms, len(claims)
+        for _ in range(requests):
+            cached.predict(model, rows((float(next(fresh)), 0.5)))
+        return len(claims) - before
+
+    assert leased(3.0, 10) == 1  # the cost is unknown at first: leased once
+    assert leased(5.5, 40) == 0  # past the poll, not clearly: still a plain MGET
+    assert 0 < leased(8.0, 40) < 40  # leased once the median is clearly past it
+    assert leased(5.0, 40) == 40  # and kept until it is clearly below it
+    assert leased(3.0, 40) < 40
+    assert leased(4.5, 10) == 0

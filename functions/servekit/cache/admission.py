@@ -21,8 +21,8 @@ model, ``never`` for none (near cache only), ``auto`` decides as above.
 
 from __future__ import annotations
 
+from bisect import bisect_left, insort
 from collections import deque
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -38,14 +38,36 @@ PROBE_EVERY = 256  # a probe is a round trip and a write-back: ~1% of the reques
 HYSTERESIS = 1.25
 
 
+class _Window:
+    """The last ``WINDOW`` observations, also kept in order: a median per miss without a sort."""
+
+    __slots__ = ("order", "recent")
+
+    def __init__(self) -> None:
+        self.recent: deque[float] = deque()
+        self.order: list[float] = []
+
+    def add(self, ms: float) -> None:
+        if len(self.recent) == WINDOW:
+            del self.order[bisect_left(self.order, self.recent.popleft())]
+        self.recent.append(ms)
+        insort(self.order, ms)
+
+    def __len__(self) -> int:
+        return len(self.recent)
+
+    def median(self) -> float:
+        order, middle = self.order, len(self.order) // 2
+        return order[middle] if len(order) % 2 else (order[middle - 1] + order[middle]) / 2
+
+
 @dataclass(slots=True)
 class _Figures:
-    row_ms: deque[float] = field(default_factory=lambda: deque(maxlen=WINDOW))
-    lookup_ms: deque[float] = field(default_factory=lambda: deque(maxlen=WINDOW))
-    write_ms: deque[float] = field(default_factory=lambda: deque(maxlen=WINDOW))
+    row_ms: _Window = field(default_factory=_Window)
+    lookup_ms: _Window = field(default_factory=_Window)
+    write_ms: _Window = field(default_factory=_Window)
     shared: bool = True
     requests: int = 0
-    round_trips: tuple[float, float] | None = None  # lookup and write medians, until either moves
 
 
 class Admission:
@@ -74,34 +96,27 @@ class Admission:
         figures = self._models.get(model)
         return figures is None or figures.shared
 
-    def row(self, model: str, ms: float) -> None:
-        """The model ran: ``ms`` per row."""
+    def row(self, model: str, ms: float) -> float:
+        """The model ran: ``ms`` per row. Returns the moving median of its cost per row."""
         figures = self._figures(model)
-        figures.row_ms.append(ms)
-        self._decide(model, figures)
+        figures.row_ms.add(ms)
+        row = figures.row_ms.median()
+        self._decide(model, figures, row)
+        return row
 
     def lookup(self, model: str, ms: float) -> None:
         """A shared-cache lookup: ``ms`` per key looked up."""
-        figures = self._figures(model)
-        figures.lookup_ms.append(ms)
-        figures.round_trips = None
+        self._figures(model).lookup_ms.add(ms)
 
     def write(self, model: str, ms: float) -> None:
         """A shared-cache write-back: ``ms`` per row written."""
-        figures = self._figures(model)
-        figures.write_ms.append(ms)
-        figures.round_trips = None
+        self._figures(model).write_ms.add(ms)
 
-    def _decide(self, model: str, figures: _Figures) -> None:
+    def _decide(self, model: str, figures: _Figures, row: float) -> None:
         samples = (figures.row_ms, figures.lookup_ms, figures.write_ms)
         if self.mode != "auto" or min(map(len, samples)) < MIN_SAMPLES:
             return
-        # Only the row figure moves on every request of a local model: the others are sorted
-        # again only when they change (this runs on every miss, so it must stay cheap).
-        if figures.round_trips is None:
-            figures.round_trips = (_median(figures.lookup_ms), _median(figures.write_ms))
-        lookup, write = figures.round_trips
-        row = _median(figures.row_ms)
+        lookup, write = figures.lookup_ms.median(), figures.write_ms.median()
         cost = 2 * lookup + write
         # Switch only when clearly on the other side, so noise near the threshold is no flip.
         shared = row > cost / HYSTERESIS if figures.shared else row > cost * HYSTERESIS
@@ -117,10 +132,3 @@ class Admission:
                     "write_ms": round(write, 4),
                 },
             )
-
-
-def _median(values: Sequence[float]) -> float:
-    # Not statistics.median: importing statistics (fractions, decimal, random) costs a cold start.
-    ordered = sorted(values)
-    middle = len(ordered) // 2
-    return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2

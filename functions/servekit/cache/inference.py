@@ -13,7 +13,7 @@ Two kinds of rows, one machinery (:mod:`servekit.cache.readthrough`):
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -54,14 +54,18 @@ class CachedInference(ReadThrough):
             return self._model_rows(model, tensor)  # no near cache, or paused: the model
         labels = len(model.manifest.labels)
 
-        def accept(key: str, value: bytes) -> bool:
-            return _decode(value, labels) is not None
+        def accept(key: str, value: bytes) -> bool:  # a row: little-endian float32 per label
+            return len(value) == labels * 4
+
+        ran: list[npt.NDArray[Any]] = []  # the model's output, if it ran on every row in order
 
         def compute(keys: Sequence[str], first: list[int]) -> list[bytes]:
             whole = len(first) == len(tensor) and first == list(range(len(tensor)))
             probabilities = model.predict(tensor if whole else tensor[first]).probabilities
-            data = np.ascontiguousarray(probabilities, dtype="<f4").tobytes()  # one copy
-            size = labels * 4
+            rows = np.ascontiguousarray(probabilities, dtype="<f4")
+            if whole:
+                ran.append(rows)
+            data, size = rows.tobytes(), labels * 4  # one copy
             return [data[i * size : (i + 1) * size] for i in range(len(first))]
 
         keys = row_keys(self.settings.key_prefix, model.name, _artifact(model), tensor)
@@ -82,13 +86,10 @@ class CachedInference(ReadThrough):
                 return self._uncached_rows(model, tensor, keys)
         misses = Misses(model.name, accept, compute)
         found = self._lookup(keys, misses, shared, near)
-        out = np.empty((len(tensor), labels), dtype=np.float32)
         cached = [False] * len(tensor)
         corrupt = 0
         for index, (key, value) in enumerate(zip(keys, found, strict=True)):
-            row = _decode(value, labels) if isinstance(value, bytes) else None
-            if row is not None:
-                out[index] = row
+            if isinstance(value, bytes) and accept(key, value):
                 cached[index] = True
                 continue
             corrupt += isinstance(value, bytes)
@@ -98,12 +99,13 @@ class CachedInference(ReadThrough):
         if misses.rows:
             computed = self._resolve(misses)
             for key, indices in misses.rows.items():
-                out[indices] = np.frombuffer(misses.values[key], dtype="<f4")
+                for index in indices:
+                    found[index] = misses.values[key]
             misses.mark_shared(cached)
         if not shared and self.near is not None:
             self.gate.served(model.name, len(tensor), hits)
         self._record(model.name, len(tensor), hits, corrupt)
-        return RowResults(out, cached, computed)
+        return RowResults(_answer(found, ran, labels), cached, computed)
 
     def _model_rows(self, model: LoadedModel, tensor: npt.NDArray[Any]) -> RowResults:
         """A request of a model kept local with no near cache, or one paused (neargate.py):
@@ -191,8 +193,13 @@ def _artifact(model: LoadedModel) -> str:
     return f"{model.version}+{model.manifest.sha256[:16]}"
 
 
-def _decode(value: bytes | None, labels: int) -> npt.NDArray[np.float32] | None:
-    """A cached row (little-endian float32 probabilities), or ``None`` if absent or corrupt."""
-    if value is None or len(value) != labels * 4:
-        return None
-    return np.frombuffer(value, dtype="<f4")
+def _answer(
+    found: list[bytes | bool | None], ran: list[npt.NDArray[Any]], labels: int
+) -> npt.NDArray[Any]:
+    """Every row's probabilities in request order, once ``found`` holds every row's value: the
+    model's own output if it ran on every row (a request that missed them all), else one array
+    of the values (one copy)."""
+    if ran:
+        return ran[0]
+    data = b"".join(cast("list[bytes]", found))
+    return np.frombuffer(data, dtype="<f4").reshape(len(found), labels).copy()

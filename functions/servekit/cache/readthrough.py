@@ -8,7 +8,9 @@ computed once: callers in this process wait on a single flight, other processes 
 environments) on a lease in the shared cache, for at most ``lease_wait_ms`` before computing it
 themselves. A lease is taken only for a model whose rows cost more than a wait's poll
 interval: for a cheaper one, waiting on another process costs more than computing, and a plain
-MGET is the cheaper trip.
+MGET is the cheaper trip. The cost is the moving median per row, with hysteresis
+(``_LEASE_HYSTERESIS``): a model near the threshold on a loaded machine (digits-wide, 3.5-5 ms)
+would otherwise switch to and fro, and a leased miss writes back on the request's path.
 What a row's value is, and whether a stored one is valid, is the caller's (``Misses``). Whether
 a model's rows go to a shared cache at all is cost-aware admission's (admission.py); a model
 kept out of it is served by the model and the near cache.
@@ -33,6 +35,7 @@ __all__ = ["Compute", "Misses", "ReadThrough"]
 
 _LOCAL_WAIT_S = 30.0  # a leader in this process always finishes (finally); this is a backstop
 _POLL_S = 0.005
+_LEASE_HYSTERESIS = 1.25  # leases start above poll * this, stop below poll / this
 
 Compute = Callable[[Sequence[str], list[int]], list[bytes]]
 """Runs the model once on the given rows (one per key) and returns their values, in order."""
@@ -90,9 +93,11 @@ class ReadThrough:
         self.near: MemoryBackend | None = None
         if cache.shared and settings.near_items > 0:
             self.near = MemoryBackend(settings.near_items)
+        self.near_ttl_ms = min(settings.near_ttl_s, settings.ttl_s) * 1000
         # For models admission keeps local: whether their near cache pays now (neargate.py).
         self.gate = NearGate(settings.near_items)
         self._row_ms: dict[str, float] = {}  # moving average of model time per row, per model
+        self._leasing: dict[str, bool] = {}  # per model: worth a lease (its cost is unknown: yes)
         # Per model: whether the shared cache's round trips are worth it (admission.py).
         self.admission = Admission(settings.admission) if cache.shared else None
         self.clock: Callable[[], float] = time.perf_counter  # what the costs are timed with
@@ -139,12 +144,12 @@ class ReadThrough:
         answer: Sequence[bytes | bool | None] | None
         started = self.clock()
         # A probe of a model admission keeps local takes no leases, nor does a model whose rows
-        # cost less than one poll of a wait (_POLL_S): stampede control is for models worth
+        # cost less than one poll of a wait (_learn): stampede control is for models worth
         # waiting for, and a plain MGET is the cheaper round trip.
         misses.leased = (
             self.leases
             and (self.admission is None or self.admission.decision(misses.model))
-            and self._row_ms.get(misses.model, _POLL_S * 1000) >= _POLL_S * 1000
+            and self._leasing.get(misses.model, True)
         )
         if misses.leased:  # one round trip: the values, and a lease on each missing one
             answer = self.cache.get_or_claim(
@@ -165,12 +170,8 @@ class ReadThrough:
                 if isinstance(value, bytes) and misses.accept(keys[index], value):
                     near_items.append((keys[index], value))
             if self.near is not None and near_items:
-                self.near.set_many(near_items, self._near_ttl_ms)
+                self.near.set_many(near_items, self.near_ttl_ms)
         return found
-
-    @property
-    def _near_ttl_ms(self) -> int:
-        return min(self.settings.near_ttl_s, self.settings.ttl_s) * 1000
 
     def _resolve(self, misses: Misses) -> int:
         """Fill ``misses.values`` for every missing key; return the rows the model ran."""
@@ -235,12 +236,16 @@ class ReadThrough:
         if len(kept) < len(items):
             self.cache.metrics.too_large(len(items) - len(kept))
         if self.near is not None and kept:
-            self.near.set_many(kept, self._near_ttl_ms)
+            self.near.set_many(kept, self.near_ttl_ms)
         return kept
 
     def _learn(self, model_name: str, row_ms: float) -> None:
-        if self.admission is not None:
-            self.admission.row(model_name, row_ms)
+        if self.admission is not None:  # a shared cache: admission and leases
+            median, poll = self.admission.row(model_name, row_ms), _POLL_S * 1000
+            if self._leasing.get(model_name, True):
+                self._leasing[model_name] = median >= poll / _LEASE_HYSTERESIS
+            else:
+                self._leasing[model_name] = median >= poll * _LEASE_HYSTERESIS
         previous = self._row_ms.get(model_name)
         self._row_ms[model_name] = row_ms if previous is None else 0.8 * previous + 0.2 * row_ms
 

@@ -17,6 +17,7 @@ from redis.backoff import NoBackoff
 from redis.retry import Retry
 
 from servekit.cache.backends.base import CacheBackendError
+from servekit.cache.backends.redis_wire import Wire
 from servekit.cache.settings import CacheSettings
 
 __all__ = ["RedisBackend"]
@@ -87,6 +88,7 @@ class RedisBackend:
         self._options = options
         self._lock = threading.Lock()
         self._client: Any = None
+        self._wire: Wire | None = None  # a standalone server's lean command path
         self._get_or_claim: Any = None
         self._put: Any = None
 
@@ -102,6 +104,7 @@ class RedisBackend:
                         client: Any = RedisCluster.from_url(self._url, **self._options)
                     else:
                         client = redis.Redis.from_url(self._url, **self._options)
+                        self._wire = Wire(client.connection_pool)
                     # EVALSHA (loaded on first use): a hit costs one round trip, a miss claims
                     # its lease in that same round trip. A request's keys and leases share a
                     # hash tag, hence one cluster slot.
@@ -113,7 +116,11 @@ class RedisBackend:
 
     def get_many(self, keys: Sequence[str]) -> list[bytes | None]:
         try:
-            values: list[Any] = self._connected().mget(list(keys))
+            client = self._connected()
+            wire = self._wire
+            values: list[Any] = (
+                client.mget(list(keys)) if wire is None else wire.call([("MGET", *keys)])[0]
+            )
         except _FAILURES as exc:
             raise CacheBackendError(f"MGET failed: {exc!r}") from exc
         return [v if v is None or isinstance(v, bytes) else str(v).encode() for v in values]
@@ -126,8 +133,7 @@ class RedisBackend:
         keys = [key for key, _ in items]
         values = [value for _, value in items]
         try:
-            self._connected()
-            self._put(keys=[*keys, *release], args=[len(items), ttl_ms, *values])
+            self._script(self._put, _PUT, [*keys, *release], [len(items), ttl_ms, *values])
         except _FAILURES as exc:
             raise CacheBackendError(f"write-back script failed: {exc!r}") from exc
 
@@ -135,11 +141,19 @@ class RedisBackend:
         self, keys: Sequence[str], leases: Sequence[str], ttl_ms: int
     ) -> list[bytes | bool]:
         try:
-            self._connected()
-            found = self._get_or_claim(keys=[*keys, *leases], args=[len(keys), ttl_ms])
+            found = self._script(
+                self._get_or_claim, _GET_OR_CLAIM, [*keys, *leases], [len(keys), ttl_ms]
+            )
         except _FAILURES as exc:
             raise CacheBackendError(f"get-or-claim script failed: {exc!r}") from exc
         return [value if isinstance(value, bytes) else value == 1 for value in found]
+
+    def _script(self, script: Any, text: str, keys: list[str], args: list[Any]) -> Any:
+        """Run a script of this module: on the lean path, or the cluster client's own."""
+        self._connected()
+        if self._wire is not None:
+            return self._wire.evalsha(text, keys, args)
+        return script(keys=keys, args=args)
 
     def ping(self) -> bool:
         try:
@@ -148,5 +162,7 @@ class RedisBackend:
             return False
 
     def close(self) -> None:
+        if self._wire is not None:
+            self._wire.close()
         if self._client is not None:
             self._client.close()
