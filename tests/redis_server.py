@@ -18,7 +18,7 @@ import pytest
 
 from servekit_cli.local.emulator import free_port
 
-__all__ = ["RedisServer", "redis_cluster", "redis_server"]
+__all__ = ["RedisServer", "fresh_redis", "redis_cluster", "redis_server"]
 
 
 class RedisServer:
@@ -121,6 +121,15 @@ def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServ
     server.start()
     yield server
     server.stop()
+
+
+@pytest.fixture(name="server")
+def fresh_redis(redis_server: RedisServer) -> RedisServer:
+    """``server``: the session's redis-server, running (a test may have stopped it) and empty."""
+    if redis_server.process is None:
+        redis_server.start()
+    redis_server.flush()
+    return redis_server
 
 
 @pytest.fixture(scope="session")

@@ -12,19 +12,11 @@ import redis
 from servekit.cache import CacheSettings
 from servekit.cache.backends.redis_backend import RedisBackend
 from servekit.cache.backends.redis_wire import Wire
-from tests.redis_server import RedisServer, redis_server
+from tests.redis_server import RedisServer, fresh_redis, redis_server
 
-__all__ = ["redis_server"]  # the session fixture, used by this module
+__all__ = ["fresh_redis", "redis_server"]  # fixtures this module uses
 
 KEYS = ["sk:p:{t}:a", "sk:p:{t}:b"]
-
-
-@pytest.fixture
-def server(redis_server: RedisServer) -> Iterator[RedisServer]:
-    if redis_server.process is None:
-        redis_server.start()
-    redis_server.flush()
-    yield redis_server
 
 
 @pytest.fixture

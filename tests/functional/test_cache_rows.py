@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -19,9 +18,9 @@ from servekit.runtime.catalog import ModelCatalog
 from servekit.runtime.model import LoadedModel
 from servekit.settings import Settings
 from servekit_cli.local.emulator import free_port
-from tests.redis_server import RedisServer, redis_cluster, redis_server
+from tests.redis_server import RedisServer, fresh_redis, redis_cluster, redis_server
 
-__all__ = ["redis_cluster", "redis_server"]  # the session fixtures, used by this module
+__all__ = ["fresh_redis", "redis_cluster", "redis_server"]  # fixtures this module uses
 
 ROW = np.array([[float((7 * j) % 17) for j in range(64)]], dtype=np.float32)
 
@@ -31,14 +30,6 @@ def mlp(serving_env: dict[str, str]) -> LoadedModel:
     model = ModelCatalog.from_settings(Settings.from_env(), load=True).model("digits-mlp")
     assert model is not None
     return model
-
-
-@pytest.fixture
-def server(redis_server: RedisServer) -> Iterator[RedisServer]:
-    if redis_server.process is None:
-        redis_server.start()
-    redis_server.flush()
-    yield redis_server
 
 
 def settings(server: RedisServer, **env: str) -> CacheSettings:

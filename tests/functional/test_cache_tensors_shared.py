@@ -22,9 +22,9 @@ from tests.functional.test_cache_rows import SlowCountingSession
 from tests.functional.test_cache_tensors import TWO, named, without_cached
 from tests.helpers import MODEL_DIR, example_request
 from tests.local_server import local_server
-from tests.redis_server import RedisServer, redis_cluster, redis_server
+from tests.redis_server import RedisServer, fresh_redis, redis_cluster, redis_server
 
-__all__ = ["redis_cluster", "redis_server"]  # the session fixtures, used by this module
+__all__ = ["fresh_redis", "redis_cluster", "redis_server"]  # fixtures this module uses
 
 
 @pytest.fixture(scope="module")
@@ -32,14 +32,6 @@ def catalog(serving_env: dict[str, str]) -> ModelCatalog:
     return ModelCatalog.from_settings(
         Settings(model_dir=MODEL_DIR, models=(TWO,), intra_op_threads=1), load=True
     )
-
-
-@pytest.fixture
-def server(redis_server: RedisServer) -> RedisServer:
-    if redis_server.process is None:
-        redis_server.start()
-    redis_server.flush()
-    return redis_server
 
 
 @pytest.mark.parametrize("processes", [1, 8], ids=["one-process", "eight-processes"])

@@ -5,7 +5,7 @@ stampede lease for a model cheaper than a wait's poll."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -19,9 +19,9 @@ from servekit.cache.metrics import CacheMetrics
 from servekit.runtime.catalog import ModelCatalog
 from servekit.runtime.model import LoadedModel
 from servekit.settings import Settings
-from tests.redis_server import RedisServer, redis_server
+from tests.redis_server import RedisServer, fresh_redis, redis_server
 
-__all__ = ["redis_server"]  # the session fixture, used by this module
+__all__ = ["fresh_redis", "redis_server"]  # fixtures this module uses
 
 
 class GatedRedis(RedisBackend):
@@ -61,14 +61,6 @@ def mlp(serving_env: dict[str, str]) -> LoadedModel:
     model = ModelCatalog.from_settings(Settings.from_env(), load=True).model("digits-mlp")
     assert model is not None
     return model
-
-
-@pytest.fixture
-def server(redis_server: RedisServer) -> Iterator[RedisServer]:
-    if redis_server.process is None:
-        redis_server.start()
-    redis_server.flush()
-    yield redis_server
 
 
 def row(i: int) -> np.ndarray:
