@@ -18,6 +18,7 @@ import numpy as np
 import pytest
 import redis
 
+from servekit import observability
 from servekit.cache.inference import CachedInference
 from servekit.runtime.served import ServedVersions
 from tests.helpers import LambdaContext, event_for, example_request
@@ -59,6 +60,7 @@ def empty_cache(redis_server: RedisServer, handler: ModuleType) -> None:
         redis_server.start()
     redis_server.flush()
     handler.service.cache.inference_path.near.close()  # the in-process near cache too
+    observability.metrics.clear_metrics()  # other modules call the service directly, no flush
 
 
 def predict(handler: ModuleType, rows: list[list[float]], model: str = "digits-mlp") -> Any:

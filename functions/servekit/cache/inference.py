@@ -20,7 +20,8 @@ import numpy.typing as npt
 
 from servekit.cache.failopen import FailOpenCache
 from servekit.cache.keys import input_keys, row_keys
-from servekit.cache.readthrough import Misses, ReadThrough
+from servekit.cache.misses import Misses
+from servekit.cache.readthrough import ReadThrough
 from servekit.cache.rowcodec import RowCodec
 from servekit.cache.settings import CacheSettings
 from servekit.cache.types import CacheMode, DirectInference, OutputResults, RowResults
