@@ -4,7 +4,8 @@
 
 Held-out: rows of the digits training split (the reference profile holds the test split, so
 these are unseen rows from the same distribution); the others shift them. Prints the last
-answer's prediction_id.
+answer's prediction_id once ``make run`` has written the captures of these requests (every
+``LOCAL_FLUSH_SECONDS``), so a ``servekit drift report`` run next sees them.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import time
 import urllib.request
 from pathlib import Path
 
@@ -20,6 +22,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from models.training import load_split
+from servekit_cli.local.monitoring import LOCAL_FLUSH_SECONDS
 
 SHIFTS = {
     "held-out": lambda x, rng: x,
@@ -45,6 +48,7 @@ def main() -> None:
         )
         with urllib.request.urlopen(request, timeout=10) as response:
             answer = json.load(response)
+    time.sleep(int(LOCAL_FLUSH_SECONDS) + 1)  # the capture thread's next write, and a margin
     print(f"sent {len(rows)} {args.shift} rows; last prediction_id {answer['prediction_id']}")
 
 
