@@ -24,9 +24,9 @@ from servekit.cache.admission import PROBE_EVERY, WINDOW, Admission
 from servekit.cache.neargate import WINDOW_ROWS, NearGate
 from tests.functional.test_cache_redis import CACHE_ENV, emitted_metrics, predict
 from tests.helpers import MODEL_DIR, REPO_ROOT, LambdaContext, event_for
-from tests.redis_server import RedisServer, redis_server
+from tests.redis_server import RedisServer, fresh_redis, redis_server
 
-__all__ = ["redis_server"]  # the session fixture, used by this module
+__all__ = ["fresh_redis", "redis_server"]  # fixtures this module uses
 
 CHEAP, HEAVY = "digits-mlp", "digits-wide"
 COSTS = {CHEAP: 0.2, HEAVY: 3.0}  # ms per row; a lookup and a write-back cost 0.1 each
@@ -57,11 +57,8 @@ def handler(serving_env: dict[str, str], redis_server: RedisServer) -> Iterator[
 
 
 @pytest.fixture(autouse=True)
-def measured(redis_server: RedisServer, handler: ModuleType) -> Admission:
+def measured(server: RedisServer, handler: ModuleType) -> Admission:
     """A fresh start: empty caches, and admission fed a full window of the costs above."""
-    if redis_server.process is None:
-        redis_server.start()
-    redis_server.flush()
     path = handler.service.cache.inference_path
     path.near.close()
     path.clock = lambda: 0.0  # these requests' own timings: nothing, so the window holds

@@ -22,9 +22,9 @@ from servekit import observability
 from servekit.cache.inference import CachedInference
 from servekit.runtime.served import ServedVersions
 from tests.helpers import LambdaContext, event_for, example_request
-from tests.redis_server import RedisServer, redis_server
+from tests.redis_server import RedisServer, fresh_redis, redis_server
 
-__all__ = ["redis_server"]  # the session fixture, used by this module
+__all__ = ["fresh_redis", "redis_server"]  # fixtures this module uses
 
 JSON = {"content-type": "application/json"}
 CACHE_ENV = {
@@ -55,10 +55,7 @@ def handler(serving_env: dict[str, str], redis_server: RedisServer) -> Iterator[
 
 
 @pytest.fixture(autouse=True)
-def empty_cache(redis_server: RedisServer, handler: ModuleType) -> None:
-    if redis_server.process is None:
-        redis_server.start()
-    redis_server.flush()
+def empty_cache(server: RedisServer, handler: ModuleType) -> None:
     handler.service.cache.inference_path.near.close()  # the in-process near cache too
     observability.metrics.clear_metrics()  # other modules call the service directly, no flush
 

@@ -28,10 +28,10 @@ from servekit.observability import metrics
 from servekit.runtime.served import ServedVersions
 from tests.functional.test_cache_redis import CACHE_ENV, JSON, emitted_metrics
 from tests.helpers import MODEL_DIR, LambdaContext, event_for, example_request
-from tests.redis_server import RedisServer, redis_server
+from tests.redis_server import RedisServer, fresh_redis, redis_server
 from tests.unit.test_cache_outputs import CountingSession
 
-__all__ = ["redis_server"]  # the session fixture, used by this module
+__all__ = ["fresh_redis", "redis_server"]  # fixtures this module uses
 
 TABULAR = ("tabular-diabetes", "tabular-two-inputs", "tabular-iris-zipmap")
 MODELS = (*TABULAR, "iris-keys", "reshape", "narrow")
@@ -112,12 +112,9 @@ def handler(
 
 
 @pytest.fixture(params=["memory", "redis"])
-def backend(request: pytest.FixtureRequest, handler: ModuleType, redis_server: RedisServer) -> str:
+def backend(request: pytest.FixtureRequest, handler: ModuleType, server: RedisServer) -> str:
     """The handler on an empty cache of this kind (and no metrics left by earlier tests)."""
     metrics.clear_metrics()
-    if redis_server.process is None:
-        redis_server.start()
-    redis_server.flush()
     for kind in ("memory", "redis"):
         wiring = handler.wirings[kind]
         (wiring.inference_path.near or wiring.cache.backend).close()
